@@ -1,0 +1,91 @@
+import * as pulumi from "@pulumi/pulumi";
+import { ContractName, ContractResult } from "./contract";
+import { ServiceConfig } from "./config";
+import { render } from "./interpolate";
+import { Deployed, Target } from "./targets/target";
+import { Workload } from "./workload";
+import { SecureValue } from "./validate/schema";
+
+export interface AppArgs {
+  service: ServiceConfig;
+  /** The resolved image (after `psf:images` overrides). */
+  image: string;
+  /** Results of the contracts the service needs. */
+  results: Partial<Record<ContractName, ContractResult>>;
+  target: Target;
+  /** Values of `secure:` env entries, by env name (already Pulumi secrets). */
+  secureEnv?: Record<string, pulumi.Output<string>>;
+  /** Treat every env value as secret (its config key was encrypted as a whole). */
+  allEnvSecret?: boolean;
+  /** Secret result fields per contract: a value embedding one is a secret. */
+  secretFields: Partial<Record<ContractName, readonly string[]>>;
+  dependsOn?: pulumi.Input<pulumi.Resource>[];
+}
+
+/**
+ * One service of the stack: its container, with env interpolated from contract results
+ * (`{{ database.url }}`), its volumes, network alias and health check.
+ */
+export class App extends pulumi.ComponentResource {
+  /** Public URL, when the service is proxied. */
+  readonly url?: pulumi.Output<string>;
+  /** Address other workloads use. */
+  readonly address: string;
+  readonly deployed: Deployed;
+
+  constructor(name: string, args: AppArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("psf:app:App", name, {}, opts);
+    const { service } = args;
+    const env: Record<string, pulumi.Input<string>> = {};
+    const secretEnv: Record<string, pulumi.Input<string>> = {};
+    for (const [key, value] of Object.entries(service.env)) {
+      if (value instanceof SecureValue) {
+        const v = args.secureEnv?.[key];
+        if (v) secretEnv[key] = v;
+        continue;
+      }
+      const rendered = render(String(value), args.results);
+      // Secretness follows the inputs: a value embedding a secret result is a secret.
+      const secret = args.allEnvSecret || isSecretTemplate(String(value), args.secretFields);
+      if (secret) secretEnv[key] = pulumi.secret(rendered);
+      else env[key] = rendered;
+    }
+    const workload: Workload = {
+      name,
+      component: "app",
+      partOf: name,
+      image: args.image,
+      args: service.command,
+      env,
+      secretEnv,
+      volumes: Object.entries(service.volumes).map(([vol, mountPath]) => ({ volume: { owner: name, name: vol }, mountPath })),
+      ports: [
+        ...(service.port !== undefined ? [{ name: "http", containerPort: service.port }] : []),
+        ...service.publish.map((p, i) => ({ name: `pub${i}`, containerPort: p.container, hostPort: p.host, hostAddress: p.address })),
+      ],
+      healthcheck: service.healthcheck && {
+        http: service.healthcheck.http ? { path: service.healthcheck.http, port: service.port! } : undefined,
+        command: service.healthcheck.command,
+        intervalSeconds: service.healthcheck.interval,
+        timeoutSeconds: service.healthcheck.timeout,
+        retries: service.healthcheck.retries,
+        startPeriodSeconds: service.healthcheck.startPeriod,
+      },
+      stateful: false,
+      replicas: service.replicas,
+      resources: service.resources,
+    };
+    this.deployed = args.target.deploy(workload, { parent: this, dependsOn: args.dependsOn });
+    this.address = this.deployed.address;
+    this.url = args.results.proxy?.url as pulumi.Output<string> | undefined;
+    this.registerOutputs({ url: this.url, address: this.address });
+  }
+}
+
+/** Whether a template embeds a secret contract field (known statically from the contract). */
+function isSecretTemplate(template: string, secretFields: AppArgs["secretFields"]): boolean {
+  for (const [, contract, field] of template.matchAll(/\{\{\s*([a-z]+)\.([A-Za-z]+)\s*\}\}/g)) {
+    if (secretFields[contract as ContractName]?.includes(field)) return true;
+  }
+  return false;
+}

@@ -1,0 +1,320 @@
+import { CONTRACT_NAMES, ContractDefinition, ContractName, RequestContext } from "./contract";
+import { StackSettings } from "./config";
+import { Issue, joinPath } from "./errors";
+import { isContract, parseTemplate } from "./interpolate";
+import { ProviderDefinition, ProviderNeed } from "./provider";
+import { ObjectSpec, check, suggest, unknownKeyIssue } from "./validate/schema";
+
+/** Contracts and providers known to the resolver. */
+export interface Registry {
+  contracts: Record<ContractName, ContractDefinition>;
+  providers: ProviderDefinition[];
+}
+
+/** One provider to build: its settings and every request it serves. */
+export interface PlannedProvider {
+  contract: ContractName;
+  definition: ProviderDefinition;
+  settings: Record<string, unknown>;
+  /** Requester → validated request (with defaults). Services first, then providers' needs. */
+  requests: Record<string, any>;
+  /** Contracts built before this one. */
+  dependsOn: ContractName[];
+}
+
+/** The pure result of resolution: what to build, in which order. */
+export interface Plan {
+  stack: StackSettings;
+  /** Providers in dependency order. */
+  providers: PlannedProvider[];
+  /** Per service: contract → requester key of its request. */
+  services: Record<string, { needs: ContractName[] }>;
+}
+
+export const PROVIDER_PATH = "providers";
+
+function providerPath(contract: string, key?: string): string {
+  const base = joinPath(PROVIDER_PATH, contract);
+  return key ? joinPath(base, key) : base;
+}
+
+/** The public host of a service or provider route. */
+export function hostFor(subdomain: string, domain: string): string {
+  return `${subdomain}.${domain}`;
+}
+
+/**
+ * Resolves a validated stack: picks a provider per contract, checks every request
+ * against its contract and provider, adds the providers' own needs, orders the
+ * providers, and reports every problem found (missing providers, cycles, port and
+ * host conflicts, bad template references) in one list.
+ */
+export function resolve(stack: StackSettings, registry: Registry): { plan: Plan; issues: Issue[] } {
+  const issues: Issue[] = [];
+  const chosen = chooseProviders(stack, registry, issues);
+  const planned = new Map<ContractName, PlannedProvider>();
+  for (const [contract, { definition, settings }] of chosen)
+    planned.set(contract, { contract, definition, settings, requests: {}, dependsOn: [] });
+
+  // Service requests.
+  const services: Plan["services"] = {};
+  for (const [name, svc] of Object.entries(stack.services)) {
+    services[name] = { needs: [] };
+    for (const [contractKey, rawReq] of Object.entries(svc.needs)) {
+      if (!isContract(contractKey)) continue; // reported by parseStack
+      const path = joinPath(joinPath(joinPath("services", name), "needs"), contractKey);
+      const target = planned.get(contractKey);
+      if (!target) {
+        if (!chosen.has(contractKey) && !issues.some((i) => i.path === providerPath(contractKey)))
+          issues.push(missingProvider(contractKey, path, registry));
+        continue;
+      }
+      const req = checkRequest(registry.contracts[contractKey], target, rawReq ?? {}, { requester: name, service: svc, stack, path }, issues);
+      if (req === undefined) continue;
+      target.requests[name] = contractKey === "proxy" ? routeFor(req, name, svc.subdomain ?? name, svc.port ?? 0, stack) : req;
+      services[name].needs.push(contractKey);
+    }
+    checkEnvRefs(name, stack, registry, issues);
+  }
+  addSsoRedirects(stack, planned);
+
+  // Providers' own needs, to a fixed point (a need can add a request that adds a need).
+  const edges = new Map<ContractName, Set<ContractName>>();
+  const seenNeeds = new Set<string>();
+  for (let round = 0; round <= CONTRACT_NAMES.length + 1; round++) {
+    let added = false;
+    for (const p of planned.values()) {
+      const deps = edges.get(p.contract) ?? new Set<ContractName>();
+      edges.set(p.contract, deps);
+      for (const c of p.definition.reads?.(p.settings, stack) ?? []) {
+        if (planned.has(c)) deps.add(c);
+        else if (Object.values(p.requests).length > 0) reportOnce(issues, missingNeedIssue(p, c, registry));
+      }
+      for (const need of p.definition.needs?.(p.settings, stack, p.requests) ?? []) {
+        const key = `${need.contract}/${need.requester}`;
+        if (seenNeeds.has(key)) continue;
+        seenNeeds.add(key);
+        added = true;
+        const dep = planned.get(need.contract);
+        if (!dep) {
+          reportOnce(issues, missingNeedIssue(p, need.contract, registry));
+          continue;
+        }
+        if (need.consumes !== false) deps.add(need.contract);
+        const path = providerPath(p.contract);
+        const req = checkRequest(registry.contracts[need.contract], dep, need.request, { requester: need.requester, stack, path }, issues);
+        if (req !== undefined) dep.requests[need.requester] = need.contract === "proxy" ? providerRoute(req, need, stack) : req;
+      }
+    }
+    if (!added) break;
+  }
+
+  for (const p of planned.values()) {
+    const path = providerPath(p.contract);
+    issues.push(...(p.definition.checkStack?.(p.settings, stack, p.requests, path) ?? []));
+    p.dependsOn = [...(edges.get(p.contract) ?? [])].sort();
+  }
+  const order = topoSort(planned, issues);
+  checkHostPorts(stack, [...planned.values()], issues);
+  checkHosts(planned.get("proxy"), issues);
+  return { plan: { stack, providers: order, services }, issues };
+}
+
+function reportOnce(issues: Issue[], issue: Issue): void {
+  if (!issues.some((i) => i.path === issue.path && i.message === issue.message)) issues.push(issue);
+}
+
+function chooseProviders(stack: StackSettings, registry: Registry, issues: Issue[]) {
+  const chosen = new Map<ContractName, { definition: ProviderDefinition; settings: Record<string, unknown> }>();
+  const raw = stack.providers as unknown;
+  if (raw === undefined || raw === null) return chosen;
+  if (typeof raw !== "object" || Array.isArray(raw)) {
+    issues.push({ path: PROVIDER_PATH, message: "expected a map of contract → {use: provider, ...settings}" });
+    return chosen;
+  }
+  for (const [contract, entry] of Object.entries(raw as Record<string, unknown>)) {
+    if (!isContract(contract)) {
+      issues.push(unknownKeyIssue(PROVIDER_PATH, contract, CONTRACT_NAMES, "contract"));
+      continue;
+    }
+    const path = providerPath(contract);
+    const options = registry.providers.filter((p) => p.contract === contract);
+    const names = options.map((p) => p.name);
+    if (!entry || typeof entry !== "object" || Array.isArray(entry)) {
+      issues.push({ path, message: "expected {use: <provider>, ...settings}", hint: `providers for ${contract}: ${names.join(", ")}` });
+      continue;
+    }
+    const { use, ...rest } = entry as Record<string, unknown>;
+    const definition = options.find((p) => p.name === use);
+    if (!definition) {
+      const guess = typeof use === "string" ? suggest(use, names) : undefined;
+      issues.push({
+        path: joinPath(path, "use"),
+        message: use === undefined ? "is required" : `unknown ${contract} provider "${String(use)}"`,
+        hint: (guess ? `did you mean "${guess}"? ` : "") + `providers for ${contract}: ${names.join(", ")}`,
+      });
+      continue;
+    }
+    if (definition.environments && !definition.environments.includes(stack.environment)) {
+      issues.push({
+        path: joinPath(path, "use"),
+        message: `provider "${definition.name}" is not allowed in ${stack.environment}`,
+        hint: `it is for ${definition.environments.join(", ")} only; use one of: ${names.filter((n) => n !== definition.name).join(", ")}`,
+      });
+    }
+    const before = issues.length;
+    const settings = check(rest, definition.settings, path, issues) as Record<string, unknown> | undefined;
+    if (settings === undefined || issues.length > before) {
+      // Settings errors are reported; still register the provider so requests are checked.
+      chosen.set(contract, { definition, settings: settings ?? {} });
+      continue;
+    }
+    chosen.set(contract, { definition, settings });
+  }
+  return chosen;
+}
+
+function missingProvider(contract: ContractName, path: string, registry: Registry): Issue {
+  const names = registry.providers.filter((p) => p.contract === contract).map((p) => p.name);
+  return {
+    path,
+    message: `needs a ${contract} provider, but psf:providers.${contract} is not set`,
+    hint: `set providers.${contract}: {use: ${names[0] ?? "..."}} (choices: ${names.join(", ")})`,
+  };
+}
+
+function missingNeedIssue(p: PlannedProvider, contract: ContractName, registry: Registry): Issue {
+  const names = registry.providers.filter((d) => d.contract === contract).map((d) => d.name);
+  return {
+    path: providerPath(p.contract, "use"),
+    message: `${p.definition.name} needs a ${contract} provider, but psf:providers.${contract} is not set`,
+    hint: `set providers.${contract}: {use: ${names[0] ?? "..."}} (choices: ${names.join(", ")})`,
+  };
+}
+
+function checkRequest(contract: ContractDefinition, provider: PlannedProvider, raw: unknown, ctx: RequestContext, issues: Issue[]): any {
+  const before = issues.length;
+  const checked = check(raw, contract.request as ObjectSpec, ctx.path, issues);
+  if (checked === undefined || issues.length > before) return undefined;
+  const req = contract.defaults ? contract.defaults(checked, ctx) : checked;
+  issues.push(...(contract.check?.(req, ctx) ?? []));
+  issues.push(...(provider.definition.checkRequest?.(req, ctx.path, provider.settings) ?? []));
+  return issues.length > before ? undefined : req;
+}
+
+function routeFor(req: any, requester: string, subdomain: string, port: number, stack: StackSettings) {
+  return { ...req, host: hostFor(subdomain, stack.domain), upstream: { host: requester, port, scheme: "http" } };
+}
+
+function providerRoute(req: any, need: ProviderNeed, stack: StackSettings) {
+  const sub = need.subdomain ?? need.requester.split(":")[0];
+  return { ...req, host: hostFor(sub, stack.domain), upstream: { scheme: "http", ...need.upstream } };
+}
+
+/** Relative `redirectPaths` become absolute URIs on the service's public host. */
+function addSsoRedirects(stack: StackSettings, planned: Map<ContractName, PlannedProvider>): void {
+  const sso = planned.get("sso");
+  if (!sso) return;
+  for (const [requester, req] of Object.entries(sso.requests)) {
+    const svc = stack.services[requester];
+    if (!svc) continue;
+    const host = hostFor(svc.subdomain ?? requester, stack.domain);
+    const uris = (req.redirectPaths as string[]).map((p) => `https://${host}${p}`);
+    req.redirectUris = [...new Set([...(req.redirectUris as string[]), ...uris])];
+  }
+}
+
+function checkEnvRefs(name: string, stack: StackSettings, registry: Registry, issues: Issue[]): void {
+  const svc = stack.services[name];
+  for (const [key, value] of Object.entries(svc.env)) {
+    if (typeof value !== "string") continue;
+    const path = joinPath(joinPath(joinPath("services", name), "env"), key);
+    const { refs, error } = parseTemplate(value);
+    if (error) {
+      issues.push({ path, message: error, hint: "write {{ database.url }} or {{ sso.clientSecret }}" });
+      continue;
+    }
+    for (const ref of refs) {
+      if (!isContract(ref.contract)) {
+        const g = suggest(ref.contract, CONTRACT_NAMES);
+        issues.push({ path, message: `{{ ${ref.text} }} names no contract "${ref.contract}"`, hint: (g ? `did you mean "${g}"? ` : "") + `contracts: ${CONTRACT_NAMES.join(", ")}` });
+        continue;
+      }
+      const fields = registry.contracts[ref.contract].resultFields;
+      if (!fields.includes(ref.field)) {
+        const g = suggest(ref.field, fields);
+        issues.push({ path, message: `{{ ${ref.text} }}: ${ref.contract} has no result field "${ref.field}"`, hint: (g ? `did you mean "${g}"? ` : "") + `fields: ${fields.join(", ")}` });
+        continue;
+      }
+      if (!(ref.contract in svc.needs))
+        issues.push({ path, message: `{{ ${ref.text} }} needs a ${ref.contract} need`, hint: `add needs.${ref.contract} to service ${name}` });
+    }
+  }
+}
+
+/** Kahn's algorithm; a cycle is reported with its members, never thrown. */
+function topoSort(planned: Map<ContractName, PlannedProvider>, issues: Issue[]): PlannedProvider[] {
+  const remaining = new Map([...planned].map(([c, p]) => [c, new Set(p.dependsOn.filter((d) => planned.has(d)))]));
+  const order: PlannedProvider[] = [];
+  while (remaining.size > 0) {
+    const ready = [...remaining].filter(([, deps]) => deps.size === 0).map(([c]) => c);
+    if (ready.length === 0) {
+      const cycle = findCycle(remaining);
+      issues.push({
+        path: PROVIDER_PATH,
+        message: `providers depend on each other in a cycle: ${cycle.map((c) => `${c} (${planned.get(c)!.definition.name})`).join(" → ")}`,
+        hint: "choose providers whose needs do not loop back, e.g. an external sso (oidc) instead of one that needs the proxy",
+      });
+      return order;
+    }
+    for (const c of CONTRACT_NAMES.filter((c) => ready.includes(c))) {
+      order.push(planned.get(c)!);
+      remaining.delete(c);
+      for (const deps of remaining.values()) deps.delete(c);
+    }
+  }
+  return order;
+}
+
+function findCycle(graph: Map<ContractName, Set<ContractName>>): ContractName[] {
+  const start = [...graph.keys()][0];
+  const path: ContractName[] = [];
+  let cur: ContractName | undefined = start;
+  while (cur && !path.includes(cur)) {
+    path.push(cur);
+    cur = [...(graph.get(cur) ?? [])][0];
+  }
+  return cur ? [...path.slice(path.indexOf(cur)), cur] : path;
+}
+
+function checkHostPorts(stack: StackSettings, providers: PlannedProvider[], issues: Issue[]): void {
+  const taken = new Map<string, string>();
+  const claim = (port: number, address: string, what: string, path: string) => {
+    const wildcard = address === "0.0.0.0" || address === "";
+    for (const [key, other] of taken) {
+      const [a, p] = key.split("|");
+      if (Number(p) === port && (wildcard || a === "0.0.0.0" || a === address)) {
+        issues.push({ path, message: `host port ${port} is already used by ${other}`, hint: "publish on another host port, or another address" });
+        return;
+      }
+    }
+    taken.set(`${address}|${port}`, what);
+  };
+  for (const p of providers)
+    for (const hp of p.definition.hostPorts?.(p.settings) ?? [])
+      claim(hp.port, hp.address, `${p.definition.name} (${hp.what})`, providerPath(p.contract));
+  for (const [name, svc] of Object.entries(stack.services))
+    svc.publish.forEach((pub, i) => claim(pub.host, pub.address, `service ${name}`, `services.${name}.publish[${i}].host`));
+}
+
+function checkHosts(proxy: PlannedProvider | undefined, issues: Issue[]): void {
+  if (!proxy) return;
+  const seen = new Map<string, string>();
+  for (const [requester, route] of Object.entries(proxy.requests)) {
+    const other = seen.get(route.host);
+    if (other) {
+      const path = requester.includes(":") ? providerPath("proxy") : `services.${requester}.subdomain`;
+      issues.push({ path, message: `host ${route.host} is already routed to ${other}`, hint: "give one of them another subdomain" });
+    } else seen.set(route.host, requester);
+  }
+}

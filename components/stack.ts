@@ -1,0 +1,98 @@
+import * as pulumi from "@pulumi/pulumi";
+import { App } from "./app";
+import { ContractName, ContractResult } from "./contract";
+import { StackSettings } from "./config";
+import { ProviderInstance } from "./provider";
+import { Plan, Registry } from "./resolver";
+import { createTarget } from "./targets";
+import { Target } from "./targets/target";
+
+export interface PsfStackArgs {
+  plan: Plan;
+  registry: Registry;
+  /** `psf:secrets` values, already Pulumi secrets. */
+  secrets: Record<string, pulumi.Output<string>>;
+  /** Whether `psf:services` was encrypted as a whole (then every env value is secret). */
+  servicesSecret: boolean;
+  /** Values of `secure:` env entries: service → env name → secret. */
+  secureEnv: Record<string, Record<string, pulumi.Output<string>>>;
+}
+
+/**
+ * The whole self-hosted stack: a target, the providers in dependency order, then the apps
+ * wired to their contract results.
+ */
+export class PsfStack extends pulumi.ComponentResource {
+  readonly target: Target;
+  readonly providers: Partial<Record<ContractName, ProviderInstance>> = {};
+  readonly apps: Record<string, App> = {};
+  /** Per service: public URL and backup commands, for `pulumi stack output`. */
+  readonly services: pulumi.Output<Record<string, Record<string, unknown>>>;
+
+  constructor(name: string, args: PsfStackArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("psf:index:Stack", name, {}, opts);
+    const { plan, registry } = args;
+    const stack: StackSettings = plan.stack;
+    this.target = createTarget(stack, this);
+    const image = (key: string, fallback: string) => stack.images[key] ?? fallback;
+
+    for (const p of plan.providers) {
+      const instance = p.definition.create(
+        p.definition.name,
+        {
+          settings: p.settings,
+          requests: p.requests,
+          stack,
+          target: this.target,
+          result: (contract, requester) => this.providers[contract]?.results[requester],
+          shared: (contract) => this.providers[contract]?.shared,
+          image,
+          configSecret: (secret) => args.secrets[secret],
+        },
+        { parent: this },
+      );
+      this.providers[p.contract] = instance;
+    }
+
+    const secretFields = Object.fromEntries(Object.entries(registry.contracts).map(([c, d]) => [c, d.secretFields]));
+    for (const [name, svc] of Object.entries(stack.services)) {
+      const results: Partial<Record<ContractName, ContractResult>> = {};
+      for (const c of plan.services[name]?.needs ?? []) {
+        const r = this.providers[c]?.results[name];
+        if (r) results[c] = r;
+      }
+      this.apps[name] = new App(
+        name,
+        {
+          service: svc,
+          image: image(name, svc.image),
+          results,
+          target: this.target,
+          secretFields,
+          secureEnv: args.secureEnv[name],
+          allEnvSecret: args.servicesSecret,
+          dependsOn: Object.values(this.providers) as pulumi.Resource[],
+        },
+        { parent: this },
+      );
+    }
+
+    this.services = pulumi.output(
+      Object.fromEntries(
+        Object.keys(stack.services).map((name) => {
+          const backup = this.providers.backup?.results[name];
+          return [
+            name,
+            {
+              url: this.providers.proxy?.results[name]?.url,
+              backupCommand: backup?.backupCommand,
+              restoreCommand: backup?.restoreCommand,
+              listCommand: backup?.listCommand,
+            },
+          ];
+        }),
+      ),
+    ) as unknown as pulumi.Output<Record<string, Record<string, unknown>>>;
+    this.registerOutputs({ services: this.services });
+  }
+}

@@ -1,0 +1,222 @@
+import * as command from "@pulumi/command";
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import { Healthcheck, VolumeRef, Workload, WorkloadFile } from "../workload";
+import { Deployed, Target } from "./target";
+import { cronContainer } from "./cron";
+import { shellQuote } from "../shell";
+
+export interface DockerTargetArgs {
+  /** Prefix of every Docker object's name: `psf-<stack>`. */
+  prefix: string;
+  /** `unix:///var/run/docker.sock`, `ssh://user@host`; default: the local engine. */
+  host?: string;
+  /** Name of the user network; default: the prefix. */
+  network?: string;
+  /** Labels on every object, to find (and clean up) a stack's containers. */
+  labels: Record<string, string>;
+}
+
+/**
+ * Realises workloads as Docker containers on one user network, each reachable by its
+ * workload name (a network alias). Stateless containers are replaced create-before-delete
+ * and wait for their health check, so a broken release never takes down a working one;
+ * stateful ones keep a fixed name and are replaced delete-before-create.
+ */
+export class DockerTarget implements Target {
+  readonly kind = "docker" as const;
+  readonly network: docker.Network;
+  private readonly provider?: docker.Provider;
+  private readonly volumes = new Map<string, docker.Volume>();
+  private readonly images = new Map<string, docker.RemoteImage>();
+
+  constructor(
+    private readonly args: DockerTargetArgs,
+    private readonly parent: pulumi.Resource,
+  ) {
+    if (args.host) this.provider = new docker.Provider(`${args.prefix}-docker`, { host: args.host }, { parent });
+    this.network = new docker.Network(
+      `${args.prefix}-network`,
+      { name: args.network ?? args.prefix, driver: "bridge", labels: this.labelList({}) },
+      this.opts(parent),
+    );
+  }
+
+  address(name: string): string {
+    return name;
+  }
+
+  volume(ref: VolumeRef): docker.Volume {
+    const name = `${this.args.prefix}-${ref.owner}-${ref.name}`;
+    let vol = this.volumes.get(name);
+    if (!vol) {
+      vol = new docker.Volume(name, { name, labels: this.labelList({ "psf.owner": ref.owner }) }, this.opts(this.parent));
+      this.volumes.set(name, vol);
+    }
+    return vol;
+  }
+
+  deploy(w: Workload, opts: { parent: pulumi.Resource; dependsOn?: pulumi.Input<pulumi.Resource>[] }): Deployed {
+    const image = this.image(w.image, opts.parent);
+    const mounts = (w.volumes ?? []).map((m) => ({
+      type: "volume",
+      source: this.volume(m.volume).name,
+      target: m.mountPath,
+      readOnly: m.readOnly ?? false,
+    }));
+    const scheduled = w.schedule ? cronContainer(w) : undefined;
+    const files = [...(w.files ?? []), ...(scheduled?.files ?? [])];
+    const env = Object.entries(w.env ?? {}).map(([k, v]) => pulumi.interpolate`${k}=${v}`);
+    const secretEnv = Object.entries(w.secretEnv ?? {}).map(([k, v]) => pulumi.secret(pulumi.interpolate`${k}=${v}`));
+    const stable = w.stateful || !!w.schedule;
+    const labels = this.labelList({
+      "psf.workload": w.name,
+      "psf.component": w.component,
+      "psf.part-of": w.partOf,
+      ...(w.labels ?? {}),
+    });
+    const container = new docker.Container(
+      w.name,
+      {
+        // Stateless containers are auto-named so a new one can start beside the old.
+        name: stable ? `${this.args.prefix}-${w.name}` : undefined,
+        image: image.imageId,
+        command: scheduled ? scheduled.command : w.args,
+        entrypoints: scheduled ? scheduled.entrypoint : w.command,
+        envs: scheduled ? [] : pulumi.all([...env, ...secretEnv]),
+        uploads: files.map(upload),
+        mounts,
+        networksAdvanced: [{ name: this.network.name, aliases: [w.name] }],
+        ports: (w.ports ?? [])
+          .filter((p) => p.hostPort !== undefined)
+          .map((p) => ({ internal: p.containerPort, external: p.hostPort, ip: p.hostAddress ?? "127.0.0.1", protocol: p.protocol ?? "tcp" })),
+        healthcheck: w.healthcheck && !w.schedule ? healthcheck(w.healthcheck) : undefined,
+        wait: !!w.healthcheck && !w.schedule,
+        waitTimeout: w.healthcheck ? waitSeconds(w.healthcheck) : undefined,
+        restart: "unless-stopped",
+        user: w.user,
+        memory: w.resources?.memoryLimit ? megabytes(w.resources.memoryLimit) : undefined,
+        labels,
+        logDriver: "json-file",
+        logOpts: { "max-size": "10m", "max-file": "3" },
+      },
+      {
+        ...this.opts(opts.parent),
+        dependsOn: opts.dependsOn,
+        deleteBeforeReplace: stable,
+        // Config changes of a reloadable workload are applied by the reload step below.
+        ignoreChanges: w.reloadCommand ? ["uploads"] : undefined,
+      },
+    );
+    const resources: pulumi.Resource[] = [container];
+    if (w.reloadCommand) resources.push(this.reloader(w, container, opts.parent));
+    const exec = (cmd: string[], o?: { stdin?: boolean }) =>
+      pulumi.interpolate`docker ${this.hostFlag()}exec ${o?.stdin ? "-i " : ""}${container.name} ${cmd.map(shellQuote).join(" ")}`;
+    return {
+      address: w.name,
+      resources,
+      exec,
+      runNow: scheduled ? exec([scheduled.runPath]) : undefined,
+    };
+  }
+
+  /** Writes changed files into the running container and runs its reload command. */
+  private reloader(w: Workload, container: docker.Container, parent: pulumi.Resource): command.local.Command {
+    const payload = pulumi
+      .all((w.files ?? []).map((f) => pulumi.all([f.path, f.content, f.mode ?? 0o644])))
+      .apply((fs) => JSON.stringify(fs.map(([path, content, mode]) => ({ path, mode, b64: Buffer.from(content).toString("base64") }))));
+    const script = [
+      "set -e",
+      // One `docker exec` per file; content arrives base64 on stdin, never in argv.
+      `node -e 'const fs=JSON.parse(process.env.PSF_FILES);for(const f of fs){console.log(f.path+"\\t"+f.mode.toString(8)+"\\t"+f.b64)}' |`,
+      `while IFS="$(printf '\\t')" read -r path mode b64; do`,
+      `  printf %s "$b64" | docker exec -i "$PSF_CONTAINER" sh -c "mkdir -p \\"$(dirname "$path")\\" && base64 -d > \\"$path\\" && chmod $mode \\"$path\\""`,
+      "done",
+      `docker exec "$PSF_CONTAINER" ${(w.reloadCommand ?? []).map(shellQuote).join(" ")}`,
+    ].join("\n");
+    return new command.local.Command(
+      `${w.name}-reload`,
+      {
+        create: script,
+        interpreter: ["/bin/sh", "-c"],
+        environment: {
+          PSF_FILES: pulumi.secret(payload),
+          PSF_CONTAINER: container.name,
+          ...(this.args.host ? { DOCKER_HOST: this.args.host } : {}),
+        },
+        triggers: [container.id, pulumi.secret(payload)],
+        logging: "none",
+      },
+      { parent, dependsOn: [container] },
+    );
+  }
+
+  private image(ref: pulumi.Input<string>, parent: pulumi.Resource): docker.RemoteImage {
+    // One image resource per reference; resource names must be stable, so key by text.
+    const key = typeof ref === "string" ? ref : undefined;
+    const name = `${this.args.prefix}-image-${(key ?? "dynamic").replace(/[^A-Za-z0-9.-]+/g, "-")}`;
+    let img = key ? this.images.get(key) : undefined;
+    if (!img) {
+      img = new docker.RemoteImage(name, { name: ref, keepLocally: true }, this.opts(this.parent));
+      if (key) this.images.set(key, img);
+    }
+    void parent;
+    return img;
+  }
+
+  private hostFlag(): string {
+    return this.args.host ? `-H ${this.args.host} ` : "";
+  }
+
+  private labelList(extra: Record<string, string>): docker.types.input.ContainerLabel[] {
+    return Object.entries({ ...this.args.labels, ...extra }).map(([label, value]) => ({ label, value }));
+  }
+
+  private opts(parent: pulumi.Resource): pulumi.CustomResourceOptions {
+    return { parent, provider: this.provider };
+  }
+}
+
+function upload(f: WorkloadFile): docker.types.input.ContainerUpload {
+  return {
+    file: f.path,
+    content: f.secret ? pulumi.secret(f.content) : f.content,
+    permissions: (f.mode ?? (f.secret ? 0o600 : 0o644)).toString(8).padStart(4, "0"),
+  };
+}
+
+function healthcheck(h: Healthcheck): docker.types.input.ContainerHealthcheck {
+  const test = h.command
+    ? ["CMD", ...h.command]
+    : ["CMD-SHELL", httpProbe(h.http!.port, h.http!.path)];
+  return {
+    tests: test,
+    interval: `${h.intervalSeconds}s`,
+    timeout: `${h.timeoutSeconds}s`,
+    retries: h.retries,
+    startPeriod: `${h.startPeriodSeconds}s`,
+    startInterval: "1s",
+  };
+}
+
+/** An HTTP probe that works in minimal images: curl, else wget, else bash's /dev/tcp. */
+export function httpProbe(port: number, path: string): string {
+  const url = `http://127.0.0.1:${port}${path}`;
+  return [
+    `if command -v curl >/dev/null; then curl -fsS -o /dev/null ${url};`,
+    `elif command -v wget >/dev/null; then wget -q -O /dev/null ${url};`,
+    `else bash -c 'exec 3<>/dev/tcp/127.0.0.1/${port} && printf "GET ${path} HTTP/1.0\\r\\nHost: localhost\\r\\n\\r\\n" >&3 && head -n1 <&3 | grep -q " 2[0-9][0-9] "'; fi`,
+  ].join(" ");
+}
+
+function waitSeconds(h: Healthcheck): number {
+  return h.startPeriodSeconds + h.retries * (h.intervalSeconds + h.timeoutSeconds) + 30;
+}
+
+function megabytes(size: string): number | undefined {
+  const m = /^(\d+)([kKmMgG]i?)?$/.exec(size);
+  if (!m) return undefined;
+  const unit = (m[2] ?? "M")[0].toLowerCase();
+  const n = Number(m[1]);
+  return unit === "g" ? n * 1024 : unit === "k" ? Math.max(1, Math.ceil(n / 1024)) : n;
+}

@@ -1,0 +1,180 @@
+/**
+ * Format checks for strings in the stack config. Each returns `undefined` when valid,
+ * else a short reason; callers attach the path and a hint.
+ */
+
+const LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+
+/** A DNS name such as `example.org`; `allowWildcard` accepts a leading `*.` label. */
+export function dnsName(value: string, allowWildcard = false): string | undefined {
+  if (value.length === 0) return "must not be empty";
+  if (value.length > 253) return `is ${value.length} characters long; a DNS name has at most 253`;
+  if (value !== value.toLowerCase()) return "must be lower case";
+  const labels = value.split(".");
+  if (labels[0] === "*") {
+    if (!allowWildcard) return "must not be a wildcard here";
+    labels.shift();
+    if (labels.length < 2) return "a wildcard needs at least two labels after `*.`";
+  }
+  for (const label of labels) {
+    if (label.length === 0) return "has an empty label (two dots in a row, or a leading/trailing dot)";
+    if (label.length > 63) return `has a label of ${label.length} characters; at most 63`;
+    if (label.includes("*")) return "may use `*` only as the whole first label";
+    if (!LABEL.test(label)) return `label "${label}" may use only a-z, 0-9 and inner hyphens`;
+  }
+  return undefined;
+}
+
+/** One DNS label: a subdomain or a service name usable as a hostname. */
+export function dnsLabel(value: string): string | undefined {
+  if (value.length === 0) return "must not be empty";
+  if (value.length > 63) return `is ${value.length} characters long; at most 63`;
+  if (!LABEL.test(value)) return "may use only a-z, 0-9 and inner hyphens";
+  return undefined;
+}
+
+/** Names of services, volumes and jobs: DNS labels that also work as Docker/K8s names. */
+export function resourceName(value: string, max = 40): string | undefined {
+  if (value.length === 0) return "must not be empty";
+  if (value.length > max) return `is ${value.length} characters long; at most ${max}`;
+  if (!/^[a-z]([a-z0-9-]*[a-z0-9])?$/.test(value))
+    return "must start with a-z and use only a-z, 0-9 and inner hyphens";
+  return undefined;
+}
+
+/** An absolute http(s) URL. */
+export function url(value: string, schemes = ["http", "https"]): string | undefined {
+  let parsed: URL;
+  try {
+    parsed = new URL(value);
+  } catch {
+    return "is not a URL";
+  }
+  const scheme = parsed.protocol.replace(/:$/, "");
+  if (!schemes.includes(scheme)) return `scheme "${scheme}" is not one of ${schemes.join(", ")}`;
+  if (!parsed.hostname) return "has no host";
+  return undefined;
+}
+
+/** An absolute URL path, e.g. `/oauth2/callback`. */
+export function urlPath(value: string): string | undefined {
+  if (!value.startsWith("/")) return "must start with /";
+  if (/\s/.test(value)) return "must not contain spaces";
+  return undefined;
+}
+
+/** An absolute path inside a container. */
+export function absolutePath(value: string): string | undefined {
+  if (!value.startsWith("/")) return "must be an absolute path";
+  if (value.includes("\0") || /\s/.test(value)) return "must not contain spaces";
+  if (value.split("/").includes("..")) return "must not contain `..`";
+  return undefined;
+}
+
+/** A size such as `512M`, `1G`, `10k`, `0` (nginx/units: bytes with an optional k/m/g). */
+export function size(value: string): string | undefined {
+  if (!/^[0-9]+[kKmMgG]?$/.test(value)) return "is not a size like 512M, 10k or 1G";
+  return undefined;
+}
+
+const CRON_FIELDS: Array<[string, number, number]> = [
+  ["minute", 0, 59],
+  ["hour", 0, 23],
+  ["day of month", 1, 31],
+  ["month", 1, 12],
+  ["day of week", 0, 7],
+];
+
+/** A 5-field cron schedule (numbers, `*`, ranges, steps and lists). */
+export function cron(value: string): string | undefined {
+  const fields = value.trim().split(/\s+/);
+  if (fields.length !== 5) return `has ${fields.length} fields; a cron schedule has 5`;
+  for (let i = 0; i < 5; i++) {
+    const [fieldName, min, max] = CRON_FIELDS[i];
+    for (const part of fields[i].split(",")) {
+      const m = /^(\*|(\d+)(?:-(\d+))?)(?:\/(\d+))?$/.exec(part);
+      if (!m) return `${fieldName} "${part}" is not a number, range, * or step`;
+      const nums = [m[2], m[3]].filter((n) => n !== undefined).map(Number);
+      if (nums.some((n) => n < min || n > max))
+        return `${fieldName} "${part}" is outside ${min}-${max}`;
+      if (nums.length === 2 && nums[0] > nums[1]) return `${fieldName} range "${part}" is reversed`;
+      if (m[4] !== undefined && Number(m[4]) === 0) return `${fieldName} step must be at least 1`;
+    }
+  }
+  return undefined;
+}
+
+/** An LDAP distinguished name such as `dc=example,dc=org`. */
+export function ldapDn(value: string): string | undefined {
+  if (value.length === 0) return "must not be empty";
+  for (const rdn of value.split(/(?<!\\),/)) {
+    if (!/^[A-Za-z][A-Za-z0-9-]*=.+$/.test(rdn.trim())) return `"${rdn}" is not attr=value`;
+  }
+  return undefined;
+}
+
+/** A container image reference: `[registry/]path[:tag][@sha256:digest]`. */
+export function imageRef(value: string): string | undefined {
+  if (value.length === 0) return "must not be empty";
+  if (value.length > 255) return "is longer than 255 characters";
+  const re =
+    /^(?:[a-zA-Z0-9.-]+(?::[0-9]+)?\/)?[a-z0-9]+(?:[._-][a-z0-9]+)*(?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$/;
+  if (!re.test(value)) return "is not an image reference like registry/name:tag";
+  return undefined;
+}
+
+/** An environment variable name. */
+export function envName(value: string): string | undefined {
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(value)) return "must match [A-Za-z_][A-Za-z0-9_]*";
+  return undefined;
+}
+
+/** An email address (pragmatic check: one @, a dot in the domain). */
+export function email(value: string): string | undefined {
+  if (!/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(value)) return "is not an email address";
+  return undefined;
+}
+
+/** A PostgreSQL/MariaDB identifier we create (database or role name). */
+export function sqlIdentifier(value: string): string | undefined {
+  if (value.length === 0) return "must not be empty";
+  if (value.length > 63) return `is ${value.length} characters long; at most 63`;
+  if (!/^[a-z_][a-z0-9_]*$/.test(value)) return "must use only a-z, 0-9 and _ and not start with a digit";
+  return undefined;
+}
+
+export const formats = {
+  dns: (v: string) => dnsName(v, false),
+  "dns-wildcard": (v: string) => dnsName(v, true),
+  label: dnsLabel,
+  name: (v: string) => resourceName(v),
+  url: (v: string) => url(v),
+  "url-path": urlPath,
+  path: absolutePath,
+  size,
+  cron,
+  dn: ldapDn,
+  image: imageRef,
+  env: envName,
+  email,
+  sql: sqlIdentifier,
+};
+export type FormatName = keyof typeof formats;
+
+/** Example of a valid value, for hints. */
+export const formatExamples: Record<FormatName, string> = {
+  dns: "example.org",
+  "dns-wildcard": "example.org or *.example.org",
+  label: "whoami",
+  name: "whoami",
+  url: "https://auth.example.org",
+  "url-path": "/oauth2/callback",
+  path: "/var/lib/app",
+  size: "512M",
+  cron: "0 3 * * *",
+  dn: "dc=example,dc=org",
+  image: "ghcr.io/owner/app:1.2.3",
+  env: "DATABASE_URL",
+  email: "alice@example.org",
+  sql: "my_app",
+};

@@ -1,0 +1,8 @@
+// The PSF program: stack config → validated plan → providers and apps.
+import { runProgram } from "./components/program";
+import { registry } from "./providers";
+
+const stack = runProgram(registry);
+
+/** Per service: its public URL and backup/restore commands. */
+export const services = stack.services;

@@ -1,0 +1,88 @@
+import { ContractDefinition } from "../../components/contract";
+import { Issue, joinPath } from "../../components/errors";
+
+export interface Retention {
+  daily: number;
+  weekly: number;
+  monthly: number;
+  yearly: number;
+}
+
+export const DEFAULT_SCHEDULE = "0 3 * * *";
+export const DEFAULT_RETENTION: Retention = { daily: 7, weekly: 4, monthly: 12, yearly: 0 };
+
+/** Scheduled, encrypted backups of a service's volumes, paths and database. */
+export interface BackupRequest {
+  volumes: string[];
+  paths: string[];
+  excludes: string[];
+  database: boolean;
+  schedule?: string;
+  retention?: Partial<Retention>;
+}
+
+export interface BackupResult {
+  repository: string;
+  jobName: string;
+  backupCommand: string;
+  restoreCommand: string;
+  listCommand: string;
+}
+
+const count = { type: "int", min: 0, max: 10000 } as const;
+export const retentionSpec = {
+  type: "object",
+  fields: { daily: count, weekly: count, monthly: count, yearly: count },
+} as const;
+
+export const backupContract: ContractDefinition<BackupRequest> = {
+  name: "backup",
+  description: "scheduled, encrypted backups with retention, and printed restore commands",
+  request: {
+    type: "object",
+    fields: {
+      volumes: { type: "list", items: { type: "string", format: "name" }, unique: true, default: [] },
+      paths: { type: "list", items: { type: "string", format: "path" }, unique: true, default: [] },
+      excludes: { type: "list", items: { type: "string", minLength: 1, maxLength: 1024 }, unique: true, default: [] },
+      database: { type: "bool", default: false },
+      schedule: { type: "string", format: "cron" },
+      retention: retentionSpec,
+    },
+  },
+  resultFields: ["repository", "jobName", "backupCommand", "restoreCommand", "listCommand"],
+  secretFields: [],
+  check: (req, ctx) => {
+    const issues: Issue[] = [];
+    const declared = Object.keys(ctx.service?.volumes ?? {});
+    req.volumes.forEach((v, i) => {
+      if (ctx.service && !declared.includes(v))
+        issues.push({
+          path: joinPath(joinPath(ctx.path, "volumes"), i),
+          message: `"${v}" is not a volume of this service`,
+          hint: declared.length ? `declared volumes: ${declared.join(", ")}` : `declare it under volumes: {${v}: /path}`,
+        });
+    });
+    const mounts = Object.values(ctx.service?.volumes ?? {});
+    req.paths.forEach((p, i) => {
+      if (ctx.service && !mounts.some((m) => p === m || p.startsWith(m.endsWith("/") ? m : `${m}/`)))
+        issues.push({
+          path: joinPath(joinPath(ctx.path, "paths"), i),
+          message: `"${p}" is not inside any volume of this service; only volumes persist`,
+          hint: mounts.length ? `volume mount paths: ${mounts.join(", ")}` : "declare a volume that contains it",
+        });
+    });
+    if (req.database && ctx.service && !ctx.service.needs?.database)
+      issues.push({
+        path: joinPath(ctx.path, "database"),
+        message: "database: true, but the service has no database need",
+        hint: "add needs.database, or drop database: true",
+      });
+    if (ctx.service && req.volumes.length === 0 && req.paths.length === 0 && !req.database)
+      issues.push({
+        path: ctx.path,
+        message: "backs up nothing",
+        hint: "list volumes, paths, or set database: true",
+      });
+    return issues;
+  },
+};

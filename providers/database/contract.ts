@@ -1,0 +1,48 @@
+import { ContractDefinition } from "../../components/contract";
+
+export const DATABASE_ENGINES = ["postgres", "mariadb"] as const;
+
+/** A database and an owner role for one service. */
+export interface DatabaseRequest {
+  engine: (typeof DATABASE_ENGINES)[number];
+  name: string;
+  user: string;
+  extensions: string[];
+  initSql?: string;
+}
+
+export interface DatabaseResult {
+  host: string;
+  port: number;
+  database: string;
+  user: string;
+  /** Secret. */
+  password: string;
+  /** Secret. */
+  url: string;
+  /** Streams a dump of this one database to stdout. */
+  dumpCommand: string;
+  /** Reads a dump from stdin into this one database. */
+  restoreCommand: string;
+}
+
+export const databaseContract: ContractDefinition<DatabaseRequest> = {
+  name: "database",
+  description: "a database and an owner role with a generated password",
+  request: {
+    type: "object",
+    fields: {
+      engine: { type: "string", enum: DATABASE_ENGINES, default: "postgres" },
+      name: { type: "string", format: "sql", doc: "database name; default: the service name" },
+      user: { type: "string", format: "sql", doc: "owner role; default: the database name" },
+      extensions: { type: "list", items: { type: "string", minLength: 1, maxLength: 63 }, unique: true, default: [] },
+      initSql: { type: "string", minLength: 1, maxLength: 1_000_000, doc: "SQL run once after the database is created" },
+    },
+  },
+  resultFields: ["host", "port", "database", "user", "password", "url", "dumpCommand", "restoreCommand"],
+  secretFields: ["password", "url"],
+  defaults: (req, ctx) => {
+    const name = req.name ?? ctx.requester.replace(/[^a-z0-9_]/g, "_");
+    return { ...req, name, user: req.user ?? name };
+  },
+};

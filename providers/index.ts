@@ -1,0 +1,36 @@
+import { ContractDefinition, ContractName } from "../components/contract";
+import { ProviderDefinition } from "../components/provider";
+import { Registry } from "../components/resolver";
+import { backupContract } from "./backup/contract";
+import { databaseContract } from "./database/contract";
+import { ldapContract } from "./ldap/contract";
+import { proxyContract } from "./proxy/contract";
+import { config } from "./secrets/config";
+import { secretsContract } from "./secrets/contract";
+import { generated } from "./secrets/generated";
+import { hardcoded } from "./secrets/hardcoded";
+import { sslContract } from "./ssl/contract";
+import { selfsigned } from "./ssl/selfsigned";
+import { ssoContract } from "./sso/contract";
+
+export const contracts: Record<ContractName, ContractDefinition> = {
+  ssl: sslContract,
+  secrets: secretsContract,
+  database: databaseContract,
+  ldap: ldapContract,
+  sso: ssoContract,
+  proxy: proxyContract,
+  backup: backupContract,
+};
+
+/** Every provider PSF ships; `psf:providers.<contract>.use` picks one per contract. */
+export const providers: ProviderDefinition[] = [
+  // ssl
+  selfsigned,
+  // secrets
+  generated,
+  config,
+  hardcoded,
+];
+
+export const registry: Registry = { contracts, providers };

@@ -1,0 +1,29 @@
+import { ContractDefinition } from "../../components/contract";
+
+/** A certificate for `domain` and its SANs. */
+export interface SslRequest {
+  domain: string;
+  sans: string[];
+}
+
+export interface SslResult {
+  certPem: string;
+  /** Secret. */
+  keyPem: string;
+  caPem?: string;
+}
+
+export const sslContract: ContractDefinition<SslRequest> = {
+  name: "ssl",
+  description: "a TLS certificate and key for a domain",
+  request: {
+    type: "object",
+    required: ["domain"],
+    fields: {
+      domain: { type: "string", format: "dns-wildcard", doc: "the certificate's common name" },
+      sans: { type: "list", items: { type: "string", format: "dns-wildcard" }, unique: true, default: [] },
+    },
+  },
+  resultFields: ["certPem", "keyPem", "caPem"],
+  secretFields: ["keyPem"],
+};

@@ -1,0 +1,98 @@
+import { ContractDefinition } from "../../components/contract";
+import { Issue, joinPath } from "../../components/errors";
+
+export const SSO_POLICIES = ["one_factor", "two_factor"] as const;
+
+/** An OIDC client registered with the stack's identity provider. */
+export interface SsoRequest {
+  clientId: string;
+  redirectPaths: string[];
+  redirectUris: string[];
+  scopes: string[];
+  policy: (typeof SSO_POLICIES)[number];
+  allowedGroups: string[];
+  allowedUsers: string[];
+  public: boolean;
+}
+
+export interface SsoResult {
+  issuerUrl: string;
+  discoveryUrl: string;
+  authorizationEndpoint: string;
+  tokenEndpoint: string;
+  userinfoEndpoint: string;
+  clientId: string;
+  /** Secret. */
+  clientSecret: string;
+  forwardAuthUrl: string;
+}
+
+export const ssoContract: ContractDefinition<SsoRequest> = {
+  name: "sso",
+  description: "an OIDC client (id and generated secret) and the forward-auth endpoint",
+  request: {
+    type: "object",
+    fields: {
+      clientId: { type: "string", format: "name", doc: "default: the service name" },
+      redirectPaths: { type: "list", items: { type: "string", format: "url-path" }, unique: true, default: [] },
+      redirectUris: { type: "list", items: { type: "string", format: "url" }, unique: true, default: [] },
+      scopes: {
+        type: "list",
+        items: { type: "string", minLength: 1, maxLength: 64 },
+        unique: true,
+        default: ["openid", "profile", "email", "groups"],
+      },
+      policy: { type: "string", enum: SSO_POLICIES, default: "two_factor" },
+      allowedGroups: { type: "list", items: { type: "string", format: "name" }, unique: true, default: [] },
+      allowedUsers: { type: "list", items: { type: "string", format: "name" }, unique: true, default: [] },
+      public: { type: "bool", default: false, doc: "a public client (no secret, PKCE)" },
+    },
+  },
+  resultFields: [
+    "issuerUrl",
+    "discoveryUrl",
+    "authorizationEndpoint",
+    "tokenEndpoint",
+    "userinfoEndpoint",
+    "clientId",
+    "clientSecret",
+    "forwardAuthUrl",
+  ],
+  secretFields: ["clientSecret"],
+  defaults: (req, ctx) => ({ ...req, clientId: req.clientId ?? ctx.requester }),
+  check: (req, ctx) => {
+    const issues: Issue[] = [];
+    if (req.redirectPaths.length === 0 && req.redirectUris.length === 0)
+      issues.push({
+        path: joinPath(ctx.path, "redirectPaths"),
+        message: "an OIDC client needs at least one redirect",
+        hint: "add redirectPaths: [/oauth2/callback] or redirectUris: [https://...]",
+      });
+    if (req.redirectPaths.length > 0 && ctx.service && !ctx.service.needs?.proxy)
+      issues.push({
+        path: joinPath(ctx.path, "redirectPaths"),
+        message: "redirectPaths are relative to the service's public URL, but it has no proxy need",
+        hint: "add needs.proxy, or give absolute redirectUris",
+      });
+    const users = Object.keys(ctx.stack.users.people);
+    req.allowedUsers.forEach((u, i) => {
+      if (!users.includes(u))
+        issues.push({
+          path: joinPath(joinPath(ctx.path, "allowedUsers"), i),
+          message: `unknown user "${u}"`,
+          hint: `declare it under users.people (known: ${users.join(", ") || "none"})`,
+        });
+    });
+    req.allowedGroups.forEach((g, i) => {
+      if (!ctx.stack.users.groups.includes(g))
+        issues.push({
+          path: joinPath(joinPath(ctx.path, "allowedGroups"), i),
+          message: `unknown group "${g}"`,
+          hint: `declare it under users.groups (known: ${ctx.stack.users.groups.join(", ") || "none"})`,
+        });
+    });
+    if (!req.scopes.includes("openid"))
+      issues.push({ path: joinPath(ctx.path, "scopes"), message: 'must include "openid"', hint: "add openid to scopes" });
+    return issues;
+  },
+};
