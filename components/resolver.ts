@@ -65,8 +65,9 @@ export function resolve(stack: StackSettings, registry: Registry): { plan: Plan;
       const path = joinPath(joinPath(joinPath("services", name), "needs"), contractKey);
       const target = planned.get(contractKey);
       if (!target) {
-        if (!chosen.has(contractKey) && !issues.some((i) => i.path === providerPath(contractKey)))
-          issues.push(missingProvider(contractKey, path, registry));
+        // A configured but broken provider entry is reported at its own path already.
+        const configured = !!stack.providers && typeof stack.providers === "object" && contractKey in stack.providers;
+        if (!configured) issues.push(missingProvider(contractKey, path, registry));
         continue;
       }
       const req = checkRequest(registry.contracts[contractKey], target, rawReq ?? {}, { requester: name, service: svc, stack, path }, issues);

@@ -1,0 +1,56 @@
+import { Command, Option } from "commander";
+import { engineCommand, EngineVerb } from "./engine";
+import { graphCommand } from "./graph";
+import { planCommand } from "./plan";
+import { validateCommand } from "./validate";
+
+/** `psf ...`: returns the process exit code. */
+export async function main(argv: string[]): Promise<number> {
+  let code = 0;
+  const program = new Command("psf")
+    .description("PSF: self-hosted services as code, on Pulumi")
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+
+  const source = (cmd: Command) =>
+    cmd
+      .addOption(new Option("--stack <name>", "stack (stacks/Pulumi.<name>.yaml)").conflicts("config"))
+      .option("--config <file>", "a Pulumi.<stack>.yaml file");
+
+  source(program.command("validate").description("check the stack config offline (exit 2 when invalid)"))
+    .option("--json", "machine-readable result")
+    .action((o) => {
+      code = validateCommand(o);
+    });
+  source(program.command("plan").description("evaluate the program offline and list the resources it would declare"))
+    .option("--json", "machine-readable result")
+    .option("--show-secrets", "print secret inputs instead of [secret]")
+    .action(async (o) => {
+      code = await planCommand(o);
+    });
+  source(program.command("graph").description("the service → contract → provider graph"))
+    .option("--format <format>", "mermaid or dot", "mermaid")
+    .action((o) => {
+      code = graphCommand(o);
+    });
+  for (const verb of ["up", "preview", "refresh", "destroy"] as EngineVerb[]) {
+    const cmd = program
+      .command(verb)
+      .description(`pulumi ${verb} through the Automation API (local file:// backend by default)`)
+      .requiredOption("--stack <name>", "stack to operate on")
+      .option("--diff", "show detailed diffs")
+      .action(async (o) => {
+        code = await engineCommand(verb, o);
+      });
+    if (verb === "refresh") cmd.option("--expect-no-changes", "fail when drift is found");
+  }
+  try {
+    await program.parseAsync(argv, { from: "user" });
+  } catch (e) {
+    const err = e as { code?: string; exitCode?: number };
+    if (err.code === "commander.helpDisplayed" || err.code === "commander.version" || err.code === "commander.help") return 0;
+    if (err.code?.startsWith("commander.")) return 2;
+    throw e;
+  }
+  return code;
+}

@@ -1,0 +1,86 @@
+import * as pulumi from "@pulumi/pulumi";
+import { RawConfig } from "../components/config";
+import { Registry } from "../components/resolver";
+
+/** A resource the program would declare, with secret inputs kept marked. */
+export interface PlannedResource {
+  type: string;
+  name: string;
+  parent?: string;
+  /** Inputs as sent to the engine; secret values stay wrapped until `mask`/`reveal`. */
+  inputs: Record<string, unknown>;
+}
+
+const SIG = "4dabf18193072939515e22adb298388d";
+const SECRET = "1b47061264138c4ac30d75fd1eb44270";
+
+/** Whether a value is a serialized Pulumi secret. */
+export function isSecretValue(v: unknown): v is { value: unknown } {
+  return !!v && typeof v === "object" && (v as Record<string, unknown>)[SIG] === SECRET;
+}
+
+/** Replaces every secret with "[secret]" (or its value, when revealing). */
+export function mask(v: unknown, reveal = false): unknown {
+  if (isSecretValue(v)) return reveal ? mask(v.value, true) : "[secret]";
+  if (Array.isArray(v)) return v.map((x) => mask(x, reveal));
+  if (v && typeof v === "object") return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, mask(x, reveal)]));
+  return v;
+}
+
+/** Plausible values for computed outputs our own code reads back. */
+function computed(type: string, name: string): Record<string, unknown> {
+  if (type === "random:index/randomPassword:RandomPassword") return { result: pulumi.secret(`(generated ${name})`) };
+  if (type === "random:index/randomBytes:RandomBytes") return { base64: "AAAAAAAAAAAAAAAAAAAAAA==", hex: "00000000000000000000000000000000" };
+  if (type.startsWith("tls:"))
+    return {
+      privateKeyPem: "(generated key)",
+      privateKeyPemPkcs8: "(generated key)",
+      publicKeyPem: "(public key)",
+      certPem: "(certificate)",
+      certRequestPem: "(csr)",
+    };
+  if (type === "docker:index/remoteImage:RemoteImage") return { imageId: "(image id)" };
+  return {};
+}
+
+/**
+ * Evaluates the program offline with Pulumi mocks and returns what it would declare.
+ * Nothing reaches an engine, a cloud or the network.
+ */
+export async function evaluate(
+  registry: Registry,
+  raw: RawConfig,
+  stackName: string,
+  run: (raw: RawConfig, stackName: string) => unknown,
+): Promise<PlannedResource[]> {
+  const resources: PlannedResource[] = [];
+  let currentParent: string | undefined;
+  pulumi.runtime.setMocks(
+    {
+      newResource: (args) => {
+        resources.push({ type: args.type, name: args.name, parent: currentParent, inputs: args.inputs });
+        const secretOut = Object.fromEntries(Object.entries(args.inputs).map(([k, v]) => [k, isSecretValue(v) ? pulumi.secret(v.value) : v]));
+        return { id: `${args.name}-id`, state: { name: args.name, ...secretOut, ...computed(args.type, args.name) } };
+      },
+      call: (args) => args.inputs,
+    },
+    "psf",
+    stackName,
+    true,
+  );
+  // The mock monitor does not pass the parent to `newResource`; read it off the request.
+  const { MockMonitor } = require("@pulumi/pulumi/runtime/mocks");
+  const monitor = pulumi.runtime.getMonitor() as unknown as { registerResource: (req: any, cb: any) => unknown };
+  if (monitor instanceof MockMonitor) {
+    const original = monitor.registerResource.bind(monitor);
+    monitor.registerResource = (req: { getParent(): string }, cb: unknown) => {
+      currentParent = req.getParent() ? req.getParent().split("::").pop() : undefined;
+      return original(req, cb);
+    };
+  }
+  run(raw, stackName);
+  const { waitForRPCs } = require("@pulumi/pulumi/runtime/settings");
+  await waitForRPCs();
+  void registry;
+  return resources;
+}

@@ -1,0 +1,38 @@
+import { runProgram, validateConfig } from "../components/program";
+import { registry } from "../providers";
+import { EXIT_INVALID, reportIssues } from "./output";
+import { evaluate, mask } from "./mock-engine";
+import { SourceOptions, loadSource } from "./source";
+
+/** `psf plan`: evaluates the program offline and prints the resources it would declare. */
+export async function planCommand(opts: SourceOptions & { json?: boolean; showSecrets?: boolean }): Promise<number> {
+  const src = loadSource(opts);
+  const issues = src.issues.length ? src.issues : validateConfig(src.raw, src.stackName, registry).issues;
+  if (issues.length) {
+    reportIssues(issues, !!opts.json);
+    return EXIT_INVALID;
+  }
+  const declared = await evaluate(registry, src.raw, src.stackName, (raw, stackName) => runProgram(registry, { raw, stackName }));
+  const resources = declared.map((r) => ({
+    type: r.type,
+    name: r.name,
+    parent: r.parent ?? null,
+    inputs: mask(r.inputs, !!opts.showSecrets) as Record<string, unknown>,
+  }));
+  if (opts.json) {
+    process.stdout.write(JSON.stringify({ stack: src.stackName, resources }, null, 2) + "\n");
+    return 0;
+  }
+  const byParent = new Map<string | null, typeof resources>();
+  for (const r of resources) byParent.set(r.parent, [...(byParent.get(r.parent) ?? []), r]);
+  const lines: string[] = [];
+  const walk = (parent: string | null, depth: number) => {
+    for (const r of byParent.get(parent) ?? []) {
+      lines.push(`${"  ".repeat(depth)}+ ${r.type}  ${r.name}`);
+      if (r.name !== parent && depth < 12) walk(r.name, depth + 1);
+    }
+  };
+  walk(null, 0);
+  process.stdout.write(`Stack ${src.stackName}: ${resources.length} resources\n${lines.join("\n")}\n`);
+  return 0;
+}
