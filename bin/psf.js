@@ -7,7 +7,8 @@ require("ts-node").register({ transpileOnly: true, project: path.join(__dirname,
 if (!process.env.PSF_DEBUG) Error.stackTraceLimit = 0;
 require("../cli/main")
   .main(process.argv.slice(2))
-  .then((code) => process.exit(code))
+  // Exit only after stdout/stderr drain: a pipe would otherwise lose the tail of --json.
+  .then((code) => process.stdout.write("", () => process.stderr.write("", () => process.exit(code))))
   .catch((e) => {
     process.stderr.write(`psf: internal error: ${e && e.message ? e.message : e}\n`);
     if (process.env.PSF_DEBUG) process.stderr.write(String(e && e.stack) + "\n");

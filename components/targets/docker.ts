@@ -28,7 +28,6 @@ export class DockerTarget implements Target {
   readonly network: docker.Network;
   private readonly provider?: docker.Provider;
   private readonly volumes = new Map<string, docker.Volume>();
-  private readonly images = new Map<string, docker.RemoteImage>();
 
   constructor(
     private readonly args: DockerTargetArgs,
@@ -57,7 +56,7 @@ export class DockerTarget implements Target {
   }
 
   deploy(w: Workload, opts: { parent: pulumi.Resource; dependsOn?: pulumi.Input<pulumi.Resource>[] }): Deployed {
-    const image = this.image(w.image, opts.parent);
+    const image = this.image(w.name, w.image, opts.parent);
     const mounts = (w.volumes ?? []).map((m) => ({
       type: "volume",
       source: this.volume(m.volume).name,
@@ -151,17 +150,10 @@ export class DockerTarget implements Target {
     );
   }
 
-  private image(ref: pulumi.Input<string>, parent: pulumi.Resource): docker.RemoteImage {
-    // One image resource per reference; resource names must be stable, so key by text.
-    const key = typeof ref === "string" ? ref : undefined;
-    const name = `${this.args.prefix}-image-${(key ?? "dynamic").replace(/[^A-Za-z0-9.-]+/g, "-")}`;
-    let img = key ? this.images.get(key) : undefined;
-    if (!img) {
-      img = new docker.RemoteImage(name, { name: ref, keepLocally: true }, this.opts(this.parent));
-      if (key) this.images.set(key, img);
-    }
-    void parent;
-    return img;
+  /** One image resource per workload, so changing a tag updates it in place (stable name). */
+  private image(workload: string, ref: pulumi.Input<string>, parent: pulumi.Resource): docker.RemoteImage {
+    // keepLocally: images are shared between stacks and workloads; never delete them.
+    return new docker.RemoteImage(`${workload}-image`, { name: ref, keepLocally: true }, this.opts(parent));
   }
 
   private hostFlag(): string {
