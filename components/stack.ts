@@ -71,7 +71,6 @@ export class PsfStack extends pulumi.ComponentResource {
           secretFields,
           secureEnv: args.secureEnv[name],
           allEnvSecret: args.servicesSecret,
-          dependsOn: Object.values(this.providers) as pulumi.Resource[],
         },
         { parent: this },
       );
