@@ -117,10 +117,10 @@ export const serviceSpec: ObjectSpec = {
     resources: {
       type: "object",
       fields: {
-        cpu: { type: "string", minLength: 1 },
-        memory: { type: "string", minLength: 1 },
-        cpuLimit: { type: "string", minLength: 1 },
-        memoryLimit: { type: "string", minLength: 1 },
+        cpu: { type: "string", format: "cpu" },
+        memory: { type: "string", format: "memory" },
+        cpuLimit: { type: "string", format: "cpu" },
+        memoryLimit: { type: "string", format: "memory" },
       },
     },
   },
@@ -201,15 +201,22 @@ export function parseStack(raw: RawConfig, stackName: string, project = "psf"): 
   }
   const v: Record<string, any> = {};
   for (const [key, spec] of Object.entries(topSpec)) v[key] = check(raw[key], spec, key, issues);
-  if (raw.domain === undefined)
+  if (raw.domain === undefined || raw.domain === null)
     issues.push({ path: "domain", message: "is required", hint: "pulumi config set psf:domain example.org" });
   const services: Record<string, ServiceConfig> = {};
   for (const [name, svc] of Object.entries((v.services ?? {}) as Record<string, unknown>)) {
     const path = joinPath("services", name);
     const bad = /^[a-z]([a-z0-9-]*[a-z0-9])?$/.test(name) && name.length <= 40 ? undefined : "must start with a-z, use a-z, 0-9 and inner hyphens, at most 40 characters";
     if (bad) issues.push({ path, message: `service name "${name}" ${bad}`, hint: "rename it, e.g. my-app" });
+    if (svc === undefined || svc === null) {
+      // `whoami:` with nothing under it: report it rather than silently drop the service.
+      issues.push({ path, message: "expected a map of the service's fields, got nothing", hint: "e.g. whoami: {image: traefik/whoami:v1.10, port: 80}" });
+      continue;
+    }
     const s = check(svc, serviceSpec, path, issues);
     if (!s) continue;
+    // Cross-field checks read the raw value: a field already reported as invalid is not also "missing".
+    const rawSvc = svc as Record<string, unknown>;
     if (svc && typeof svc === "object" && "needs" in svc) {
       const needs = (svc as { needs: unknown }).needs;
       if (needs !== null && (typeof needs !== "object" || Array.isArray(needs)))
@@ -218,16 +225,33 @@ export function parseStack(raw: RawConfig, stackName: string, project = "psf"): 
         for (const c of Object.keys(needs ?? {}))
           if (!(CONTRACT_NAMES as readonly string[]).includes(c)) issues.push(unknownKeyIssue(joinPath(path, "needs"), c, CONTRACT_NAMES, "contract"));
     }
-    if (s.healthcheck && !s.healthcheck.http === !s.healthcheck.command)
+    const rawHc = rawSvc.healthcheck as Record<string, unknown> | undefined;
+    if (s.healthcheck && (rawHc?.http == null) === (rawHc?.command == null))
       issues.push({ path: joinPath(path, "healthcheck"), message: "needs exactly one of http or command", hint: "e.g. healthcheck: {http: /health}" });
-    if (s.healthcheck?.http && s.port === undefined)
-      issues.push({ path: joinPath(path, "healthcheck.http"), message: "an http health check needs the service's port", hint: "add port: 8080" });
-    services[name] = { ...s, needs: s.needs && typeof s.needs === "object" ? s.needs : {} } as ServiceConfig;
+    if (rawHc?.http != null && rawSvc.port == null)
+      issues.push({ path: joinPath(joinPath(path, "healthcheck"), "http"), message: "an http health check needs the service's port", hint: "add port: 8080" });
+    const rawNeeds = rawSvc.needs as Record<string, unknown> | undefined;
+    if (rawNeeds && typeof rawNeeds === "object" && "proxy" in rawNeeds && rawSvc.port == null)
+      issues.push({
+        path: joinPath(path, "port"),
+        message: "a proxied service needs the container port to forward to",
+        hint: "add port: 8080 (the port the app listens on inside its container)",
+      });
+    services[name] = {
+      ...s,
+      // Fields that failed their check are reported; keep the shape the resolver walks.
+      env: s.env ?? {},
+      volumes: s.volumes ?? {},
+      publish: ((s.publish ?? []) as Array<PublishedPort | undefined>).filter((p): p is PublishedPort => typeof p?.host === "number"),
+      needs: s.needs && typeof s.needs === "object" ? s.needs : {},
+    } as ServiceConfig;
   }
-  const users = v.users ?? { groups: [], people: {} };
-  for (const [person, u] of Object.entries(users.people as Record<string, UserConfig>))
-    u.groups.forEach((g, i) => {
-      if (!users.groups.includes(g))
+  // Entries that failed their check are reported already; keep the valid rest.
+  const people = Object.fromEntries(Object.entries((v.users?.people ?? {}) as Record<string, UserConfig | undefined>).filter(([, u]) => u)) as Record<string, UserConfig>;
+  const users: StackSettings["users"] = { groups: (v.users?.groups ?? []).filter((g: unknown) => typeof g === "string"), people };
+  for (const [person, u] of Object.entries(users.people))
+    (u.groups ?? []).forEach((g, i) => {
+      if (typeof g === "string" && !users.groups.includes(g))
         issues.push({ path: `users.people.${person}.groups[${i}]`, message: `unknown group "${g}"`, hint: `declare it in users.groups (known: ${users.groups.join(", ") || "none"})` });
     });
   const settings: StackSettings = {

@@ -62,8 +62,11 @@ export interface ProviderDefinition<Req = any, Settings = any> {
   checkStack?(settings: Settings, stack: StackSettings, requests: Record<string, Req>, path: string): Issue[];
   /** Contracts this provider needs, computed from config alone. */
   needs?(settings: Settings, stack: StackSettings, requests: Record<string, Req>): ProviderNeed[];
-  /** Contracts whose results (for other requesters) it reads: backup reads database dumps. */
-  reads?(settings: Settings, stack: StackSettings): ContractName[];
+  /**
+   * Contracts whose results (for other requesters) it reads: backup reads database dumps.
+   * `requests` lets it depend on them (nginx reads `sso` only when a route has auth).
+   */
+  reads?(settings: Settings, stack: StackSettings, requests: Record<string, Req>): ContractName[];
   /** Host ports it publishes, for conflict checks. */
   hostPorts?(settings: Settings): Array<{ port: number; address: string; what: string }>;
   create(name: string, args: ProviderArgs<Req, Settings>, opts: pulumi.ComponentResourceOptions): ProviderInstance;

@@ -87,7 +87,7 @@ export function resolve(stack: StackSettings, registry: Registry): { plan: Plan;
     for (const p of planned.values()) {
       const deps = edges.get(p.contract) ?? new Set<ContractName>();
       edges.set(p.contract, deps);
-      for (const c of p.definition.reads?.(p.settings, stack) ?? []) {
+      for (const c of p.definition.reads?.(p.settings, stack, p.requests) ?? []) {
         if (planned.has(c)) deps.add(c);
         else if (Object.values(p.requests).length > 0) reportOnce(issues, missingNeedIssue(p, c, registry));
       }
@@ -104,7 +104,18 @@ export function resolve(stack: StackSettings, registry: Registry): { plan: Plan;
         if (need.consumes !== false) deps.add(need.contract);
         const path = providerPath(p.contract);
         const req = checkRequest(registry.contracts[need.contract], dep, need.request, { requester: need.requester, stack, path }, issues);
-        if (req !== undefined) dep.requests[need.requester] = need.contract === "proxy" ? providerRoute(req, need, stack) : req;
+        if (req === undefined) continue;
+        if (need.requester in dep.requests) {
+          // Requests are keyed by requester: a service of the same name would lose its request.
+          const service = !!stack.services[need.requester];
+          issues.push({
+            path: service ? joinPath("services", need.requester) : path,
+            message: `"${need.requester}" is also the name under which the ${p.definition.name} provider requests ${need.contract}`,
+            hint: service ? "rename the service" : "two providers make requests under one name; choose other providers",
+          });
+          continue;
+        }
+        dep.requests[need.requester] = need.contract === "proxy" ? providerRoute(req, need, stack) : req;
       }
     }
     if (!added) break;
@@ -117,7 +128,7 @@ export function resolve(stack: StackSettings, registry: Registry): { plan: Plan;
   }
   const order = topoSort(planned, issues);
   checkHostPorts(stack, [...planned.values()], issues);
-  checkHosts(planned.get("proxy"), issues);
+  checkHosts(stack, planned.get("proxy"), issues);
   return { plan: { stack, providers: order, services }, issues };
 }
 
@@ -308,14 +319,20 @@ function checkHostPorts(stack: StackSettings, providers: PlannedProvider[], issu
     svc.publish.forEach((pub, i) => claim(pub.host, pub.address, `service ${name}`, `services.${name}.publish[${i}].host`));
 }
 
-function checkHosts(proxy: PlannedProvider | undefined, issues: Issue[]): void {
+/** Two routes for one host: reported at a service's subdomain (which the user can change) when one is a service's. */
+function checkHosts(stack: StackSettings, proxy: PlannedProvider | undefined, issues: Issue[]): void {
   if (!proxy) return;
   const seen = new Map<string, string>();
+  const isService = (requester: string) => !!stack.services[requester];
+  const what = (requester: string) => (isService(requester) ? requester : `${requester} (a provider's route)`);
   for (const [requester, route] of Object.entries(proxy.requests)) {
     const other = seen.get(route.host);
-    if (other) {
-      const path = requester.includes(":") ? providerPath("proxy") : `services.${requester}.subdomain`;
-      issues.push({ path, message: `host ${route.host} is already routed to ${other}`, hint: "give one of them another subdomain" });
-    } else seen.set(route.host, requester);
+    if (other === undefined) {
+      seen.set(route.host, requester);
+      continue;
+    }
+    const [at, against] = isService(requester) || !isService(other) ? [requester, other] : [other, requester];
+    const path = isService(at) ? joinPath(joinPath("services", at), "subdomain") : providerPath("proxy");
+    issues.push({ path, message: `host ${route.host} is already routed to ${what(against)}`, hint: "give one of them another subdomain" });
   }
 }

@@ -11,6 +11,8 @@ export interface VolumeMount {
   volume: VolumeRef;
   mountPath: string;
   readOnly?: boolean;
+  /** Capacity to request where the target provisions storage (a Kubernetes PVC, e.g. `10Gi`); Docker volumes ignore it. */
+  size?: string;
 }
 
 /** A file placed into the workload's filesystem before it starts. */

@@ -1,10 +1,14 @@
 import { ContractDefinition, ContractName } from "../components/contract";
 import { ProviderDefinition } from "../components/provider";
 import { Registry } from "../components/resolver";
+import { borg } from "./backup/borg";
 import { backupContract } from "./backup/contract";
+import { restic } from "./backup/restic";
 import { databaseContract } from "./database/contract";
+import { postgres } from "./database/postgres";
 import { ldapContract } from "./ldap/contract";
 import { proxyContract } from "./proxy/contract";
+import { nginx } from "./proxy/nginx";
 import { config } from "./secrets/config";
 import { secretsContract } from "./secrets/contract";
 import { generated } from "./secrets/generated";
@@ -31,6 +35,13 @@ export const providers: ProviderDefinition[] = [
   generated,
   config,
   hardcoded,
+  // database
+  postgres,
+  // proxy
+  nginx,
+  // backup
+  borg,
+  restic,
 ];
 
 export const registry: Registry = { contracts, providers };

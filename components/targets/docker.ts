@@ -205,10 +205,13 @@ function waitSeconds(h: Healthcheck): number {
   return h.startPeriodSeconds + h.retries * (h.intervalSeconds + h.timeoutSeconds) + 30;
 }
 
+/** The Docker provider takes memory in MB; a bare number is bytes, as in Docker and Kubernetes. */
 function megabytes(size: string): number | undefined {
   const m = /^(\d+)([kKmMgG]i?)?$/.exec(size);
   if (!m) return undefined;
-  const unit = (m[2] ?? "M")[0].toLowerCase();
+  const unit = m[2]?.[0].toLowerCase();
   const n = Number(m[1]);
-  return unit === "g" ? n * 1024 : unit === "k" ? Math.max(1, Math.ceil(n / 1024)) : n;
+  if (unit === "g") return n * 1024;
+  if (unit === "m") return n;
+  return Math.max(1, Math.ceil(n / (unit === "k" ? 1024 : 1024 * 1024)));
 }

@@ -77,6 +77,18 @@ export function size(value: string): string | undefined {
   return undefined;
 }
 
+/** A memory quantity: bytes, or a k/M/G suffix, decimal or binary (`512M`, `512Mi`, `1G`). */
+export function memory(value: string): string | undefined {
+  if (!/^[1-9][0-9]*([kKmMgG]i?)?$/.test(value)) return "is not a memory size like 512Mi, 512M or 1G";
+  return undefined;
+}
+
+/** A CPU quantity: cores (`0.5`, `2`) or millicores (`500m`). */
+export function cpu(value: string): string | undefined {
+  if (!/^([0-9]+(\.[0-9]{1,3})?|[1-9][0-9]*m)$/.test(value) || /^0+(\.0+)?$/.test(value)) return "is not a CPU amount like 0.5 or 500m";
+  return undefined;
+}
+
 const CRON_FIELDS: Array<[string, number, number]> = [
   ["minute", 0, 59],
   ["hour", 0, 23],
@@ -152,6 +164,8 @@ export const formats = {
   "url-path": urlPath,
   path: absolutePath,
   size,
+  memory,
+  cpu,
   cron,
   dn: ldapDn,
   image: imageRef,
@@ -171,6 +185,8 @@ export const formatExamples: Record<FormatName, string> = {
   "url-path": "/oauth2/callback",
   path: "/var/lib/app",
   size: "512M",
+  memory: "512Mi",
+  cpu: "500m",
   cron: "0 3 * * *",
   dn: "dc=example,dc=org",
   image: "ghcr.io/owner/app:1.2.3",

@@ -67,7 +67,10 @@ export function suggest(word: string, options: readonly string[]): string | unde
     const dd = distance(word.toLowerCase(), o.toLowerCase());
     if (dd < bestD) [best, bestD] = [o, dd];
   }
-  return bestD <= Math.max(2, Math.floor(word.length / 3)) ? best : undefined;
+  if (bestD <= Math.max(2, Math.floor(word.length / 3))) return best;
+  // An abbreviation (`prod`, `dev`) names the one option it starts.
+  const prefixed = options.filter((o) => word.length >= 3 && o.toLowerCase().startsWith(word.toLowerCase()));
+  return prefixed.length === 1 ? prefixed[0] : undefined;
 }
 
 export function unknownKeyIssue(path: string, key: string, known: readonly string[], what = "key"): Issue {
@@ -125,7 +128,14 @@ export function check(value: unknown, spec: Spec, path: string, issues: Issue[])
         issues.push({ path, message: `needs at least ${spec.minItems} item(s)` });
       if (spec.maxItems !== undefined && value.length > spec.maxItems)
         issues.push({ path, message: `has ${value.length} items; at most ${spec.maxItems}` });
-      const out = value.map((item, i) => check(item, spec.items, joinPath(path, i), issues));
+      const out = value.map((item, i) => {
+        // `- ` with nothing after it is null in YAML: an empty item, never a default.
+        if (item === null || item === undefined) {
+          issues.push({ path: joinPath(path, i), message: "is an empty item", hint: "remove it, or give it a value" });
+          return undefined;
+        }
+        return check(item, spec.items, joinPath(path, i), issues);
+      });
       if (spec.unique) {
         const seen = new Map<string, number>();
         value.forEach((item, i) => {
@@ -150,6 +160,12 @@ export function check(value: unknown, spec: Spec, path: string, issues: Issue[])
             issues.push({ path: joinPath(path, k), message: `key "${k}" ${bad}`, hint: `e.g. ${formatExamples[spec.keyFormat]}` });
             continue;
           }
+        }
+        // `KEY:` with nothing after it is null in YAML; it would otherwise vanish or become "undefined".
+        if ((v === null || v === undefined) && spec.values.type !== "any" && !("default" in spec.values && spec.values.default !== undefined)) {
+          issues.push({ path: joinPath(path, k), message: "has no value", hint: ["string", "scalar"].includes(spec.values.type) ? `give ${k} a value (write "" for an empty string), or remove it` : `give ${k} a value, or remove it` });
+          out[k] = undefined;
+          continue;
         }
         out[k] = check(v, spec.values, joinPath(path, k), issues);
       }

@@ -62,7 +62,8 @@ export const backupContract: ContractDefinition<BackupRequest> = {
           hint: declared.length ? `declared volumes: ${declared.join(", ")}` : `declare it under volumes: {${v}: /path}`,
         });
     });
-    const mounts = Object.values(ctx.service?.volumes ?? {});
+    // A mount path that failed its own check is reported there.
+    const mounts = Object.values(ctx.service?.volumes ?? {}).filter((m): m is string => typeof m === "string");
     req.paths.forEach((p, i) => {
       if (ctx.service && !mounts.some((m) => p === m || p.startsWith(m.endsWith("/") ? m : `${m}/`)))
         issues.push({

@@ -56,12 +56,7 @@ export const proxyContract: ContractDefinition<ProxyRequest> = {
           message: "header values must not contain newlines or double quotes",
         });
     }
-    if (ctx.service && ctx.service.port === undefined)
-      issues.push({
-        path: ctx.path.replace(/\.needs\.proxy$/, ".port"),
-        message: "a proxied service needs the container port to forward to",
-        hint: "add port: 8080 (the port the app listens on inside its container)",
-      });
+    // A proxied service without a port is reported by parseStack, at services.<name>.port.
     return issues;
   },
 };

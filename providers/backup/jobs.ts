@@ -1,0 +1,151 @@
+import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
+import { ContractResult } from "../../components/contract";
+import { ProviderArgs } from "../../components/provider";
+import { VolumeMount, Workload, WorkloadFile } from "../../components/workload";
+import { BackupRequest } from "./contract";
+import {
+  BIN,
+  BackupJob,
+  CONTAINER_PATHS,
+  CommonSettings,
+  JobScripts,
+  planJob,
+  renderEnvFile,
+  sshConfig,
+} from "./job";
+
+/** What differs between borg and restic when their jobs are deployed. */
+export interface BackupEngine {
+  /** Image with the tool, bash, cron and postgresql-client. */
+  image: string;
+  /** Where the repository is, as the job's tool reaches it. */
+  repository: string;
+  /** Environment of every script (repository, passphrase): written to the secret env file. */
+  env: Record<string, pulumi.Input<string>>;
+  /** Provider-owned volumes every job mounts (the local repository, borg's key files). */
+  mounts: VolumeMount[];
+  scripts(job: BackupJob): JobScripts;
+}
+
+/** The repository passphrase: a `psf:secrets` value when the settings name one, else generated once. */
+export function passphrase(
+  parent: pulumi.Resource,
+  name: string,
+  args: ProviderArgs<BackupRequest, CommonSettings>,
+): pulumi.Output<string> {
+  const configured = args.settings.passphrase
+    ? args.configSecret(args.settings.passphrase)
+    : undefined;
+  if (configured) return pulumi.secret(configured);
+  // Never change these inputs: a new passphrase would lock every job out of the repository.
+  const generated = new random.RandomPassword(
+    `${name}-passphrase`,
+    { length: 48, special: false },
+    { parent },
+  );
+  return pulumi.secret(generated.result);
+}
+
+/** The repository on a volume the provider owns, mounted in every job, unless it is remote. */
+export function localRepository(
+  owner: string,
+  settings: { repository?: string },
+): { repository: string; mounts: VolumeMount[] } {
+  if (settings.repository) return { repository: settings.repository, mounts: [] };
+  return {
+    repository: "/repository",
+    mounts: [{ volume: { owner, name: "repository" }, mountPath: "/repository" }],
+  };
+}
+
+/**
+ * One scheduled job per requester: its service's volumes mounted read-only to back up and
+ * read-write to restore, the scripts and a secret env file baked in. Returns the results.
+ */
+export function deployBackupJobs(
+  parent: pulumi.ComponentResource,
+  name: string,
+  args: ProviderArgs<BackupRequest, CommonSettings>,
+  engine: BackupEngine,
+): Record<string, ContractResult> {
+  const results: Record<string, ContractResult> = {};
+  const ssh = sshFiles(args);
+  Object.entries(args.requests).forEach(([requester, req], index) => {
+    const owner = requester.split(":")[0];
+    const service = args.stack.services[requester];
+    // The first job also checks and compacts the shared repository: once, not once per service.
+    const job = planJob(requester, req, service?.volumes ?? {}, args.settings, index === 0);
+    const db = req.database ? databaseEnv(args, requester) : {};
+    // One secret file, read by the scheduled job and by restore/list run with `exec` alike.
+    const env = pulumi.secret(pulumi.all({ ...engine.env, ...db }).apply(renderEnvFile));
+    const scripts = engine.scripts(job);
+    const files: WorkloadFile[] = [
+      { path: BIN.backup, content: scripts.backup, mode: 0o755 },
+      { path: BIN.restore, content: scripts.restore, mode: 0o755 },
+      { path: BIN.list, content: scripts.list, mode: 0o755 },
+      { path: CONTAINER_PATHS.envFile, content: env, secret: true, mode: 0o600 },
+      ...ssh,
+    ];
+    const volumes: VolumeMount[] = job.volumes.flatMap((v) => [
+      {
+        volume: { owner, name: v },
+        mountPath: `${CONTAINER_PATHS.backupRoot}/volumes/${v}`,
+        readOnly: true,
+      },
+      { volume: { owner, name: v }, mountPath: `${CONTAINER_PATHS.restoreRoot}/volumes/${v}` },
+    ]);
+    const workload: Workload = {
+      name: `backup-${job.service}`,
+      component: "backup",
+      partOf: name,
+      image: engine.image,
+      command: [BIN.backup],
+      files,
+      volumes: [...volumes, ...engine.mounts],
+      schedule: job.schedule,
+      stateful: false,
+      labels: { "psf.backup-of": requester.replace(/[^A-Za-z0-9_.-]/g, "-") },
+    };
+    const deployed = args.target.deploy(workload, { parent });
+    results[requester] = {
+      repository: pulumi.output(engine.repository),
+      jobName: pulumi.output(workload.name),
+      backupCommand: deployed.runNow ?? deployed.exec([BIN.backup]),
+      restoreCommand: deployed.exec([BIN.restore]),
+      listCommand: deployed.exec([BIN.list]),
+    };
+  });
+  return results;
+}
+
+/** The requester's database, as the job connects to it: its own role, never the superuser. */
+function databaseEnv(args: ProviderArgs<BackupRequest, CommonSettings>, requester: string) {
+  const db = args.result("database", requester);
+  if (!db)
+    throw new Error(`bug: ${requester} asks to back up its database, but has no database result`);
+  return {
+    PSF_DB_HOST: db.host,
+    PSF_DB_PORT: pulumi.output(db.port).apply(String),
+    PSF_DB_NAME: db.database,
+    PSF_DB_USER: db.user,
+    PSF_DB_PASSWORD: db.password,
+  };
+}
+
+/** The SSH key (and known hosts) for a remote repository, where ssh looks for them. */
+function sshFiles(args: ProviderArgs<BackupRequest, CommonSettings>): WorkloadFile[] {
+  const key = args.settings.sshKey ? args.configSecret(args.settings.sshKey) : undefined;
+  if (!key) return [];
+  const knownHosts = args.settings.knownHosts;
+  return [
+    {
+      path: "/etc/psf/ssh/key",
+      content: pulumi.secret(key.apply((k) => (k.endsWith("\n") ? k : `${k}\n`))),
+      secret: true,
+      mode: 0o600,
+    },
+    { path: "/root/.ssh/config", content: sshConfig(!!knownHosts), mode: 0o600 },
+    ...(knownHosts ? [{ path: "/etc/psf/ssh/known_hosts", content: knownHosts, mode: 0o644 }] : []),
+  ];
+}

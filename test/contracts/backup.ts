@@ -1,0 +1,540 @@
+import { strict as assert } from "assert";
+import { spawnSync } from "child_process";
+import { createHash, randomBytes } from "crypto";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import * as pulumi from "@pulumi/pulumi";
+import { evaluate } from "../../cli/mock-engine";
+import { readStackFile } from "../../components/config";
+import { ContractResult } from "../../components/contract";
+import { validateConfig } from "../../components/program";
+import { ProviderInstance } from "../../components/provider";
+import { Target } from "../../components/targets/target";
+import { Workload } from "../../components/workload";
+import { registry } from "../../providers";
+import { BackupRequest, DEFAULT_SCHEDULE } from "../../providers/backup/contract";
+import {
+  BackupJob,
+  JobScripts,
+  ScriptPaths,
+  planJob,
+  renderEnvFile,
+} from "../../providers/backup/job";
+import { valueOf } from "../support/mocks";
+import { PG_BIN, TestPostgres, requireProgram, startPostgres } from "../support/real";
+
+/**
+ * The backup contract, as every backup provider must honour it with its real program: the
+ * provider's own scripts back up volumes, paths and a PostgreSQL database, restore each run
+ * byte for byte and row for row, prune per service by the retention policy, and fail loudly
+ * (non-zero, a FAILED line naming the service) instead of skipping anything.
+ */
+export interface BackupAdapter {
+  /** Real programs the scripts run. */
+  programs: string[];
+  /** The provider's scripts for a job, with the suite's paths. */
+  scripts(job: BackupJob, paths: ScriptPaths): JobScripts;
+  /** Environment pointing the scripts at a (not yet created) repository inside `dir`. */
+  repositoryEnv(dir: string): Record<string, string>;
+  /** Every run in the repository, read with the tool itself (not the scripts), sorted. */
+  allRuns(env: Record<string, string>): string[];
+  /** How many archives or snapshots the repository holds, whatever they are. */
+  countSnapshots(env: Record<string, string>): number;
+  /** Changes when the repository is initialised again. */
+  repositoryId(env: Record<string, string>): string;
+  /** Damages stored data so that a repository check must fail. */
+  corrupt(env: Record<string, string>): void;
+}
+
+interface Run {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+const SERVICE_VOLUMES = { data: "/data", media: "/srv/media" };
+const PASSWORD = "app-db-password";
+
+/** Runs a tool for an adapter, failing the test with its output when it fails. */
+export function tool(cmd: string, args: string[], env: Record<string, string>): string {
+  const r = spawnSync(cmd, args, { env: { PATH: process.env.PATH!, ...env }, encoding: "utf8" });
+  if (r.status !== 0)
+    throw new Error(`${cmd} ${args.join(" ")} failed (${r.status}):\n${r.stdout}\n${r.stderr}`);
+  return r.stdout;
+}
+
+/** The largest file under `dir` (a data segment or pack), with bytes in its middle flipped. */
+export function flipBytesInLargestFile(dir: string): void {
+  let best = { file: "", size: -1 };
+  const walk = (d: string) => {
+    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+      const p = path.join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (e.isFile() && fs.statSync(p).size > best.size)
+        best = { file: p, size: fs.statSync(p).size };
+    }
+  };
+  walk(dir);
+  fs.chmodSync(best.file, 0o644);
+  const buf = fs.readFileSync(best.file);
+  const mid = Math.floor(buf.length / 2);
+  for (let i = mid; i < Math.min(mid + 64, buf.length); i++) buf[i] ^= 0xff;
+  fs.writeFileSync(best.file, buf);
+}
+
+/**
+ * The tree under `dir` as path → "file <sha256> <mode>", "dir <mode>" or "link <target>".
+ * `skip` leaves out what a backup should exclude: the expectation, computed by the suite.
+ */
+function tree(dir: string, skip: (rel: string) => boolean = () => false): Record<string, string> {
+  const out: Record<string, string> = {};
+  const walk = (rel: string) => {
+    for (const name of fs.readdirSync(path.join(dir, rel)).sort()) {
+      const r = rel ? `${rel}/${name}` : name;
+      if (skip(r)) continue;
+      const p = path.join(dir, r);
+      const st = fs.lstatSync(p);
+      const mode = (st.mode & 0o7777).toString(8);
+      if (st.isSymbolicLink()) out[r] = `link ${fs.readlinkSync(p)}`;
+      else if (st.isDirectory()) {
+        out[r] = `dir ${mode}`;
+        walk(r);
+      } else
+        out[r] = `file ${createHash("sha256").update(fs.readFileSync(p)).digest("hex")} ${mode}`;
+    }
+  };
+  walk("");
+  return out;
+}
+
+export function backupContractSuite(provider: string, adapter: BackupAdapter): void {
+  describe(`${provider} honours the backup contract (real ${adapter.programs.join(", ")} and PostgreSQL)`, function () {
+    let dir: string;
+    let pg: TestPostgres;
+    let root: string;
+    let paths: ScriptPaths;
+    let repoEnv: Record<string, string>;
+    let dbEnv: Record<string, string>;
+    const scripts: Record<string, Record<keyof JobScripts, string>> = {};
+    const expected: Array<{
+      run: string;
+      files: Record<string, Record<string, string>>;
+      rows: string;
+    }> = [];
+
+    const vol = (...p: string[]) => path.join(root, "volumes", ...p);
+    // The suite's own idea of what the request excludes: *.tmp anywhere, and /data/cache.
+    const excluded = (rel: string) => rel.endsWith(".tmp") || rel === "cache";
+    const backedUp = () => ({
+      data: tree(vol("data"), excluded),
+      keep: tree(vol("media", "keep")),
+    });
+    const present = () => ({ data: tree(vol("data")), keep: tree(vol("media", "keep")) });
+    const asApp = (sql: string) => pg.query(`SET ROLE app; ${sql}`, "app").replace(/^SET\n?/, "");
+    const rows = () => asApp("SELECT id, body, encode(blob, 'hex') FROM notes ORDER BY id");
+
+    /** Writes the job's scripts for a service (once) and runs one of them with the env file. */
+    function run(
+      service: string,
+      which: keyof JobScripts,
+      args: string[] = [],
+      env: Record<string, string> = {},
+      pathPrefix = "",
+    ): Run {
+      const bin = path.join(dir, "bin", service);
+      const file = path.join(bin, `psf-${which}`);
+      if (!scripts[service]) throw new Error(`no job for ${service}`);
+      fs.mkdirSync(bin, { recursive: true });
+      fs.writeFileSync(file, scripts[service][which], { mode: 0o755 });
+      fs.writeFileSync(
+        paths.envFile,
+        renderEnvFile({ ...repoEnv, ...dbEnv, PSF_MAINTENANCE: "never", ...env }),
+        { mode: 0o600 },
+      );
+      const r = spawnSync("bash", [file, ...args], {
+        env: { PATH: pathPrefix + process.env.PATH!, HOME: path.join(dir, "home") },
+        encoding: "utf8",
+      });
+      return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+    }
+    const ok = (r: Run) => assert.equal(r.status, 0, `exit ${r.status}\n${r.stdout}\n${r.stderr}`);
+    const addJob = (service: string, req: Partial<BackupRequest>) => {
+      const full: BackupRequest = { volumes: [], paths: [], excludes: [], database: false, ...req };
+      scripts[service] = adapter.scripts(
+        planJob(
+          service,
+          full,
+          SERVICE_VOLUMES,
+          { schedule: DEFAULT_SCHEDULE, checkWeekday: 0 },
+          true,
+        ),
+        paths,
+      );
+    };
+    const backupAt = (service: string, time: string, env: Record<string, string> = {}) =>
+      run(service, "backup", [], { PSF_BACKUP_TIME: time, ...env });
+    const destroy = () => {
+      for (const d of [vol("data"), vol("media", "keep")])
+        fs.rmSync(d, { recursive: true, force: true });
+      fs.mkdirSync(vol("data"));
+      fs.writeFileSync(vol("data", "stray.txt"), "made after every backup\n");
+      asApp("DROP TABLE notes; CREATE TABLE junk (x int); INSERT INTO junk VALUES (1)");
+    };
+    const assertRestored = (i: number) => {
+      assert.deepEqual(present(), expected[i].files, `files of ${expected[i].run}`);
+      assert.equal(rows(), expected[i].rows, `rows of ${expected[i].run}`);
+      assert.equal(
+        asApp("SELECT count(*) FROM pg_tables WHERE tablename = 'junk'"),
+        "0",
+        "objects made after the backup are gone",
+      );
+      assert.equal(
+        fs.readFileSync(vol("media", "skip", "other.txt"), "utf8"),
+        "not backed up\n",
+        "what is not backed up is left alone",
+      );
+    };
+
+    before(function () {
+      for (const p of [...adapter.programs, "pg_dump", "psql"]) requireProgram(this, p);
+      requireProgram(this, `${PG_BIN}/initdb`);
+      dir = fs.mkdtempSync(path.join(os.tmpdir(), `psf-${provider}-`));
+      root = path.join(dir, "root");
+      paths = { backupRoot: root, restoreRoot: root, envFile: path.join(dir, "backup.env") };
+      repoEnv = adapter.repositoryEnv(dir);
+      pg = startPostgres();
+      pg.query(`CREATE ROLE app LOGIN PASSWORD '${PASSWORD}'`);
+      pg.query("CREATE DATABASE app OWNER app");
+      // As the postgres provider does: extensions belong to the superuser.
+      pg.query("CREATE EXTENSION pg_trgm", "app");
+      dbEnv = {
+        PSF_DB_HOST: pg.host,
+        PSF_DB_PORT: String(pg.port),
+        PSF_DB_NAME: "app",
+        PSF_DB_USER: "app",
+        PSF_DB_PASSWORD: PASSWORD,
+      };
+
+      fs.mkdirSync(vol("data", "nested", "deeper"), { recursive: true });
+      fs.mkdirSync(vol("data", "cache"), { recursive: true });
+      fs.mkdirSync(vol("media", "keep", "2024"), { recursive: true });
+      fs.mkdirSync(vol("media", "skip"), { recursive: true });
+      fs.writeFileSync(vol("data", "readme.txt"), "first version\n");
+      fs.writeFileSync(vol("data", "blob.bin"), randomBytes(300_000));
+      fs.writeFileSync(vol("data", "nested", "deeper", "leaf.json"), '{"deep": true}\n');
+      fs.writeFileSync(vol("data", "empty"), "");
+      fs.writeFileSync(vol("data", "name with spaces & ünïcode.txt"), "odd name\n");
+      fs.writeFileSync(vol("data", "secret.key"), "private\n", { mode: 0o600 });
+      fs.symlinkSync("readme.txt", vol("data", "link-to-readme"));
+      fs.writeFileSync(vol("data", "scratch.tmp"), "excluded by name\n");
+      fs.writeFileSync(vol("data", "nested", "deep.tmp"), "excluded by name, deeper\n");
+      fs.writeFileSync(vol("data", "cache", "big"), randomBytes(1000));
+      fs.writeFileSync(vol("media", "keep", "2024", "photo.jpg"), randomBytes(50_000));
+      fs.writeFileSync(vol("media", "skip", "other.txt"), "not backed up\n");
+      asApp(
+        "CREATE TABLE notes (id int PRIMARY KEY, body text NOT NULL, blob bytea); COMMENT ON TABLE notes IS 'kept'",
+      );
+      asApp(
+        "INSERT INTO notes VALUES (1, 'first', '\\x00ff'), (2, 'it''s a \"quote\"\ttab', NULL)",
+      );
+
+      addJob("app", {
+        volumes: ["data"],
+        paths: ["/srv/media/keep"],
+        excludes: ["*.tmp", "/data/cache"],
+        database: true,
+        retention: { daily: 3, weekly: 0, monthly: 0, yearly: 0 },
+      });
+    });
+
+    after(() => {
+      pg?.stop();
+      if (dir) fs.rmSync(dir, { recursive: true, force: true });
+    });
+
+    it("backs up volumes, paths and the database twice, and lists both runs", function () {
+      ok(backupAt("app", "2024-03-01T03:00:00"));
+      expected.push({ run: "app-2024-03-01T03:00:00", files: backedUp(), rows: rows() });
+      fs.writeFileSync(vol("data", "readme.txt"), "second version\n");
+      fs.writeFileSync(vol("data", "nested", "new.txt"), "added\n");
+      fs.rmSync(vol("data", "empty"));
+      const blob = fs.readFileSync(vol("data", "blob.bin"));
+      blob.write("changed", 150_000);
+      fs.writeFileSync(vol("data", "blob.bin"), blob);
+      fs.chmodSync(vol("data", "readme.txt"), 0o640);
+      asApp(
+        "UPDATE notes SET body = 'first, edited' WHERE id = 1; DELETE FROM notes WHERE id = 2; INSERT INTO notes VALUES (3, 'third', '\\xdeadbeef')",
+      );
+      ok(backupAt("app", "2024-03-02T03:00:00"));
+      expected.push({ run: "app-2024-03-02T03:00:00", files: backedUp(), rows: rows() });
+      assert.notDeepEqual(expected[0].files, expected[1].files);
+      assert.notEqual(expected[0].rows, expected[1].rows);
+
+      const listed = run("app", "list");
+      ok(listed);
+      assert.deepEqual(
+        listed.stdout.trim().split("\n"),
+        expected.map((e) => e.run),
+      );
+      assert.deepEqual(
+        adapter.allRuns(repoEnv),
+        expected.map((e) => e.run),
+      );
+    });
+
+    it("restores the first run byte for byte and row for row, replacing what is there", function () {
+      destroy();
+      ok(run("app", "restore", [expected[0].run]));
+      assertRestored(0);
+      assert.equal(asApp("SELECT obj_description('notes'::regclass)"), "kept");
+    });
+
+    it("restores the second run byte for byte and row for row", function () {
+      destroy();
+      ok(run("app", "restore", [expected[1].run]));
+      assertRestored(1);
+    });
+
+    it("restores the latest run when no run is named", function () {
+      destroy();
+      ok(run("app", "restore"));
+      assertRestored(1);
+    });
+
+    it("refuses to restore a run that does not exist, says so, and changes nothing", function () {
+      const before = present();
+      const r = run("app", "restore", ["app-1999-01-01T00:00:00"]);
+      assert.notEqual(r.status, 0);
+      assert.match(r.stderr, /"app-1999-01-01T00:00:00"/);
+      assert.match(r.stderr, /psf-restore: service app: FAILED \(exit [1-9]/);
+      assert.deepEqual(present(), before);
+      assert.equal(rows(), expected[1].rows);
+    });
+
+    it("prunes each service to its retention policy, never another service's runs", function () {
+      // `app-2` shares the repository and the `app-` prefix; it keeps two days.
+      addJob("app-2", {
+        volumes: ["data"],
+        retention: { daily: 2, weekly: 0, monthly: 0, yearly: 0 },
+      });
+      for (const t of [
+        "2024-01-01T03:00:00",
+        "2024-01-02T03:00:00",
+        "2024-01-03T03:00:00",
+        "2024-01-03T09:00:00",
+      ])
+        ok(backupAt("app-2", t));
+      // The newest run of each of the last two days.
+      const app2 = ["app-2-2024-01-02T03:00:00", "app-2-2024-01-03T09:00:00"];
+      const app = expected.map((e) => e.run);
+      assert.deepEqual(run("app-2", "list").stdout.trim().split("\n"), app2);
+      assert.deepEqual(adapter.allRuns(repoEnv), [...app, ...app2].sort());
+      // And app's own pruning (three days) leaves app-2's older runs alone.
+      ok(backupAt("app", "2024-03-03T03:00:00"));
+      assert.deepEqual(
+        adapter.allRuns(repoEnv),
+        [...app, "app-2024-03-03T03:00:00", ...app2].sort(),
+      );
+    });
+
+    it("refuses to restore another service's run, even one whose name starts with its own", function () {
+      const before = present();
+      const r = run("app", "restore", ["app-2-2024-01-03T09:00:00"]);
+      assert.notEqual(r.status, 0);
+      assert.match(r.stderr, /psf-restore: service app: FAILED/);
+      assert.deepEqual(present(), before);
+      assert.equal(rows(), expected[1].rows);
+    });
+
+    it("fails loudly, naming the service, when the database is unreachable, and keeps no run", function () {
+      const before = { runs: adapter.allRuns(repoEnv), count: adapter.countSnapshots(repoEnv) };
+      const r = backupAt("app", "2024-03-04T03:00:00", {
+        PSF_DB_HOST: "127.0.0.1",
+        PSF_DB_PORT: "1",
+      });
+      assert.notEqual(r.status, 0);
+      assert.match(r.stderr, /psf-backup: service app: FAILED \(exit [1-9][0-9]*\)/);
+      assert.match(r.stderr, /database dump failed/);
+      assert.deepEqual(
+        { runs: adapter.allRuns(repoEnv), count: adapter.countSnapshots(repoEnv) },
+        before,
+      );
+    });
+
+    it("keeps no run when the database dump breaks off midway", function () {
+      const before = { runs: adapter.allRuns(repoEnv), count: adapter.countSnapshots(repoEnv) };
+      // A pg_dump that has sent part of a dump when the connection drops.
+      const fake = path.join(dir, "broken-pg-dump");
+      fs.mkdirSync(fake, { recursive: true });
+      fs.writeFileSync(
+        path.join(fake, "pg_dump"),
+        "#!/bin/sh\necho 'CREATE TABLE half (x int);'\nhead -c 100000 /dev/zero | tr '\\0' x\necho\nexit 1\n",
+        { mode: 0o755 },
+      );
+      const r = run("app", "backup", [], { PSF_BACKUP_TIME: "2024-03-04T04:00:00" }, `${fake}:`);
+      assert.notEqual(r.status, 0);
+      assert.match(r.stderr, /psf-backup: service app: FAILED/);
+      assert.match(r.stderr, /database dump failed/);
+      assert.deepEqual(
+        { runs: adapter.allRuns(repoEnv), count: adapter.countSnapshots(repoEnv) },
+        before,
+      );
+    });
+
+    it("fails when a path to back up is missing, instead of skipping it", function () {
+      const before = adapter.allRuns(repoEnv);
+      fs.renameSync(vol("media", "keep"), vol("media", "keep-away"));
+      try {
+        const r = backupAt("app", "2024-03-05T03:00:00");
+        assert.notEqual(r.status, 0);
+        assert.match(r.stderr, /volumes\/media\/keep does not exist/);
+        assert.match(r.stderr, /psf-backup: service app: FAILED/);
+        assert.deepEqual(adapter.allRuns(repoEnv), before);
+      } finally {
+        fs.renameSync(vol("media", "keep-away"), vol("media", "keep"));
+      }
+    });
+
+    it("never initialises an existing repository again, even when its passphrase is wrong", function () {
+      const id = adapter.repositoryId(repoEnv);
+      const before = adapter.allRuns(repoEnv);
+      const wrong = Object.fromEntries(
+        Object.entries(repoEnv).map(([k, v]) => [k, /PASS/.test(k) ? `${v}-wrong` : v]),
+      );
+      const r = run("app", "backup", [], { ...wrong, PSF_BACKUP_TIME: "2024-03-06T03:00:00" });
+      assert.notEqual(r.status, 0);
+      assert.match(r.stderr, /psf-backup: service app: FAILED/);
+      assert.equal(adapter.repositoryId(repoEnv), id);
+      assert.deepEqual(adapter.allRuns(repoEnv), before);
+    });
+
+    it("backs up and restores a service that has only a database", function () {
+      addJob("dbonly", { database: true });
+      const files = present();
+      ok(backupAt("dbonly", "2024-03-06T03:00:00"));
+      const kept = rows();
+      asApp("DELETE FROM notes; INSERT INTO notes VALUES (9, 'after the backup', NULL)");
+      assert.deepEqual(run("dbonly", "list").stdout.trim().split("\n"), [
+        "dbonly-2024-03-06T03:00:00",
+      ]);
+      ok(run("dbonly", "restore"));
+      assert.equal(rows(), kept);
+      assert.deepEqual(present(), files, "no file is touched");
+      assert.deepEqual(
+        fs.readdirSync(root),
+        ["volumes"],
+        "nothing is extracted beside the volumes",
+      );
+    });
+
+    it("checks the repository in maintenance, and fails when its data is damaged", function () {
+      ok(backupAt("app", "2024-03-07T03:00:00", { PSF_MAINTENANCE: "always" }));
+      adapter.corrupt(repoEnv);
+      const r = backupAt("app", "2024-03-08T03:00:00", { PSF_MAINTENANCE: "always" });
+      assert.notEqual(r.status, 0, `a check passed a damaged repository:\n${r.stderr}`);
+      assert.match(r.stderr, /psf-backup: service app: FAILED/);
+    });
+  });
+}
+
+// ---------------------------------------------------------------- mocked engine helpers
+
+/** What a backup provider declared through a recording target, and its results. */
+export interface DeclaredJobs {
+  workloads: Workload[];
+  results: Record<string, ContractResult>;
+  images: string[];
+}
+
+/** The backup fixture a user would write, as raw `psf:` config (`use` switched to `provider`). */
+export function backupFixture(provider: string): any {
+  const raw = structuredClone(
+    readStackFile(path.join(__dirname, "..", "providers", "fixtures", "Pulumi.backup.yaml")).raw,
+  ) as any;
+  raw.providers.backup.use = provider;
+  return raw;
+}
+
+/**
+ * Builds the stack's backup provider under the mocked engine with a target that records
+ * workloads. Database results stand in for the postgres provider's (password `db-pw-<name>`).
+ */
+export async function declareBackup(raw: any): Promise<DeclaredJobs> {
+  const { plan, issues } = validateConfig(raw, "test", registry);
+  assert.deepEqual(issues, []);
+  const p = plan!.providers.find((x) => x.contract === "backup")!;
+  const workloads: Workload[] = [];
+  const images: string[] = [];
+  const target: Target = {
+    kind: "docker",
+    deploy: (w) => {
+      workloads.push(w);
+      return {
+        address: w.name,
+        resources: [],
+        exec: (cmd) => pulumi.output(`exec ${w.name} ${cmd.join(" ")}`),
+        runNow: pulumi.output(`run ${w.name}`),
+      };
+    },
+    address: (n) => n,
+    volume: () => {
+      throw new Error("providers mount volumes through workloads");
+    },
+  };
+  let instance: ProviderInstance | undefined;
+  await evaluate(registry, {}, "test", () => {
+    instance = p.definition.create(
+      p.definition.name,
+      {
+        settings: p.settings,
+        requests: p.requests,
+        stack: plan!.stack,
+        target,
+        result: (contract, requester) =>
+          contract === "database"
+            ? {
+                host: pulumi.output("postgres"),
+                port: pulumi.output(5432),
+                database: pulumi.output(requester),
+                user: pulumi.output(requester),
+                password: pulumi.secret(`db-pw-${requester}`),
+              }
+            : undefined,
+        shared: () => undefined,
+        configSecret: (name) =>
+          raw.secrets?.[name] === undefined ? undefined : pulumi.secret(String(raw.secrets[name])),
+        image: (key, fallback) => (
+          images.push(`${key}=${fallback}`),
+          raw.images?.[key] ?? fallback
+        ),
+      },
+      {},
+    );
+  });
+  return { workloads, results: instance!.results, images };
+}
+
+/** The variables a job's env file sets, as bash reads it (`set -a; . file`). */
+export async function envFileAsBashReadsIt(
+  w: Workload,
+  names: string[],
+): Promise<Record<string, string | undefined>> {
+  const file = w.files!.find((f) => f.path === "/etc/psf/backup.env")!;
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "psf-env-"));
+  try {
+    fs.writeFileSync(path.join(dir, "env"), String(await valueOf(file.content)));
+    const script = `set -a; . "$1"; set +a; for v in ${names.join(" ")}; do if [ -n "\${!v+x}" ]; then printf '%s=%s\\0' "$v" "\${!v}"; fi; done`;
+    const out = spawnSync("bash", ["-c", script, "bash", path.join(dir, "env")], {
+      env: { PATH: process.env.PATH! },
+      encoding: "utf8",
+    });
+    assert.equal(out.status, 0, out.stderr);
+    const vars: Record<string, string | undefined> = {};
+    for (const entry of out.stdout.split("\0").filter(Boolean))
+      vars[entry.slice(0, entry.indexOf("="))] = entry.slice(entry.indexOf("=") + 1);
+    return vars;
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
