@@ -67,7 +67,9 @@ export class DockerTarget implements Target {
     const files = [...(w.files ?? []), ...(scheduled?.files ?? [])];
     const env = Object.entries(w.env ?? {}).map(([k, v]) => pulumi.interpolate`${k}=${v}`);
     const secretEnv = Object.entries(w.secretEnv ?? {}).map(([k, v]) => pulumi.secret(pulumi.interpolate`${k}=${v}`));
-    const stable = w.stateful || !!w.schedule;
+    // A host port can be bound by one container only, so such workloads cannot start beside
+    // their old copy: they are replaced delete-before-create like stateful ones.
+    const stable = w.stateful || !!w.schedule || (w.ports ?? []).some((p) => p.hostPort !== undefined);
     const labels = this.labelList({
       "psf.workload": w.name,
       "psf.component": w.component,

@@ -189,9 +189,10 @@ describe("Docker target", () => {
     assert.equal(containerInputs("db").healthcheck, undefined);
   });
 
-  it("lets stateless containers be auto-named and replaced create-before-delete", () => {
-    assert.equal(containerInputs("web").name, undefined);
-    assert.ok(!seen.get("web")!.opts.deleteBeforeReplace);
+  it("replaces a stateless container that binds a host port delete-before-create, under a fixed name", () => {
+    // Two containers cannot bind the same host port, so it cannot start beside its old copy.
+    assert.equal(containerInputs("web").name, "psf-test-web");
+    assert.equal(seen.get("web")!.opts.deleteBeforeReplace, true);
   });
 
   it("gives stateful and scheduled containers a fixed name and replaces them delete-before-create", () => {
