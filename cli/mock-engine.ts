@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { RawConfig } from "../components/config";
 import { Registry } from "../components/resolver";
+import { computedOutputs } from "./mock-outputs";
 
 /** A resource the program would declare, with secret inputs kept marked. */
 export interface PlannedResource {
@@ -27,22 +28,6 @@ export function mask(v: unknown, reveal = false): unknown {
   return v;
 }
 
-/** Plausible values for computed outputs our own code reads back. */
-function computed(type: string, name: string): Record<string, unknown> {
-  if (type === "random:index/randomPassword:RandomPassword") return { result: pulumi.secret(`(generated ${name})`) };
-  if (type === "random:index/randomBytes:RandomBytes") return { base64: "AAAAAAAAAAAAAAAAAAAAAA==", hex: "00000000000000000000000000000000" };
-  if (type.startsWith("tls:"))
-    return {
-      privateKeyPem: "(generated key)",
-      privateKeyPemPkcs8: "(generated key)",
-      publicKeyPem: "(public key)",
-      certPem: "(certificate)",
-      certRequestPem: "(csr)",
-    };
-  if (type === "docker:index/remoteImage:RemoteImage") return { imageId: "(image id)" };
-  return {};
-}
-
 /**
  * Evaluates the program offline with Pulumi mocks and returns what it would declare.
  * Nothing reaches an engine, a cloud or the network.
@@ -60,7 +45,7 @@ export async function evaluate(
       newResource: (args) => {
         resources.push({ type: args.type, name: args.name, parent: currentParent, inputs: args.inputs });
         const secretOut = Object.fromEntries(Object.entries(args.inputs).map(([k, v]) => [k, isSecretValue(v) ? pulumi.secret(v.value) : v]));
-        return { id: `${args.name}-id`, state: { name: args.name, ...secretOut, ...computed(args.type, args.name) } };
+        return { id: `${args.name}-id`, state: { name: args.name, ...secretOut, ...computedOutputs(args.type, args.name) } };
       },
       call: (args) => args.inputs,
     },

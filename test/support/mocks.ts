@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import { computedOutputs } from "../../cli/mock-outputs";
 
 /** A resource the program declared, as the engine would receive it. */
 export interface Declared {
@@ -14,7 +15,7 @@ const declared: Declared[] = [];
 
 /**
  * Installs Pulumi mocks that record every resource. Mocks return the inputs as state,
- * plus plausible values for computed outputs our code reads (ids, names, PEMs).
+ * plus the computed outputs `psf plan` also uses (cli/mock-outputs.ts).
  * Call before the program is evaluated.
  */
 export function installMocks(stack = "dev", project = "psf"): Declared[] {
@@ -29,15 +30,7 @@ export function installMocks(stack = "dev", project = "psf"): Declared[] {
         });
         const outputs: Record<string, any> = { ...args.inputs };
         outputs.name ??= args.name;
-        if (args.type === "random:index/randomPassword:RandomPassword") outputs.result = `mock-password-${args.name}`;
-        if (args.type === "random:index/randomBytes:RandomBytes") outputs.base64 = Buffer.from(args.name).toString("base64");
-        if (args.type.startsWith("tls:")) {
-          outputs.privateKeyPem = `-----BEGIN PRIVATE KEY-----\nmock-${args.name}\n-----END PRIVATE KEY-----\n`;
-          outputs.certPem = `-----BEGIN CERTIFICATE-----\nmock-${args.name}\n-----END CERTIFICATE-----\n`;
-          outputs.certRequestPem = "mock-csr";
-          outputs.publicKeyPem = "mock-public";
-        }
-        if (args.type === "docker:index/remoteImage:RemoteImage") outputs.imageId = `sha256:mock-${args.name}`;
+        Object.assign(outputs, computedOutputs(args.type, args.name));
         return { id: `${args.name}-id`, state: outputs };
       },
       call: (args) => args.inputs,

@@ -27,6 +27,15 @@ const NASTY = `it's "quoted" $HOME \`x\` \\ ü\nsecond line`;
 const reloadDir = fs.mkdtempSync(path.join(os.tmpdir(), "psf-reload-"));
 
 const workloads: Record<string, Workload> = {
+  api: {
+    name: "api",
+    component: "app",
+    partOf: "api",
+    image: "ghcr.io/example/api:2.0",
+    ports: [{ name: "http", containerPort: 3000 }],
+    healthcheck: { http: { path: "/", port: 3000 }, intervalSeconds: 5, timeoutSeconds: 2, retries: 3, startPeriodSeconds: 0 },
+    stateful: false,
+  },
   web: {
     name: "web",
     component: "app",
@@ -187,6 +196,14 @@ describe("Docker target", () => {
     assert.equal(containerInputs("web").waitTimeout, 0 + 3 * (5 + 2) + 30);
     assert.equal(containerInputs("db").wait, false);
     assert.equal(containerInputs("db").healthcheck, undefined);
+  });
+
+  it("lets Docker name a stateless container without host ports, so its replacement starts beside it", () => {
+    // Create-before-delete: the old container serves until the new one passes its health check.
+    assert.equal(containerInputs("api").name, undefined);
+    assert.equal(seen.get("api")!.opts.deleteBeforeReplace, false);
+    assert.equal(containerInputs("api").wait, true);
+    assert.deepEqual(containerInputs("api").networksAdvanced[0].aliases, ["api"]);
   });
 
   it("replaces a stateless container that binds a host port delete-before-create, under a fixed name", () => {
