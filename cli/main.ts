@@ -1,5 +1,5 @@
 import { Command, Option } from "commander";
-import { engineCommand, EngineVerb } from "./engine";
+import type { EngineVerb } from "./engine";
 import { graphCommand } from "./graph";
 import { planCommand } from "./plan";
 import { validateCommand } from "./validate";
@@ -40,6 +40,8 @@ export async function main(argv: string[]): Promise<number> {
       .requiredOption("--stack <name>", "stack to operate on")
       .option("--diff", "show detailed diffs")
       .action(async (o) => {
+        // Loaded on demand: the Automation API costs half a second that validate/plan do not need.
+        const { engineCommand } = require("./engine") as typeof import("./engine");
         code = await engineCommand(verb, o);
       });
     if (verb === "refresh") cmd.option("--expect-no-changes", "fail when drift is found");

@@ -28,6 +28,7 @@ export class DockerTarget implements Target {
   readonly network: docker.Network;
   private readonly provider?: docker.Provider;
   private readonly volumes = new Map<string, docker.Volume>();
+  private readonly images = new Map<string, docker.RemoteImage>();
 
   constructor(
     private readonly args: DockerTargetArgs,
@@ -152,10 +153,20 @@ export class DockerTarget implements Target {
     );
   }
 
-  /** One image resource per workload, so changing a tag updates it in place (stable name). */
+  /**
+   * One image resource per image reference, shared by every workload that runs it (the
+   * backup jobs of all services share one): fewer resources to plan and pull.
+   */
   private image(workload: string, ref: pulumi.Input<string>, parent: pulumi.Resource): docker.RemoteImage {
-    // keepLocally: images are shared between stacks and workloads; never delete them.
-    return new docker.RemoteImage(`${workload}-image`, { name: ref, keepLocally: true }, this.opts(parent));
+    // keepLocally: images are shared between stacks; never delete them.
+    if (typeof ref !== "string")
+      return new docker.RemoteImage(`${workload}-image`, { name: ref, keepLocally: true }, this.opts(parent));
+    let image = this.images.get(ref);
+    if (!image) {
+      image = new docker.RemoteImage(`image-${ref}`, { name: ref, keepLocally: true }, this.opts(this.parent));
+      this.images.set(ref, image);
+    }
+    return image;
   }
 
   private hostFlag(): string {

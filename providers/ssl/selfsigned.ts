@@ -9,9 +9,22 @@ export interface SelfSignedSettings {
   /** Certificate lifetime; renewed (replaced) within `earlyRenewalHours` of expiry on `up`. */
   validityHours: number;
   earlyRenewalHours: number;
+  /** Serve every `<name>.<stack domain>` request from one `*.<stack domain>` certificate. */
+  wildcard: boolean;
 }
 
-/** A stack CA (ECDSA P-256) and one certificate per request, signed by it. */
+/** The shared wildcard's name when every host of a request is `<label>.<domain>`, else undefined. */
+function wildcardFor(req: SslRequest, domain: string): string | undefined {
+  // Two labels after the star at least: `*.lan` is refused by browsers and by our own ssl contract.
+  if (domain.split(".").length < 2) return undefined;
+  const under = (host: string) => host.endsWith(`.${domain}`) && !host.slice(0, -domain.length - 1).includes(".");
+  return [req.domain, ...req.sans].every(under) ? `*.${domain}` : undefined;
+}
+
+/**
+ * A stack CA (ECDSA P-256) and certificates signed by it: one wildcard for the services
+ * under the stack domain (three resources however many services), one per other request.
+ */
 export class SelfSigned extends pulumi.ComponentResource implements ProviderInstance {
   readonly results: Record<string, ContractResult> = {};
   readonly caPem: pulumi.Output<string>;
@@ -33,16 +46,12 @@ export class SelfSigned extends pulumi.ComponentResource implements ProviderInst
       { parent: this },
     );
     this.caPem = ca.certPem;
-    for (const [requester, req] of Object.entries(args.requests)) {
-      const slug = requester.replace(/[^A-Za-z0-9-]+/g, "-");
+    const issued = new Map<string, ContractResult>();
+    const issue = (slug: string, commonName: string, dnsNames: string[]): ContractResult => {
       const key = new tls.PrivateKey(`${name}-${slug}-key`, { algorithm: "ECDSA", ecdsaCurve: "P256" }, { parent: this });
       const csr = new tls.CertRequest(
         `${name}-${slug}-csr`,
-        {
-          privateKeyPem: key.privateKeyPem,
-          subject: { commonName: req.domain, organization: settings.organization },
-          dnsNames: [...new Set([req.domain, ...req.sans])],
-        },
+        { privateKeyPem: key.privateKeyPem, subject: { commonName, organization: settings.organization }, dnsNames },
         { parent: this },
       );
       const cert = new tls.LocallySignedCert(
@@ -57,11 +66,17 @@ export class SelfSigned extends pulumi.ComponentResource implements ProviderInst
         },
         { parent: this },
       );
-      this.results[requester] = {
-        certPem: cert.certPem,
-        keyPem: pulumi.secret(key.privateKeyPem),
-        caPem: ca.certPem,
-      };
+      return { certPem: cert.certPem, keyPem: pulumi.secret(key.privateKeyPem), caPem: ca.certPem };
+    };
+    for (const [requester, req] of Object.entries(args.requests)) {
+      const wildcard = settings.wildcard ? wildcardFor(req, args.stack.domain) : undefined;
+      if (wildcard) {
+        if (!issued.has(wildcard)) issued.set(wildcard, issue("wildcard", wildcard, [wildcard, args.stack.domain]));
+        this.results[requester] = issued.get(wildcard)!;
+      } else {
+        const slug = requester.replace(/[^A-Za-z0-9-]+/g, "-");
+        this.results[requester] = issue(slug, req.domain, [...new Set([req.domain, ...req.sans])]);
+      }
     }
     this.registerOutputs({ caPem: this.caPem });
   }
@@ -77,6 +92,7 @@ export const selfsigned: ProviderDefinition<SslRequest, SelfSignedSettings> = {
       organization: { type: "string", minLength: 1, maxLength: 64, default: "PSF" },
       validityHours: { type: "int", min: 24, max: 24 * 3650, default: 24 * 365 },
       earlyRenewalHours: { type: "int", min: 0, max: 24 * 365, default: 24 * 30 },
+      wildcard: { type: "bool", default: true, doc: "one *.<domain> certificate for every service under the stack domain" },
     },
   },
   create: (name, args, opts) => new SelfSigned(name, args, opts),

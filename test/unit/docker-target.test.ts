@@ -383,7 +383,7 @@ describe("Docker target", () => {
     const providers = recorded().filter((r) => r.type === "pulumi:providers:docker");
     assert.equal(providers.length, 1);
     assert.equal(providers[0].inputs.host, "ssh://ops@example.org");
-    for (const name of ["psf-remote-network", "app", "app-image"])
+    for (const name of ["psf-remote-network", "app", "image-nginx:1.27"])
       assert.ok(remote.get(name)!.provider, `${name} uses the provider`);
     assert.equal(
       await valueOf(d.exec(["psql", "-c", "select 1"])),

@@ -106,8 +106,12 @@ describe("idempotence", () => {
         "psf:services": { worker: { image: "ghcr.io/example/worker:1.1" } },
       }) as Record<string, unknown>,
     );
-    assert.deepEqual([...after.keys()].sort(), [...before.keys()].sort());
-    const changed = [...before.keys()].filter((k) => before.get(k) !== after.get(k));
-    assert.deepEqual(changed, ["docker:index/remoteImage:RemoteImage::worker::worker-image"]);
+    // The old image resource goes, the new one comes, the worker's container follows; nothing else is touched.
+    const gone = [...before.keys()].filter((k) => !after.has(k));
+    const added = [...after.keys()].filter((k) => !before.has(k));
+    assert.deepEqual(gone, ["docker:index/remoteImage:RemoteImage::psf::image-ghcr.io/example/worker:1.0"]);
+    assert.deepEqual(added, ["docker:index/remoteImage:RemoteImage::psf::image-ghcr.io/example/worker:1.1"]);
+    const changed = [...before.keys()].filter((k) => after.has(k) && before.get(k) !== after.get(k));
+    assert.deepEqual(changed, ["docker:index/container:Container::worker::worker"]);
   });
 });
