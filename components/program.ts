@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { RawConfig, parseStack } from "./config";
 import { ConfigError, Issue } from "./errors";
-import { Plan, Registry, resolve } from "./resolver";
+import { Plan, Registry, imageKeyIssues, resolve } from "./resolver";
 import { PsfStack } from "./stack";
 import { SecureValue } from "./validate/schema";
 
@@ -9,7 +9,9 @@ import { SecureValue } from "./validate/schema";
 export function validateConfig(raw: RawConfig, stackName: string, registry: Registry, project = "psf"): { plan?: Plan; issues: Issue[] } {
   const { settings, issues } = parseStack(raw, stackName, project);
   const resolved = resolve(settings, registry);
-  const all = [...issues, ...resolved.issues];
+  // Image keys name services: only checkable when the services parsed.
+  const images = issues.some((i) => i.path === "services") ? [] : imageKeyIssues(settings, resolved.plan.providers);
+  const all = [...issues, ...resolved.issues, ...images];
   return all.length ? { issues: all } : { plan: resolved.plan, issues: [] };
 }
 

@@ -54,6 +54,8 @@ export interface ProviderDefinition<Req = any, Settings = any> {
   description: string;
   /** Settings beside `use` in `psf:providers.<contract>`. */
   settings: ObjectSpec;
+  /** `psf:images` keys it reads through `args.image` (default: its own name). */
+  images?: readonly string[];
   /** Environments it may run in; `hardcoded` secrets are development-only. */
   environments?: readonly StackSettings["environment"][];
   /** Provider-specific checks of one request (postgres: known extensions). */

@@ -132,6 +132,18 @@ export function resolve(stack: StackSettings, registry: Registry): { plan: Plan;
   return { plan: { stack, providers: order, services }, issues };
 }
 
+/** A `psf:images` key nothing reads is a typo that silently keeps the default image. */
+export function imageKeyIssues(stack: StackSettings, providers: Array<{ definition: ProviderDefinition }>): Issue[] {
+  const issues: Issue[] = [];
+  const known = [...Object.keys(stack.services), ...providers.flatMap((p) => p.definition.images ?? [p.definition.name])];
+  for (const key of Object.keys(stack.images))
+    if (!known.includes(key)) {
+      const issue = unknownKeyIssue("images", key, [...new Set(known)].sort(), "image key");
+      issues.push({ ...issue, hint: `${issue.hint} (services and the providers in use)` });
+    }
+  return issues;
+}
+
 function reportOnce(issues: Issue[], issue: Issue): void {
   if (!issues.some((i) => i.path === issue.path && i.message === issue.message)) issues.push(issue);
 }
