@@ -6,3 +6,5 @@ const stack = runProgram(registry);
 
 /** Per service: its public URL and backup/restore commands. */
 export const services = stack.services;
+/** Initial sign-in credentials of the people in psf:users (secret: `pulumi stack output accounts --show-secrets`). */
+export const accounts = stack.accounts;

@@ -37,6 +37,8 @@ export interface ProviderArgs<Req = any, Settings = any> {
   configSecret(name: string): pulumi.Output<string> | undefined;
   /** Resolves an image: `psf:images[key]` override, else the pinned default. */
   image(key: string, fallback: string): string;
+  /** The public URL of a host as the stack's proxy serves it (`https://auth.example.org:8443`). */
+  publicUrl(host: string): string;
 }
 
 /** A built provider: a ComponentResource with a result per requester. */
@@ -44,6 +46,8 @@ export interface ProviderInstance extends pulumi.ComponentResource {
   readonly results: Record<string, ContractResult>;
   /** Facts other providers read, e.g. `{forwardAuthUrl, portalUrl}` of an SSO. */
   readonly shared?: Record<string, pulumi.Output<string>>;
+  /** People's initial credentials (secret), exported as the stack output `accounts`. */
+  readonly accounts?: pulumi.Output<Record<string, unknown>>;
 }
 
 /** Static description of a provider: settings, checks, needs, and how to build it. */
@@ -69,6 +73,8 @@ export interface ProviderDefinition<Req = any, Settings = any> {
    * `requests` lets it depend on them (nginx reads `sso` only when a route has auth).
    */
   reads?(settings: Settings, stack: StackSettings, requests: Record<string, Req>): ContractName[];
+  /** Proxy providers: the public URL of a host they serve (port included when not 443). */
+  publicUrl?(settings: Settings, host: string): string;
   /** Host ports it publishes, for conflict checks. */
   hostPorts?(settings: Settings): Array<{ port: number; address: string; what: string }>;
   create(name: string, args: ProviderArgs<Req, Settings>, opts: pulumi.ComponentResourceOptions): ProviderInstance;

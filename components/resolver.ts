@@ -235,15 +235,20 @@ function providerRoute(req: any, need: ProviderNeed, stack: StackSettings) {
   return { ...req, host: hostFor(sub, stack.domain), upstream: { scheme: "http", ...need.upstream } };
 }
 
-/** Relative `redirectPaths` become absolute URIs on the service's public host. */
+/** The public URL of `host` as the planned proxy serves it; `https://host` without one. */
+export function publicUrlOf(proxy: Pick<PlannedProvider, "definition" | "settings"> | undefined, host: string): string {
+  return proxy?.definition.publicUrl?.(proxy.settings, host) ?? `https://${host}`;
+}
+
+/** Relative `redirectPaths` become absolute URIs on the service's public URL (its port included). */
 function addSsoRedirects(stack: StackSettings, planned: Map<ContractName, PlannedProvider>): void {
   const sso = planned.get("sso");
   if (!sso) return;
   for (const [requester, req] of Object.entries(sso.requests)) {
     const svc = stack.services[requester];
     if (!svc) continue;
-    const host = hostFor(svc.subdomain ?? requester, stack.domain);
-    const uris = (req.redirectPaths as string[]).map((p) => `https://${host}${p}`);
+    const base = publicUrlOf(planned.get("proxy"), hostFor(svc.subdomain ?? requester, stack.domain));
+    const uris = (req.redirectPaths as string[]).map((p) => `${base}${p}`);
     req.redirectUris = [...new Set([...(req.redirectUris as string[]), ...uris])];
   }
 }

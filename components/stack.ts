@@ -3,7 +3,7 @@ import { App } from "./app";
 import { ContractName, ContractResult } from "./contract";
 import { StackSettings } from "./config";
 import { ProviderInstance } from "./provider";
-import { Plan, Registry } from "./resolver";
+import { Plan, Registry, publicUrlOf } from "./resolver";
 import { createTarget } from "./targets";
 import { Target } from "./targets/target";
 
@@ -28,6 +28,8 @@ export class PsfStack extends pulumi.ComponentResource {
   readonly apps: Record<string, App> = {};
   /** Per service: public URL and backup commands, for `pulumi stack output`. */
   readonly services: pulumi.Output<Record<string, Record<string, unknown>>>;
+  /** People's initial credentials from the SSO provider (secret); empty without one. */
+  readonly accounts: pulumi.Output<unknown>;
 
   constructor(name: string, args: PsfStackArgs, opts?: pulumi.ComponentResourceOptions) {
     super("psf:index:Stack", name, {}, opts);
@@ -35,6 +37,8 @@ export class PsfStack extends pulumi.ComponentResource {
     const stack: StackSettings = plan.stack;
     this.target = createTarget(stack, this);
     const image = (key: string, fallback: string) => stack.images[key] ?? fallback;
+    const proxy = plan.providers.find((p) => p.contract === "proxy");
+    const publicUrl = (host: string) => publicUrlOf(proxy, host);
 
     for (const p of plan.providers) {
       const instance = p.definition.create(
@@ -47,6 +51,7 @@ export class PsfStack extends pulumi.ComponentResource {
           result: (contract, requester) => this.providers[contract]?.results[requester],
           shared: (contract) => this.providers[contract]?.shared,
           image,
+          publicUrl,
           configSecret: (secret) => args.secrets[secret],
         },
         { parent: this },
@@ -92,6 +97,7 @@ export class PsfStack extends pulumi.ComponentResource {
         }),
       ),
     ) as unknown as pulumi.Output<Record<string, Record<string, unknown>>>;
-    this.registerOutputs({ services: this.services });
+    this.accounts = pulumi.secret(this.providers.sso?.accounts ?? {});
+    this.registerOutputs({ services: this.services, accounts: this.accounts });
   }
 }

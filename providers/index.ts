@@ -15,6 +15,7 @@ import { generated } from "./secrets/generated";
 import { hardcoded } from "./secrets/hardcoded";
 import { sslContract } from "./ssl/contract";
 import { selfsigned } from "./ssl/selfsigned";
+import { authelia } from "./sso/authelia";
 import { ssoContract } from "./sso/contract";
 
 export const contracts: Record<ContractName, ContractDefinition> = {
@@ -37,6 +38,8 @@ export const providers: ProviderDefinition[] = [
   hardcoded,
   // database
   postgres,
+  // sso
+  authelia,
   // proxy
   nginx,
   // backup

@@ -264,6 +264,7 @@ export const nginx: ProviderDefinition<ProxyRoute, NginxSettings> = {
     })),
   // The SSO's forward-auth endpoint is read only when some route asks for auth.
   reads: (_settings, _stack, requests) => (hasAuth(requests ?? {}) ? ["sso"] : []),
+  publicUrl: (settings, host) => publicUrl(host, settings.httpsPort),
   // Settings with errors arrive partial; their ports are reported at their own paths.
   hostPorts: (settings) =>
     [

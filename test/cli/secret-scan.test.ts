@@ -19,14 +19,14 @@ function plan(stack: string, ...flags: string[]): string {
   return r.stdout;
 }
 
-/** Every string the masked plan hides: the leaves that read "[secret]" there and something else when revealed. */
+/**
+ * Strings that are secrets in their own right: the leaves that read "[secret]" in the masked
+ * plan and a string when revealed. (A list wrapped whole because one element is secret hides
+ * plain neighbours too, such as file paths; those are not secrets and are not collected.)
+ */
 function hiddenValues(masked: unknown, revealed: unknown, out: Set<string> = new Set()): Set<string> {
-  if (masked === "[secret]" && revealed !== "[secret]") {
-    const walk = (v: unknown): void => {
-      if (typeof v === "string") out.add(v);
-      else if (v && typeof v === "object") Object.values(v).forEach(walk);
-    };
-    walk(revealed);
+  if (masked === "[secret]") {
+    if (typeof revealed === "string") out.add(revealed);
   } else if (masked && typeof masked === "object" && revealed && typeof revealed === "object")
     for (const k of Object.keys(masked)) hiddenValues((masked as any)[k], (revealed as any)[k], out);
   return out;

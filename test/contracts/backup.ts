@@ -501,6 +501,7 @@ export async function declareBackup(raw: any): Promise<DeclaredJobs> {
                 password: pulumi.secret(`db-pw-${requester}`),
               }
             : undefined,
+        publicUrl: (host) => `https://${host}`,
         shared: () => undefined,
         configSecret: (name) =>
           raw.secrets?.[name] === undefined ? undefined : pulumi.secret(String(raw.secrets[name])),

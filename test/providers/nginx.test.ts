@@ -540,6 +540,7 @@ describe("nginx provider in a Pulumi program (mocked engine)", () => {
               }
             : undefined,
         shared: (contract) => (contract === "sso" ? new StubSso("sso").shared : undefined),
+        publicUrl: (host) => `https://${host}`,
         configSecret: () => undefined,
         image: (key, fallback) => (images.push(`${key}=${fallback}`), `registry.local/${fallback}`),
       });

@@ -346,6 +346,7 @@ describe("postgres provider in a Pulumi program (mocked engine)", () => {
         target,
         result: () => undefined,
         shared: () => undefined,
+        publicUrl: (host) => `https://${host}`,
         configSecret: () => undefined,
         image: (key, fallback) => (images.push(`${key}=${fallback}`), `registry.local/${fallback}`),
       });
