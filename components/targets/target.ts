@@ -13,9 +13,27 @@ export interface Deployed {
   runNow?: pulumi.Output<string>;
 }
 
+/** A public HTTPS route, for targets that serve routes themselves (a Kubernetes Ingress). */
+export interface PublicRoute {
+  /** The route's requester, unique in the stack. */
+  name: string;
+  host: string;
+  upstream: { host: string; port: number; scheme: "http" | "https" };
+  tls: { certPem: pulumi.Input<string>; keyPem: pulumi.Input<string> };
+  /** Forward auth: the SSO's verify endpoint and where a 401 sends the browser. */
+  auth?: { forwardAuthUrl: pulumi.Input<string>; signinUrl: pulumi.Input<string> };
+  maxBodySize?: string;
+  websockets?: boolean;
+}
+
 /** Turns workloads into resources on one kind of platform. */
 export interface Target {
   readonly kind: "docker" | "kubernetes";
+  /**
+   * Present when the platform serves public routes itself (Kubernetes with proxyMode ingress):
+   * the proxy provider then declares routes here instead of running its own server.
+   */
+  route?(route: PublicRoute, opts: { parent: pulumi.Resource }): pulumi.Resource[];
   deploy(workload: Workload, opts: { parent: pulumi.Resource; dependsOn?: pulumi.Input<pulumi.Resource>[] }): Deployed;
   /** The address a workload named `name` will have (known before it is deployed). */
   address(name: string): string;

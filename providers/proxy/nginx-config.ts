@@ -25,6 +25,8 @@ export interface NginxSettings {
   /** Per client address and route; off when absent. */
   rateLimit?: { requestsPerSecond: number; burst: number };
   workerConnections: number;
+  /** The nginx version the image runs; directives are rendered for it (`http2 on` from 1.25.1). */
+  version: string;
 }
 
 /** Where nginx finds and puts its files. The container uses `CONTAINER_PATHS`; tests a temp dir. */

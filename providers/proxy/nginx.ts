@@ -73,7 +73,7 @@ export class Nginx extends pulumi.ComponentResource implements ProviderInstance 
         listen: CONTAINER_LISTEN,
         sso: s,
         user: "nginx",
-        version: IMAGE_VERSION,
+        version: settings.version,
       }),
     );
 
@@ -93,6 +93,39 @@ export class Nginx extends pulumi.ComponentResource implements ProviderInstance 
       });
     }
 
+    if (args.target.route) {
+      // The platform serves routes itself (Kubernetes ingress mode): declare them, run no nginx.
+      for (const [requester, route] of Object.entries(requests)) {
+        const cert = args.result("ssl", certRequester(requester))!;
+        args.target.route(
+          {
+            name: requester,
+            host: route.host,
+            upstream: route.upstream,
+            tls: { certPem: fullChain(cert.certPem, cert.caPem), keyPem: cert.keyPem },
+            auth:
+              route.auth !== "none" && shared
+                ? { forwardAuthUrl: shared.forwardAuthUrl, signinUrl: pulumi.interpolate`${shared.portalUrl}/?rd=$scheme://$http_host$escaped_request_uri` }
+                : undefined,
+            maxBodySize: route.maxBodySize,
+            websockets: route.websockets,
+          },
+          { parent: this },
+        );
+      }
+    } else this.deployServer(name, args, files);
+
+    for (const [requester, route] of Object.entries(requests))
+      this.results[requester] = {
+        url: pulumi.output(publicUrl(route.host, args.target.route ? 443 : settings.httpsPort)),
+        internalUrl: pulumi.output(upstreamUrl(route)),
+      };
+    this.registerOutputs({ config: this.config });
+  }
+
+  /** nginx itself, publishing 80 and 443 on the host (Docker) or a LoadBalancer/NodePort (Kubernetes). */
+  private deployServer(name: string, args: ProviderArgs<ProxyRoute, NginxSettings>, files: WorkloadFile[]): void {
+    const { settings } = args;
     const workload: Workload = {
       name: WORKLOAD,
       component: "proxy",
@@ -134,13 +167,6 @@ export class Nginx extends pulumi.ComponentResource implements ProviderInstance 
       stateful: false,
     };
     args.target.deploy(workload, { parent: this });
-
-    for (const [requester, route] of Object.entries(requests))
-      this.results[requester] = {
-        url: pulumi.output(publicUrl(route.host, settings.httpsPort)),
-        internalUrl: pulumi.output(upstreamUrl(route)),
-      };
-    this.registerOutputs({ config: this.config });
   }
 }
 
@@ -155,6 +181,13 @@ export const nginx: ProviderDefinition<ProxyRoute, NginxSettings> = {
   settings: {
     type: "object",
     fields: {
+      version: {
+        type: "string",
+        minLength: 5,
+        maxLength: 16,
+        default: IMAGE_VERSION,
+        doc: "nginx version of the image (set it with a psf:images.nginx override, e.g. 1.22.1 for Debian bookworm)",
+      },
       httpPort: {
         type: "int",
         min: 1,
@@ -236,6 +269,8 @@ export const nginx: ProviderDefinition<ProxyRoute, NginxSettings> = {
   },
   checkStack: (settings, _stack, _requests, path) => {
     const issues: Issue[] = [];
+    if (settings.version !== undefined && !/^\d+\.\d+\.\d+$/.test(settings.version))
+      issues.push({ path: joinPath(path, "version"), message: `"${settings.version}" is not an nginx version`, hint: "e.g. 1.27.0 or 1.22.1" });
     if (settings.listenAddress !== undefined && !isIP(settings.listenAddress))
       issues.push({
         path: joinPath(path, "listenAddress"),
