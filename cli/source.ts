@@ -3,8 +3,13 @@ import * as path from "path";
 import { RawConfig, readStackFile } from "../components/config";
 import { Issue } from "../components/errors";
 
-/** The project root: the directory holding Pulumi.yaml (this package's root). */
-export const PROJECT_ROOT = path.resolve(__dirname, "..");
+/** The project root: the nearest directory above this file holding Pulumi.yaml (sources run from `cli/` or `bin-build/cli/`). */
+export const PROJECT_ROOT = ((): string => {
+  for (let dir = path.resolve(__dirname, ".."); ; dir = path.dirname(dir)) {
+    if (fs.existsSync(path.join(dir, "Pulumi.yaml"))) return dir;
+    if (path.dirname(dir) === dir) return path.resolve(__dirname, "..");
+  }
+})();
 
 export interface SourceOptions {
   stack?: string;

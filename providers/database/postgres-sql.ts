@@ -1,4 +1,5 @@
-import { createHash, createHmac, pbkdf2Sync } from "crypto";
+import { createHash, createHmac, pbkdf2, pbkdf2Sync } from "crypto";
+import { promisify } from "util";
 import { DatabaseRequest } from "./contract";
 
 /**
@@ -34,8 +35,30 @@ export function literal(value: string): string {
  * finds nothing to change.
  */
 export function scramVerifier(user: string, password: string, iterations = 4096): string {
-  const salt = createHmac("sha256", password).update(`psf-scram-salt:${user}`).digest().subarray(0, 16);
-  const salted = pbkdf2Sync(password, salt, iterations, 32, "sha256");
+  const salt = scramSalt(user, password);
+  return scramFormat(salt, pbkdf2Sync(password, salt, iterations, 32, "sha256"), iterations);
+}
+
+/**
+ * The verifiers of many roles at once, their key stretching on libuv's thread pool: planning
+ * hundreds of databases then overlaps with the program instead of blocking it (bench/).
+ */
+export async function scramVerifiers(passwords: Record<string, string>, iterations = 4096): Promise<Record<string, string>> {
+  const entries = await Promise.all(
+    Object.entries(passwords).map(async ([user, password]) => {
+      const salt = scramSalt(user, password);
+      const salted = await promisify(pbkdf2)(password, salt, iterations, 32, "sha256");
+      return [user, scramFormat(salt, salted, iterations)] as const;
+    }),
+  );
+  return Object.fromEntries(entries);
+}
+
+function scramSalt(user: string, password: string): Buffer {
+  return createHmac("sha256", password).update(`psf-scram-salt:${user}`).digest().subarray(0, 16);
+}
+
+function scramFormat(salt: Buffer, salted: Buffer, iterations: number): string {
   const clientKey = createHmac("sha256", salted).update("Client Key").digest();
   const storedKey = createHash("sha256").update(clientKey).digest();
   const serverKey = createHmac("sha256", salted).update("Server Key").digest();
@@ -45,6 +68,8 @@ export function scramVerifier(user: string, password: string, iterations = 4096)
 export interface ProvisionOptions {
   /** Drop databases PSF created that are no longer requested, and their roles. */
   dropRemoved?: boolean;
+  /** Precomputed SCRAM verifiers by user (`scramVerifiers`); computed here when absent. */
+  verifiers?: Record<string, string>;
 }
 
 /** `\connect` resets session settings; NOTICEs like "extension exists, skipping" are noise. */
@@ -62,7 +87,7 @@ export function provisioningSql(requests: DatabaseRequest[], passwords: Record<s
   const users = [...new Set(requests.map((r) => r.user))];
   for (const user of users) {
     const u = literal(user);
-    const verifier = literal(scramVerifier(user, passwords[user]));
+    const verifier = literal(opts.verifiers?.[user] ?? scramVerifier(user, passwords[user]));
     out.push(
       `SELECT format('CREATE ROLE %I LOGIN', ${u}), format('COMMENT ON ROLE %I IS %L', ${u}, ${literal(MANAGED)}) WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = ${u}) \\gexec`,
       // Only when it differs: a role changed by hand is healed, an unchanged one not rewritten.

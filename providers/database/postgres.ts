@@ -6,7 +6,7 @@ import { ProviderArgs, ProviderDefinition, ProviderInstance } from "../../compon
 import { shellQuote } from "../../components/shell";
 import { Workload } from "../../components/workload";
 import { DatabaseRequest } from "./contract";
-import { CONTRIB_EXTENSIONS, dumpArgs, provisioningSql, restoreArgs } from "./postgres-sql";
+import { CONTRIB_EXTENSIONS, dumpArgs, provisioningSql, restoreArgs, scramVerifiers } from "./postgres-sql";
 
 export interface PostgresSettings {
   version: number;
@@ -127,7 +127,7 @@ export class Postgres extends pulumi.ComponentResource implements ProviderInstan
     const passwords: Record<string, pulumi.Output<string>> = {};
     for (const r of requests)
       passwords[r.user] ??= pulumi.secret(new random.RandomPassword(`${name}-password-${r.user}`, { length: 32, special: false }, { parent: this }).result);
-    const script = pulumi.secret(pulumi.all(passwords).apply((pw) => provisioningSql(requests, pw, { dropRemoved: settings.dropRemoved })));
+    const script = pulumi.secret(pulumi.all(passwords).apply(async (pw) => provisioningSql(requests, pw, { dropRemoved: settings.dropRemoved, verifiers: await scramVerifiers(pw) })));
 
     const workload: Workload = {
       name: SERVER,

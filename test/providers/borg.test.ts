@@ -96,7 +96,7 @@ describe("borg provider in a Pulumi program (mocked engine)", () => {
     ];
     assert.deepEqual(await envFileAsBashReadsIt(workloads[0], names), {
       BORG_REPO: "/repository",
-      BORG_PASSPHRASE: "(generated borg-passphrase)",
+      BORG_PASSPHRASE: "mock-password-borg-passphrase",
       PSF_DB_HOST: "postgres",
       PSF_DB_PORT: "5432",
       PSF_DB_NAME: "whoami",
@@ -105,7 +105,7 @@ describe("borg provider in a Pulumi program (mocked engine)", () => {
     });
     assert.deepEqual(await envFileAsBashReadsIt(workloads[1], names), {
       BORG_REPO: "/repository",
-      BORG_PASSPHRASE: "(generated borg-passphrase)",
+      BORG_PASSPHRASE: "mock-password-borg-passphrase",
     });
   });
 
@@ -224,12 +224,12 @@ describe("borg provider in a Pulumi program (mocked engine)", () => {
       "psf-test-borg-repository /repository false",
     ]);
     // The mocked engine's generated values: nothing in plain view may show them.
-    assert.doesNotMatch(JSON.stringify(mask(job.inputs)), /\(generated /);
+    assert.doesNotMatch(JSON.stringify(mask(job.inputs)), /mock-password-/);
     const revealed = JSON.stringify(mask(job.inputs, true));
-    assert.match(revealed, /\(generated borg-passphrase\)/, "the passphrase is there, only masked");
+    assert.match(revealed, /mock-password-borg-passphrase/, "the passphrase is there, only masked");
     assert.match(
       revealed,
-      /PSF_DB_PASSWORD='?\(generated postgres-/,
+      /PSF_DB_PASSWORD='?mock-password-postgres-/,
       "so is the database password",
     );
   });

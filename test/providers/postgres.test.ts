@@ -378,7 +378,7 @@ describe("postgres provider in a Pulumi program (mocked engine)", () => {
     assert.equal(await valueOf(notes.port), 6543);
     assert.equal(await isSecret(notes.password), true);
     assert.equal(await isSecret(notes.url), true);
-    assert.equal(await valueOf(notes.url), "postgresql://notes:(generated%20postgres-password-notes)@db.internal:6543/notes");
+    assert.equal(await valueOf(notes.url), "postgresql://notes:mock-password-postgres-password-notes@db.internal:6543/notes");
     assert.equal(await isSecret(notes.dumpCommand), false, "a command a person copies");
     const wiki = pg!.results.wiki;
     assert.deepEqual([await valueOf(wiki.database), await valueOf(wiki.user)], ["wiki_db", "wiki_app"]);
@@ -395,10 +395,10 @@ describe("postgres provider in a Pulumi program (mocked engine)", () => {
     const declared = await evaluate(registry, fixture(), "test", (raw, stackName) => (stack = runProgram(registry, { raw, stackName })));
     const container = declared.find((r) => r.type === "docker:index/container:Container" && r.name === "postgres")!;
     assert.ok(container, declared.map((r) => `${r.type} ${r.name}`).join("\n"));
-    for (const r of declared) assert.doesNotMatch(JSON.stringify(mask(r.inputs)), /\(generated postgres-/, `${r.type} ${r.name}`);
-    assert.match(JSON.stringify(mask(container.inputs, true)), /POSTGRES_PASSWORD=\(generated postgres-superuser-password\)/, "there, only masked");
+    for (const r of declared) assert.doesNotMatch(JSON.stringify(mask(r.inputs)), /mock-password-postgres-/, `${r.type} ${r.name}`);
+    assert.match(JSON.stringify(mask(container.inputs, true)), /POSTGRES_PASSWORD=mock-password-postgres-superuser-password/, "there, only masked");
     const app = declared.find((r) => r.type === "docker:index/container:Container" && r.name === "notes")!;
-    assert.match(JSON.stringify(mask(app.inputs, true)), /DATABASE_URL=postgresql:\/\/notes:\(generated%20postgres-password-notes\)@postgres:5432\/notes/);
+    assert.match(JSON.stringify(mask(app.inputs, true)), /DATABASE_URL=postgresql:\/\/notes:mock-password-postgres-password-notes@postgres:5432\/notes/);
     const results = stack.providers.database.results;
     assert.match((await valueOf(results.notes.dumpCommand)) as string, /^docker exec psf-test-postgres sh -c '.*pg_dump .* -d notes'$/);
     assert.match((await valueOf(results.wiki.restoreCommand)) as string, /^docker exec -i psf-test-postgres sh -c '.*psql .* -d wiki_db .*DROP OWNED BY "wiki_app".*'$/);

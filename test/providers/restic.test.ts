@@ -76,13 +76,13 @@ describe("restic provider in a Pulumi program (mocked engine)", () => {
     const names = ["RESTIC_REPOSITORY", "RESTIC_PASSWORD", "PSF_DB_HOST", "PSF_DB_PASSWORD"];
     assert.deepEqual(await envFileAsBashReadsIt(workloads[0], names), {
       RESTIC_REPOSITORY: "/repository",
-      RESTIC_PASSWORD: "(generated restic-passphrase)",
+      RESTIC_PASSWORD: "mock-password-restic-passphrase",
       PSF_DB_HOST: "postgres",
       PSF_DB_PASSWORD: "db-pw-whoami",
     });
     assert.deepEqual(await envFileAsBashReadsIt(workloads[1], names), {
       RESTIC_REPOSITORY: "/repository",
-      RESTIC_PASSWORD: "(generated restic-passphrase)",
+      RESTIC_PASSWORD: "mock-password-restic-passphrase",
     });
   });
 
@@ -141,8 +141,8 @@ describe("restic provider in a Pulumi program (mocked engine)", () => {
     )!;
     assert.ok(job, declared.map((r) => `${r.type} ${r.name}`).join("\n"));
     assert.deepEqual(job.inputs.command, ["cron -f"]);
-    assert.doesNotMatch(JSON.stringify(mask(job.inputs)), /\(generated /);
-    assert.match(JSON.stringify(mask(job.inputs, true)), /\(generated restic-passphrase\)/);
+    assert.doesNotMatch(JSON.stringify(mask(job.inputs)), /mock-password-/);
+    assert.match(JSON.stringify(mask(job.inputs, true)), /mock-password-restic-passphrase/);
   });
 });
 
