@@ -5,6 +5,7 @@ import * as os from "os";
 import * as path from "path";
 import { validateConfig } from "../components/program";
 import { registry } from "../providers";
+import { ensureLocalImages } from "./local-images";
 import { EXIT_INVALID, reportIssues } from "./output";
 import { PROJECT_ROOT, loadSource } from "./source";
 
@@ -54,6 +55,8 @@ export async function engineCommand(verb: EngineVerb, opts: EngineOptions): Prom
     reportIssues(issues, false);
     return EXIT_INVALID;
   }
+  const onDocker = ((src.raw.target as { kind?: string } | undefined)?.kind ?? "docker") === "docker";
+  if ((verb === "up" || verb === "preview") && onDocker) await ensureLocalImages(src.raw, src.stackName);
   const envVars = { PULUMI_BACKEND_URL: backendUrl(), ...passphraseEnv(opts.stack), ...toolchainEnv(), PULUMI_SKIP_UPDATE_CHECK: "true" };
   if (envVars.PULUMI_BACKEND_URL.startsWith("file://")) fs.mkdirSync(envVars.PULUMI_BACKEND_URL.slice(7), { recursive: true });
   Object.assign(process.env, envVars);
