@@ -1,0 +1,132 @@
+import { strict as assert } from "assert";
+import { spawn, spawnSync } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+import * as automation from "@pulumi/pulumi/automation";
+import { STACK, docker, editStack, projectCopy, request, sh, stackObjects } from "./support";
+
+/**
+ * The ci stack on a real Docker engine with the real Pulumi engine (Automation API, local
+ * file:// backend, passphrase secrets). Steps build on each other, in order.
+ */
+describe("the ci stack, end to end", function () {
+  this.timeout(900_000);
+  let dir: string;
+  let stack: automation.Stack;
+  let ca: string;
+  let upOutput = "";
+  const timings: Record<string, number> = {};
+  const env = () => ({
+    PULUMI_BACKEND_URL: `file://${path.join(dir, "state")}`,
+    PULUMI_CONFIG_PASSPHRASE: "e2e-passphrase-not-a-secret-of-the-stack",
+    PULUMI_SKIP_UPDATE_CHECK: "true",
+  });
+  const cli = (...args: string[]) => {
+    const r = spawnSync("pulumi", [...args, "--stack", STACK, "--non-interactive"], { cwd: dir, env: { ...process.env, ...env() }, encoding: "utf8" });
+    assert.equal(r.status, 0, r.stderr);
+    return r.stdout;
+  };
+  const demoContainers = () => docker("ps", "-q", "--filter", `label=psf.stack=${STACK}`, "--filter", "label=psf.workload=demo").split("\n").filter(Boolean);
+
+  before(async () => {
+    dir = projectCopy();
+    fs.mkdirSync(path.join(dir, "state"));
+    stack = await automation.LocalWorkspace.createOrSelectStack({ stackName: STACK, workDir: dir }, { envVars: env() });
+  });
+
+  after(async () => {
+    if (stackObjects("ps -a").length) await stack.destroy({ color: "never" }).catch(() => undefined);
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.mkdirSync(path.join(__dirname, "..", "..", "bench", "results"), { recursive: true });
+    fs.writeFileSync(path.join(__dirname, "..", "..", "bench", "results", "e2e.json"), JSON.stringify({ date: new Date().toISOString(), timings }, null, 2) + "\n");
+  });
+
+  it("comes up from nothing: nginx with TLS reaches the app, whose data lands in postgres", async () => {
+    const t0 = Date.now();
+    const res = await stack.up({ color: "never", onOutput: (o) => (upOutput += o) });
+    timings.upFromNothingMs = Date.now() - t0;
+    assert.equal(res.summary.result, "succeeded");
+    const exported = JSON.parse(cli("stack", "export"));
+    ca = exported.deployment.resources.find((r: any) => r.type === "tls:index/selfSignedCert:SelfSignedCert").outputs.certPem;
+    assert.match(ca, /BEGIN CERTIFICATE/);
+    assert.equal((await request(ca, "POST", "hello from e2e")).status, 201);
+    assert.match((await request(ca, "GET")).body, /hello from e2e/);
+    assert.equal(sh(`docker exec psf-${STACK}-postgres psql -U postgres -d demo -Atc "select body from notes"`), "hello from e2e");
+  });
+
+  it("previews no changes right after", async () => {
+    const t0 = Date.now();
+    const res = await stack.preview({ color: "never" });
+    timings.noopPreviewMs = Date.now() - t0;
+    const changes = Object.entries(res.changeSummary).filter(([op, n]) => op !== "same" && (n ?? 0) > 0);
+    assert.deepEqual(changes, []);
+    const t1 = Date.now();
+    const up = await stack.up({ color: "never" });
+    timings.noopUpMs = Date.now() - t1;
+    assert.deepEqual(Object.keys(up.summary.resourceChanges ?? {}).filter((k) => k !== "same"), []);
+  });
+
+  it("shows no generated secret in the up output, the stack outputs or the plain state", () => {
+    const revealed = JSON.parse(cli("stack", "export", "--show-secrets"));
+    const secrets = revealed.deployment.resources
+      .filter((r: any) => r.type === "random:index/randomPassword:RandomPassword")
+      .map((r: any) => r.outputs.result as string);
+    assert.ok(secrets.length >= 3, `generated secrets: ${secrets.length}`);
+    const plainState = cli("stack", "export");
+    const outputs = cli("stack", "output", "--json");
+    for (const s of secrets) {
+      assert.ok(!upOutput.includes(s), "a secret in the up output");
+      assert.ok(!outputs.includes(s), "a secret in stack output");
+      assert.ok(!plainState.includes(s), "a secret in plain state");
+    }
+  });
+
+  it("finds a container removed behind its back with refresh, and the next up recreates it", async () => {
+    const [demo] = demoContainers();
+    docker("rm", "-f", demo);
+    const refresh = await stack.refresh({ color: "never" });
+    assert.ok((refresh.summary.resourceChanges?.delete ?? 0) >= 1, JSON.stringify(refresh.summary.resourceChanges));
+    assert.equal((await stack.up({ color: "never" })).summary.result, "succeeded");
+    assert.equal(demoContainers().length, 1);
+    assert.match((await request(ca, "GET")).body, /hello from e2e/);
+  });
+
+  it("keeps the old release serving when the new one fails its health check, and heals on revert", async () => {
+    const before = demoContainers();
+    editStack(dir, (c) => (c["psf:services"].demo.env.DEMO_BROKEN = "1"));
+    await assert.rejects(stack.up({ color: "never" }));
+    assert.ok(demoContainers().includes(before[0]), "the old container still runs");
+    assert.match((await request(ca, "GET")).body, /hello from e2e/);
+    editStack(dir, (c) => delete c["psf:services"].demo.env.DEMO_BROKEN);
+    assert.equal((await stack.up({ color: "never" })).summary.result, "succeeded");
+    assert.equal((await request(ca, "GET")).status, 200);
+  });
+
+  it("restores deleted rows with the printed restore command after the backup job ran", async () => {
+    const services = (await stack.outputs()).services.value as Record<string, Record<string, string>>;
+    sh(services.demo.backupCommand);
+    sh(`docker exec psf-${STACK}-postgres psql -U postgres -d demo -c "delete from notes"`);
+    assert.equal((await request(ca, "GET")).body, "");
+    sh(services.demo.restoreCommand);
+    assert.match((await request(ca, "GET")).body, /hello from e2e/);
+  });
+
+  it("completes on the next up after an up interrupted with SIGINT", async () => {
+    editStack(dir, (c) => (c["psf:services"].demo.env.RELEASE = "2"));
+    const child = spawn("pulumi", ["up", "--yes", "--stack", STACK, "--non-interactive"], { cwd: dir, env: { ...process.env, ...env() } });
+    await new Promise((r) => setTimeout(r, 4000));
+    child.kill("SIGINT");
+    await new Promise((r) => child.on("exit", r));
+    // A cancelled update may leave pending operations: the next up clears them and finishes.
+    const res = await stack.up({ color: "never" });
+    assert.equal(res.summary.result, "succeeded");
+    assert.match((await request(ca, "GET")).body, /hello from e2e/);
+  });
+
+  it("destroy leaves no container, network or volume of the stack", async () => {
+    assert.equal((await stack.destroy({ color: "never" })).summary.result, "succeeded");
+    assert.deepEqual(stackObjects("ps -a"), []);
+    assert.deepEqual(stackObjects("network ls"), []);
+    assert.deepEqual(stackObjects("volume ls"), []);
+  });
+});

@@ -1,0 +1,61 @@
+import { execFileSync, spawnSync } from "child_process";
+import * as fs from "fs";
+import * as https from "https";
+import * as os from "os";
+import * as path from "path";
+import * as YAML from "yaml";
+
+export const ROOT = path.join(__dirname, "..", "..");
+export const STACK = "ci";
+export const HTTPS_PORT = 18443;
+export const HOST = "demo.psf-ci.localhost";
+
+/** A throwaway copy of the project, so the engine's edits (encryption salt, config) stay out of the checkout. */
+export function projectCopy(): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "psf-e2e-"));
+  for (const f of ["Pulumi.yaml", "package.json", "tsconfig.json", "index.ts"]) fs.copyFileSync(path.join(ROOT, f), path.join(dir, f));
+  for (const d of ["components", "providers"]) fs.cpSync(path.join(ROOT, d), path.join(dir, d), { recursive: true });
+  fs.mkdirSync(path.join(dir, "stacks"));
+  fs.copyFileSync(path.join(ROOT, "stacks", `Pulumi.${STACK}.yaml`), path.join(dir, "stacks", `Pulumi.${STACK}.yaml`));
+  fs.symlinkSync(path.join(ROOT, "node_modules"), path.join(dir, "node_modules"));
+  return dir;
+}
+
+/** Edits the copy's stack file (the engine reads it on every operation). */
+export function editStack(dir: string, edit: (config: Record<string, any>) => void): void {
+  const file = path.join(dir, "stacks", `Pulumi.${STACK}.yaml`);
+  const doc = YAML.parse(fs.readFileSync(file, "utf8"));
+  edit(doc.config);
+  fs.writeFileSync(file, YAML.stringify(doc));
+}
+
+export function docker(...args: string[]): string {
+  return execFileSync("docker", args, { encoding: "utf8" }).trim();
+}
+
+/** Containers, networks or volumes the stack labelled. */
+export function stackObjects(kind: "ps -a" | "network ls" | "volume ls"): string[] {
+  const out = spawnSync("docker", [...kind.split(" "), "-q", "--filter", `label=psf.stack=${STACK}`], { encoding: "utf8" }).stdout.trim();
+  return out ? out.split("\n") : [];
+}
+
+export function sh(command: string, input?: string): string {
+  return execFileSync("sh", ["-c", command], { encoding: "utf8", input, stdio: ["pipe", "pipe", "pipe"] }).trim();
+}
+
+/** An HTTPS request through nginx on loopback, verified against the stack's CA. */
+export function request(ca: string, method: "GET" | "POST", body?: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = https.request(
+      { host: "127.0.0.1", port: HTTPS_PORT, servername: HOST, path: "/", method, ca, headers: { Host: HOST } },
+      (res) => {
+        let data = "";
+        res.on("data", (c) => (data += c));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, body: data }));
+      },
+    );
+    req.on("error", reject);
+    req.setTimeout(15_000, () => req.destroy(new Error("timeout")));
+    req.end(body);
+  });
+}
