@@ -1,6 +1,7 @@
 import { strict as assert } from "assert";
 import { spawnSync } from "child_process";
 import * as path from "path";
+import * as YAML from "yaml";
 import { PlannedResource, evaluate, isSecretValue, mask } from "../../cli/mock-engine";
 import { RawConfig, readStackFile } from "../../components/config";
 import { runProgram } from "../../components/program";
@@ -156,13 +157,15 @@ describe("Kubernetes target", () => {
     assert.ok(find(lb, "ConfigMap", "nginx-files").data, "nginx.conf in a ConfigMap");
   });
 
-  it("produces objects that validate against the Kubernetes OpenAPI schema (kubernetes-models)", () => {
+  it("renders manifests (one YAML stream) whose every object validates against the Kubernetes OpenAPI schema (kubernetes-models)", () => {
     const all = objects(rs).filter((r) => !r.type.startsWith("kubernetes:index"));
     assert.ok(all.length >= 15);
-    for (const r of all) {
-      const o = mask(r.inputs, true) as any;
-      assert.ok(o.apiVersion && o.kind, `${r.name}: apiVersion and kind`);
-      assert.doesNotThrow(() => validateObject(o), `${o.kind}/${r.name}`);
+    const manifests = all.map((r) => YAML.stringify(mask(r.inputs, true))).join("---\n");
+    const docs = YAML.parseAllDocuments(manifests).map((d) => d.toJS());
+    assert.equal(docs.length, all.length);
+    for (const o of docs) {
+      assert.ok(o.apiVersion && o.kind, `${o.metadata?.name}: apiVersion and kind`);
+      assert.doesNotThrow(() => validateObject(o), `${o.kind}/${o.metadata?.name}`);
     }
   });
 
