@@ -37,6 +37,8 @@ export async function evaluate(
   raw: RawConfig,
   stackName: string,
   run: (raw: RawConfig, stackName: string) => unknown,
+  /** Computed outputs of a declared resource; default: placeholders (cli/mock-outputs.ts). */
+  computed: (type: string, name: string, inputs: Record<string, unknown>) => Record<string, unknown> = computedOutputs,
 ): Promise<PlannedResource[]> {
   const resources: PlannedResource[] = [];
   let currentParent: string | undefined;
@@ -45,7 +47,7 @@ export async function evaluate(
       newResource: (args) => {
         resources.push({ type: args.type, name: args.name, parent: currentParent, inputs: args.inputs });
         const secretOut = Object.fromEntries(Object.entries(args.inputs).map(([k, v]) => [k, isSecretValue(v) ? pulumi.secret(v.value) : v]));
-        return { id: `${args.name}-id`, state: { name: args.name, ...secretOut, ...computedOutputs(args.type, args.name) } };
+        return { id: `${args.name}-id`, state: { name: args.name, ...secretOut, ...computed(args.type, args.name, args.inputs) } };
       },
       call: (args) => args.inputs,
     },

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Runs every mocha suite (unit, providers with real programs, CLI) and ends with the one
+// Runs every mocha suite (unit, providers with real programs, CLI, the ci stack on Docker) and ends with the one
 // summary line CI reads: "N passed, N failed".
 "use strict";
 const Mocha = require("mocha");
@@ -9,7 +9,7 @@ const path = require("path");
 require("ts-node").register({ transpileOnly: true, project: path.join(__dirname, "..", "tsconfig.json") });
 
 const root = path.join(__dirname, "..");
-const suites = ["test/unit", "test/providers", "test/cli"];
+const suites = ["test/unit", "test/providers", "test/cli", "test/docker"];
 const grep = process.argv.slice(2).find((a) => !a.startsWith("-"));
 
 function walk(dir) {

@@ -79,7 +79,8 @@ function backup(job: BackupJob, settings: BorgSettings, paths: ScriptPaths): str
     ...(job.database ? DB_CHECK : []),
     ...RUN_NAME,
     ...openRepo(settings, true),
-    'cd "$BACKUP_ROOT"',
+    // A job with only a database mounts nothing under the backup root: it may not exist.
+    'mkdir -p "$BACKUP_ROOT" && cd "$BACKUP_ROOT"',
     `log "backing up \${TARGETS[*]}${job.database ? " and the database" : ""} as $RUN"`,
     "set +e",
     job.database

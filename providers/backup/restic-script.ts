@@ -129,7 +129,8 @@ function backup(job: BackupJob, settings: ResticSettings, paths: ScriptPaths): s
     TMPDIR,
     ...RETRY_LOCKED,
     ...openRepo(true),
-    'cd "$BACKUP_ROOT"',
+    // A job with only a database mounts nothing under the backup root: it may not exist.
+    'mkdir -p "$BACKUP_ROOT" && cd "$BACKUP_ROOT"',
     ...(job.database
       ? [
           // The dump first: a run whose files snapshot exists is complete.
