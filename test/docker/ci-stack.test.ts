@@ -1,6 +1,5 @@
 import { strict as assert } from "assert";
 import { execFileSync, spawnSync } from "child_process";
-import * as https from "https";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { PlannedResource, evaluate } from "../../cli/mock-engine";
@@ -9,10 +8,10 @@ import { runProgram } from "../../components/program";
 import { PsfStack } from "../../components/stack";
 import { registry } from "../../providers";
 import { localOutputs } from "./local-outputs";
+import { HOST, request } from "../e2e/support";
 import { DockerRealizer } from "./realize";
 
 const ROOT = path.join(__dirname, "..", "..");
-const HOST = "demo.psf-ci.localhost";
 const IMAGES = ["psf/postgres:ci", "psf/nginx:ci", "psf/borg:ci", "psf/demo:ci"];
 
 /** The Docker engine and the Debian-built images (.ci/run starts and builds them). */
@@ -23,19 +22,6 @@ function requireDocker(ctx: Mocha.Context): void {
   if (process.env.PSF_REQUIRE_REAL === "1") throw new Error("no Docker engine or images: run scripts/docker-engine.sh && scripts/build-images.sh");
   console.warn("  skipped: no Docker engine or psf/* images (npm run images)");
   ctx.skip();
-}
-
-function request(ca: string, method: "GET" | "POST", body?: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = https.request({ host: "127.0.0.1", port: 18443, servername: HOST, path: "/", method, ca, headers: { Host: HOST } }, (res) => {
-      let data = "";
-      res.on("data", (c) => (data += c));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, body: data }));
-    });
-    req.on("error", reject);
-    req.setTimeout(15_000, () => req.destroy(new Error("timeout")));
-    req.end(body);
-  });
 }
 
 const sh = (command: string) => execFileSync("sh", ["-c", command], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }).trim();
