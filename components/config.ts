@@ -48,6 +48,12 @@ export type TargetConfig =
       ingressClass?: string;
       /** How the proxy contract is exposed: an Ingress, or the proxy provider behind a Service. */
       proxyMode: "ingress" | "loadbalancer" | "nodeport";
+      /** Create the namespace (and delete it on destroy), or use one that exists. */
+      createNamespace: boolean;
+      /** The cluster's DNS domain: workloads are reached as `<name>.<namespace>.svc.<clusterDomain>`. */
+      clusterDomain: string;
+      /** Access mode of every PersistentVolumeClaim; ReadWriteMany lets pods on any node share a volume. */
+      volumeAccessMode: "ReadWriteOnce" | "ReadWriteMany";
     };
 
 export interface UserConfig {
@@ -172,13 +178,16 @@ const kubernetesTargetSpec: ObjectSpec = {
     storageClass: { type: "string", format: "name" },
     ingressClass: { type: "string", format: "name" },
     proxyMode: { type: "string", enum: ["ingress", "loadbalancer", "nodeport"], default: "ingress" },
+    createNamespace: { type: "bool", default: true },
+    clusterDomain: { type: "string", format: "dns", default: "cluster.local" },
+    volumeAccessMode: { type: "string", enum: ["ReadWriteOnce", "ReadWriteMany"], default: "ReadWriteOnce" },
   },
 };
 
 function checkTarget(raw: unknown, issues: Issue[]): TargetConfig {
   if (raw === undefined || raw === null) return { kind: "docker" };
   const kind = (raw as { kind?: unknown }).kind ?? "docker";
-  if (kind === "kubernetes") return check(raw, kubernetesTargetSpec, "target", issues) ?? { kind, namespace: "psf", proxyMode: "ingress" };
+  if (kind === "kubernetes") return check(raw, kubernetesTargetSpec, "target", issues) ?? { kind, namespace: "psf", proxyMode: "ingress", createNamespace: true, clusterDomain: "cluster.local", volumeAccessMode: "ReadWriteOnce" };
   if (kind !== "docker") {
     issues.push({ path: "target.kind", message: `"${String(kind)}" is not a target`, hint: "use docker or kubernetes" });
     return { kind: "docker" };

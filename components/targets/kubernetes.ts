@@ -1,9 +1,25 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
 import { StackSettings, TargetConfig } from "../config";
-import { shellQuote } from "../shell";
-import { VolumeRef, Workload, WorkloadFile } from "../workload";
-import { contentHash, envVars, fileKey, objectName, probes, resources, securityContext, workloadLabels } from "./kubernetes-objects";
+import { VolumeRef, Workload } from "../workload";
+import { execCommand, kubectlBase, runJobCommand, runPodCommand } from "./kubernetes-commands";
+import { kubernetesIngress } from "./kubernetes-ingress";
+import {
+  claimAffinity,
+  contentDigest,
+  envVars,
+  fileData,
+  fileItems,
+  fileKey,
+  objectName,
+  podSelector,
+  portName,
+  probes,
+  resources,
+  securityContext,
+  workloadLabels,
+} from "./kubernetes-objects";
 import { Deployed, PublicRoute, Target } from "./target";
 
 export type KubernetesTargetArgs = Extract<TargetConfig, { kind: "kubernetes" }> & {
@@ -11,51 +27,67 @@ export type KubernetesTargetArgs = Extract<TargetConfig, { kind: "kubernetes" }>
   stack: StackSettings;
 };
 
-/** Default capacity of a volume whose workload does not say. */
+type Meta = (name: string) => k8s.types.input.meta.v1.ObjectMeta;
+
+/** Capacity of a volume whose owner does not say. */
 const DEFAULT_VOLUME_SIZE = "1Gi";
 
 /**
  * Realises workloads on a Kubernetes cluster, in one namespace: stateless ones as a Deployment
- * (rolling, a new pod must be ready before an old one goes) and stateful ones as a StatefulSet,
- * each behind a Service; files in a ConfigMap, secret files and env in a Secret; health checks
- * as probes; schedules as CronJobs. Volumes are PersistentVolumeClaims of their own, so a
- * backup job can mount a service's volume (it is scheduled beside the owner: ReadWriteOnce).
+ * (rolling: a new pod must be ready before an old one goes), stateful ones as a StatefulSet
+ * behind a headless Service, schedules as CronJobs; files in a ConfigMap, secret files and env
+ * in a Secret; health checks as probes. Volumes are PersistentVolumeClaims of their own, mounted
+ * by claim name, so a backup job mounts its service's volume (docs/kubernetes.md).
  */
 export class KubernetesTarget implements Target {
   readonly kind = "kubernetes" as const;
-  readonly namespace: k8s.core.v1.Namespace;
   /** Only in ingress mode: otherwise the proxy provider runs its own server. */
   readonly route?: (r: PublicRoute, opts: { parent: pulumi.Resource }) => pulumi.Resource[];
   private readonly provider: k8s.Provider;
+  /** Absent when the stack uses a namespace that exists (`createNamespace: false`). */
+  private readonly namespace?: k8s.core.v1.Namespace;
+  /** The namespace name as objects reference it: through the Namespace, so they wait for it. */
+  private readonly ns: pulumi.Input<string>;
+  private readonly kubectl: string;
   private readonly claims = new Map<string, k8s.core.v1.PersistentVolumeClaim>();
-  /** Sizes workloads ask for, by volume, before the claim is created. */
+  /** Sizes workloads ask for, by claim name, before the claim is created. */
   private readonly sizes = new Map<string, string>();
-  private readonly ns: string;
   /** Workloads deployed so far: pods a job can be scheduled beside. */
   private readonly deployed = new Set<string>();
+  private hashKey?: random.RandomBytes;
 
   constructor(
     private readonly args: KubernetesTargetArgs,
     private readonly parent: pulumi.Resource,
   ) {
-    this.ns = args.namespace;
-    if (args.proxyMode === "ingress") this.route = (r, opts) => this.ingress(r, opts);
     this.provider = new k8s.Provider(
       "kubernetes",
       { namespace: args.namespace, kubeconfig: args.kubeconfig, context: args.context },
       { parent },
     );
-    this.namespace = new k8s.core.v1.Namespace(
-      args.namespace,
-      { metadata: { name: args.namespace, labels: args.labels } },
-      { parent, provider: this.provider },
-    );
+    if (args.createNamespace !== false)
+      this.namespace = new k8s.core.v1.Namespace(
+        args.namespace,
+        { metadata: { name: args.namespace, labels: args.labels } },
+        { parent, provider: this.provider },
+      );
+    this.ns = this.namespace ? this.namespace.metadata.name : args.namespace;
+    this.kubectl = kubectlBase(args);
+    if (args.proxyMode === "ingress")
+      this.route = (r, opts) =>
+        kubernetesIngress(r, { namespace: this.ns, ingressClass: args.ingressClass, labels: args.labels, opts: this.opts(opts.parent) });
   }
 
+  /** The Service's cluster DNS name: it resolves in every namespace (the ingress controller's too). */
   address(name: string): string {
-    return name;
+    return `${name}.${this.args.namespace}.svc.${this.args.clusterDomain ?? "cluster.local"}`;
   }
 
+  /**
+   * A claim of its own per volume, so any workload can mount it by name. Its spec is fixed at
+   * creation: Kubernetes forbids most changes and Pulumi would replace (empty) the claim for
+   * any, so later changes are ignored (grow a claim with `kubectl patch`, docs/kubernetes.md).
+   */
   volume(ref: VolumeRef): k8s.core.v1.PersistentVolumeClaim {
     const name = objectName(ref.owner, ref.name);
     let claim = this.claims.get(name);
@@ -65,14 +97,12 @@ export class KubernetesTarget implements Target {
         {
           metadata: { name, namespace: this.ns, labels: { ...this.args.labels, "psf.owner": ref.owner } },
           spec: {
-            accessModes: ["ReadWriteOnce"],
+            accessModes: [this.args.volumeAccessMode ?? "ReadWriteOnce"],
             storageClassName: this.args.storageClass,
             resources: { requests: { storage: this.sizes.get(name) ?? DEFAULT_VOLUME_SIZE } },
           },
         },
-        // Data outlives a mistaken delete of the stack's config: `pulumi destroy` keeps claims
-        // only if the user says so; here we at least refuse to replace them silently.
-        { ...this.opts(this.parent), deleteBeforeReplace: true },
+        { ...this.opts(this.parent), ignoreChanges: ["spec"] },
       );
       this.claims.set(name, claim);
     }
@@ -81,19 +111,121 @@ export class KubernetesTarget implements Target {
 
   deploy(w: Workload, opts: { parent: pulumi.Resource; dependsOn?: pulumi.Input<pulumi.Resource>[] }): Deployed {
     this.deployed.add(w.name);
-    for (const m of w.volumes ?? []) if (m.size) this.sizes.set(objectName(m.volume.owner, m.volume.name), m.size);
-    const o = { ...this.opts(opts.parent), dependsOn: opts.dependsOn };
+    for (const m of w.volumes ?? []) {
+      const name = objectName(m.volume.owner, m.volume.name);
+      if (!m.size) continue;
+      if (this.claims.has(name) && this.sizes.get(name) !== m.size)
+        pulumi.log.warn(`kubernetes: the claim ${name} was created before ${w.name} asked for ${m.size}; it keeps its size`);
+      this.sizes.set(name, m.size);
+    }
+    const base = this.opts(opts.parent);
+    const o: pulumi.CustomResourceOptions = { ...base, dependsOn: [...(base.dependsOn as pulumi.Resource[]), ...(opts.dependsOn ?? [])] };
     const labels = workloadLabels(w, this.args.labels);
-    const meta = (name: string) => ({ name, namespace: this.ns, labels: labels.all });
+    const meta: Meta = (name) => ({ name, namespace: this.ns, labels: labels.all });
+    const { configMap, secret, volumes, mounts } = this.filesAndVolumes(w, meta, o);
+    const config = [configMap, secret].filter((r): r is k8s.core.v1.ConfigMap | k8s.core.v1.Secret => !!r);
+
+    const container: k8s.types.input.core.v1.Container = {
+      name: w.name,
+      image: w.image,
+      command: w.command,
+      args: w.args,
+      env: envVars(w, secret ? secret.metadata.name : objectName(w.name, "secret")),
+      ports: (w.ports ?? []).map((p) => ({ name: portName(p.name), containerPort: p.containerPort, protocol: (p.protocol ?? "tcp").toUpperCase() })),
+      volumeMounts: mounts,
+      resources: resources(w.resources),
+      ...(w.schedule ? {} : probes(w.healthcheck)),
+    };
+    const podSpec: k8s.types.input.core.v1.PodSpec = {
+      containers: [container],
+      volumes,
+      securityContext: securityContext(w.user),
+      affinity: this.affinity(w),
+      // Docker injects no env of other services; Kubernetes would (AUTHELIA_PORT=tcp://..., which
+      // Authelia reads as configuration and refuses).
+      enableServiceLinks: false,
+      automountServiceAccountToken: false,
+    };
+    const digest = contentDigest(w, this.secretContent(w) ? this.key().base64 : undefined);
+    const template: k8s.types.input.core.v1.PodTemplateSpec = {
+      metadata: { labels: { ...labels.all }, annotations: digest ? { "psf/content-digest": digest } : undefined },
+      spec: podSpec,
+    };
+    // The workload starts once its files and Secret exist (env references name them only).
+    const wo = { ...o, dependsOn: [...(o.dependsOn as pulumi.Resource[]), ...config] };
+
+    const resourcesOut: pulumi.Resource[] = [...config];
+    let ref: string;
+    if (w.schedule) {
+      resourcesOut.push(
+        new k8s.batch.v1.CronJob(
+          w.name,
+          {
+            metadata: meta(w.name),
+            spec: {
+              schedule: w.schedule,
+              concurrencyPolicy: "Forbid",
+              successfulJobsHistoryLimit: 3,
+              failedJobsHistoryLimit: 3,
+              jobTemplate: { spec: { backoffLimit: 1, template: { ...template, spec: { ...podSpec, restartPolicy: "Never" } } } },
+            },
+          },
+          wo,
+        ),
+      );
+      ref = `cronjob/${w.name}`;
+    } else if (w.stateful) {
+      resourcesOut.push(
+        new k8s.apps.v1.StatefulSet(
+          w.name,
+          { metadata: meta(w.name), spec: { serviceName: w.name, replicas: 1, selector: { matchLabels: labels.selector }, template } },
+          wo,
+        ),
+      );
+      ref = `statefulset/${w.name}`;
+    } else {
+      resourcesOut.push(
+        new k8s.apps.v1.Deployment(
+          w.name,
+          {
+            metadata: meta(w.name),
+            spec: {
+              replicas: w.replicas ?? 1,
+              selector: { matchLabels: labels.selector },
+              strategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
+              template,
+            },
+          },
+          wo,
+        ),
+      );
+      ref = `deployment/${w.name}`;
+    }
+    // A StatefulSet's governing Service exists even without ports: it names the pods in DNS.
+    if (!w.schedule && ((w.ports ?? []).length || w.stateful)) resourcesOut.push(this.service(w, labels.selector, meta, o));
+
+    const exec = (argv: string[], x?: { stdin?: boolean }) =>
+      w.schedule
+        ? pulumi
+            .output({ image: w.image, spec: { ...podSpec, restartPolicy: "Never" }, labels: labels.all })
+            .apply((p) => runPodCommand(this.kubectl, w.name, p.image, { metadata: { labels: p.labels }, spec: p.spec }, argv))
+        : pulumi.output(execCommand(this.kubectl, ref, argv, x?.stdin));
+    return {
+      address: this.address(w.name),
+      resources: resourcesOut,
+      exec,
+      runNow: w.schedule ? pulumi.output(runJobCommand(this.kubectl, w.name)) : undefined,
+    };
+  }
+
+  /** A ConfigMap for plain files, a Secret for secret files and env (never a ConfigMap), and the pod's volumes. */
+  private filesAndVolumes(w: Workload, meta: Meta, o: pulumi.CustomResourceOptions) {
     const files = w.files ?? [];
     const plainFiles = files.filter((f) => !f.secret);
     const secretFiles = files.filter((f) => f.secret);
-    const resourcesOut: pulumi.Resource[] = [];
-
     const configMap = plainFiles.length
       ? new k8s.core.v1.ConfigMap(`${w.name}-files`, { metadata: meta(objectName(w.name, "files")), data: fileData(files, plainFiles) }, o)
       : undefined;
-    // Secret files and secret env never go to a ConfigMap.
     const secret =
       secretFiles.length || Object.keys(w.secretEnv ?? {}).length
         ? new k8s.core.v1.Secret(
@@ -106,171 +238,64 @@ export class KubernetesTarget implements Target {
             o,
           )
         : undefined;
-    if (configMap) resourcesOut.push(configMap);
-    if (secret) resourcesOut.push(secret);
 
     const volumes: k8s.types.input.core.v1.Volume[] = [];
     const mounts: k8s.types.input.core.v1.VolumeMount[] = [];
     if (configMap) volumes.push({ name: "files", configMap: { name: configMap.metadata.name, items: fileItems(files, plainFiles) } });
-    if (secretFiles.length && secret) volumes.push({ name: "secret-files", secret: { secretName: secret.metadata.name, items: fileItems(files, secretFiles) } });
-    files.forEach((f, i) =>
-      mounts.push({ name: f.secret ? "secret-files" : "files", mountPath: f.path, subPath: fileKey(f, i), readOnly: true }),
-    );
+    if (secret && secretFiles.length) volumes.push({ name: "secret-files", secret: { secretName: secret.metadata.name, items: fileItems(files, secretFiles) } });
+    // subPath: one file at its path, beside what the image has in that directory.
+    files.forEach((f, i) => mounts.push({ name: f.secret ? "secret-files" : "files", mountPath: f.path, subPath: fileKey(f, i), readOnly: true }));
     for (const m of w.volumes ?? []) {
       const claim = this.volume(m.volume);
       const vname = objectName("vol", m.volume.owner, m.volume.name);
       if (!volumes.some((v) => v.name === vname)) volumes.push({ name: vname, persistentVolumeClaim: { claimName: claim.metadata.name } });
       mounts.push({ name: vname, mountPath: m.mountPath, readOnly: m.readOnly ?? false });
     }
-
-    const container: k8s.types.input.core.v1.Container = {
-      name: w.name,
-      image: w.image,
-      command: w.command,
-      args: w.args,
-      env: envVars(w, objectName(w.name, "secret")),
-      ports: (w.ports ?? []).map((p) => ({ name: p.name.slice(0, 15), containerPort: p.containerPort, protocol: (p.protocol ?? "tcp").toUpperCase() })),
-      volumeMounts: mounts,
-      resources: resources(w.resources),
-      ...(w.schedule ? {} : probes(w.healthcheck)),
-    };
-    const podSpec: k8s.types.input.core.v1.PodSpec = {
-      containers: [container],
-      volumes,
-      securityContext: securityContext(w.user),
-      // Beside the owners of the volumes it mounts: a ReadWriteOnce claim attaches to one node.
-      affinity: borrowedVolumeAffinity(w, (owner) => owner in this.args.stack.services || this.deployed.has(owner)),
-    };
-    const template: k8s.types.input.core.v1.PodTemplateSpec = {
-      metadata: { labels: { ...labels.all }, annotations: files.length ? { "psf/files-hash": contentHash(files) } : undefined },
-      spec: podSpec,
-    };
-
-    let kind: "deployment" | "statefulset" | "cronjob";
-    let workload: pulumi.CustomResource;
-    if (w.schedule) {
-      kind = "cronjob";
-      workload = new k8s.batch.v1.CronJob(
-        w.name,
-        {
-          metadata: meta(w.name),
-          spec: {
-            schedule: w.schedule,
-            concurrencyPolicy: "Forbid",
-            successfulJobsHistoryLimit: 3,
-            failedJobsHistoryLimit: 3,
-            jobTemplate: { spec: { backoffLimit: 1, template: { ...template, spec: { ...podSpec, restartPolicy: "Never" } } } },
-          },
-        },
-        o,
-      );
-    } else if (w.stateful) {
-      kind = "statefulset";
-      workload = new k8s.apps.v1.StatefulSet(
-        w.name,
-        {
-          metadata: meta(w.name),
-          spec: { serviceName: w.name, replicas: 1, selector: { matchLabels: labels.selector }, template },
-        },
-        o,
-      );
-    } else {
-      kind = "deployment";
-      // Pods with volumes cannot run twice on a ReadWriteOnce claim: recreate them instead.
-      const recreate = (w.volumes ?? []).some((m) => !m.readOnly);
-      workload = new k8s.apps.v1.Deployment(
-        w.name,
-        {
-          metadata: meta(w.name),
-          spec: {
-            replicas: w.replicas ?? 1,
-            selector: { matchLabels: labels.selector },
-            strategy: recreate ? { type: "Recreate" } : { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
-            template,
-          },
-        },
-        o,
-      );
-    }
-    resourcesOut.push(workload);
-    if (!w.schedule && (w.ports ?? []).length) resourcesOut.push(this.service(w, labels, meta, o));
-
-    const exec = (cmd: string[], x?: { stdin?: boolean }) =>
-      pulumi.output(`kubectl -n ${this.ns} exec ${x?.stdin ? "-i " : ""}${kind === "statefulset" ? "statefulset" : "deployment"}/${w.name} -- ${cmd.map(shellQuote).join(" ")}`);
-    return {
-      address: w.name,
-      resources: resourcesOut,
-      exec,
-      runNow: w.schedule
-        ? pulumi.output(
-            `job=${w.name}-now-$(date +%s) && kubectl -n ${this.ns} create job --from=cronjob/${w.name} "$job" && kubectl -n ${this.ns} wait --for=condition=complete --timeout=2h "job/$job"`,
-          )
-        : undefined,
-    };
+    return { configMap, secret, volumes, mounts };
   }
 
-  /** Serves a public route with an Ingress (TLS from the ssl contract, forward auth by annotation). */
-  private ingress(r: PublicRoute, opts: { parent: pulumi.Resource }): pulumi.Resource[] {
-    const name = objectName("route", r.name);
-    const o = this.opts(opts.parent);
-    const tls = new k8s.core.v1.Secret(
-      `${name}-tls`,
-      {
-        metadata: { name: objectName(name, "tls"), namespace: this.ns, labels: this.args.labels },
-        type: "kubernetes.io/tls",
-        stringData: { "tls.crt": r.tls.certPem, "tls.key": pulumi.secret(r.tls.keyPem) },
-      },
-      o,
-    );
-    // ingress-nginx annotations; other controllers ignore them (docs/kubernetes.md).
-    const annotations: Record<string, pulumi.Input<string>> = {
-      "nginx.ingress.kubernetes.io/backend-protocol": r.upstream.scheme.toUpperCase(),
-      "nginx.ingress.kubernetes.io/force-ssl-redirect": "true",
-      ...(r.maxBodySize ? { "nginx.ingress.kubernetes.io/proxy-body-size": r.maxBodySize } : {}),
-      ...(r.websockets ? { "nginx.ingress.kubernetes.io/proxy-read-timeout": "3600" } : {}),
-      ...(r.auth
-        ? { "nginx.ingress.kubernetes.io/auth-url": r.auth.forwardAuthUrl, "nginx.ingress.kubernetes.io/auth-signin": r.auth.signinUrl }
-        : {}),
-    };
-    const ingress = new k8s.networking.v1.Ingress(
-      name,
-      {
-        metadata: { name, namespace: this.ns, labels: this.args.labels, annotations },
-        spec: {
-          ingressClassName: this.args.ingressClass,
-          tls: [{ hosts: [r.host], secretName: tls.metadata.name }],
-          rules: [
-            {
-              host: r.host,
-              http: { paths: [{ path: "/", pathType: "Prefix", backend: { service: { name: r.upstream.host, port: { number: r.upstream.port } } } }] },
-            },
-          ],
-        },
-      },
-      o,
-    );
-    return [tls, ingress];
+  /** Whether the workload's digest covers secret content (then it is keyed). */
+  private secretContent(w: Workload): boolean {
+    return (w.files ?? []).some((f) => f.secret) || Object.keys(w.secretEnv ?? {}).length > 0;
   }
 
-  private service(
-    w: Workload,
-    labels: ReturnType<typeof workloadLabels>,
-    meta: (name: string) => k8s.types.input.meta.v1.ObjectMeta,
-    o: pulumi.CustomResourceOptions,
-  ): k8s.core.v1.Service {
+  /** The stack's key for content digests: random, kept secret in the state, created once. */
+  private key(): random.RandomBytes {
+    this.hashKey ??= new random.RandomBytes("kubernetes-digest-key", { length: 32 }, { parent: this.parent });
+    return this.hashKey;
+  }
+
+  /** On ReadWriteOnce claims: beside the pods of every owner of a claim it mounts (itself included). */
+  private affinity(w: Workload): k8s.types.input.core.v1.Affinity | undefined {
+    if ((this.args.volumeAccessMode ?? "ReadWriteOnce") !== "ReadWriteOnce" || w.stateful) return undefined;
+    // Owners with pods: services and deployed workloads; a provider's own volume (a local backup
+    // repository) has none to follow (docs/kubernetes.md: ReadWriteMany on several nodes).
+    const hasPods = (owner: string) => owner in this.args.stack.services || this.deployed.has(owner);
+    const owners = [...new Set((w.volumes ?? []).map((m) => m.volume.owner))].filter((owner) => (owner !== w.name || !w.schedule) && hasPods(owner));
+    return claimAffinity(owners.map((owner) => podSelector(owner, this.args.labels)));
+  }
+
+  private service(w: Workload, selector: Record<string, string>, meta: Meta, o: pulumi.CustomResourceOptions): k8s.core.v1.Service {
     const published = (w.ports ?? []).some((p) => p.hostPort !== undefined);
     // A port published on the host (nginx's 80/443) becomes a LoadBalancer or NodePort service.
     const type = published ? (this.args.proxyMode === "nodeport" ? "NodePort" : "LoadBalancer") : "ClusterIP";
+    const headless = w.stateful && !published;
     return new k8s.core.v1.Service(
       `${w.name}-service`,
       {
-        metadata: meta(w.name),
+        metadata: {
+          ...meta(w.name),
+          // Nothing to wait for when no pod is asked for.
+          annotations: w.replicas === 0 ? { "pulumi.com/skipAwait": "true" } : undefined,
+        },
         spec: {
           type,
-          selector: labels.selector,
-          // Stateful sets get stable per-pod DNS through their (same-named) service.
+          ...(headless ? { clusterIP: "None" } : {}),
+          // Client addresses reach nginx unchanged (its rate limits and logs key on them).
+          ...(type === "LoadBalancer" ? { externalTrafficPolicy: "Local" } : {}),
+          selector,
           ports: (w.ports ?? []).map((p) => ({
-            name: p.name.slice(0, 15),
+            name: portName(p.name),
             port: p.hostPort !== undefined && type === "LoadBalancer" ? p.hostPort : p.containerPort,
             targetPort: p.containerPort,
             protocol: (p.protocol ?? "tcp").toUpperCase(),
@@ -283,33 +308,6 @@ export class KubernetesTarget implements Target {
   }
 
   private opts(parent: pulumi.Resource): pulumi.CustomResourceOptions {
-    return { parent, provider: this.provider, dependsOn: [this.namespace] };
+    return { parent, provider: this.provider, dependsOn: this.namespace ? [this.namespace] : [] };
   }
-}
-
-/** ConfigMap/Secret data of some of a workload's files, keyed as they are mounted. */
-function fileData(all: WorkloadFile[], some: WorkloadFile[]): Record<string, pulumi.Input<string>> {
-  return Object.fromEntries(some.map((f) => [fileKey(f, all.indexOf(f)), f.content]));
-}
-
-function fileItems(all: WorkloadFile[], some: WorkloadFile[]) {
-  return some.map((f) => ({ key: fileKey(f, all.indexOf(f)), path: fileKey(f, all.indexOf(f)), mode: f.mode ?? (f.secret ? 0o600 : 0o644) }));
-}
-
-/**
- * Pod affinity to the workloads owning volumes this one mounts but does not own (a backup job
- * beside its service). Volumes a provider owns (a local backup repository) have no pod to
- * follow: on several nodes they need a ReadWriteMany storage class (docs/kubernetes.md).
- */
-function borrowedVolumeAffinity(w: Workload, hasPods: (owner: string) => boolean): k8s.types.input.core.v1.Affinity | undefined {
-  const owners = [...new Set((w.volumes ?? []).map((m) => m.volume.owner).filter((o) => o !== w.name && hasPods(o)))];
-  if (!owners.length) return undefined;
-  return {
-    podAffinity: {
-      requiredDuringSchedulingIgnoredDuringExecution: owners.map((owner) => ({
-        labelSelector: { matchLabels: { "app.kubernetes.io/name": owner } },
-        topologyKey: "kubernetes.io/hostname",
-      })),
-    },
-  };
 }

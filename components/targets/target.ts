@@ -20,8 +20,11 @@ export interface PublicRoute {
   host: string;
   upstream: { host: string; port: number; scheme: "http" | "https" };
   tls: { certPem: pulumi.Input<string>; keyPem: pulumi.Input<string> };
-  /** Forward auth: the SSO's verify endpoint and where a 401 sends the browser. */
-  auth?: { forwardAuthUrl: pulumi.Input<string>; signinUrl: pulumi.Input<string> };
+  /**
+   * Forward auth: the SSO's verify endpoint, where a 401 sends the browser, and the identity
+   * headers of the SSO's answer passed on to the upstream.
+   */
+  auth?: { forwardAuthUrl: pulumi.Input<string>; signinUrl: pulumi.Input<string>; headers?: string[] };
   maxBodySize?: string;
   websockets?: boolean;
 }

@@ -138,7 +138,8 @@ function portalRedirectBase(portalUrl: string): string {
   return `${u.origin}${u.pathname}${u.search ? `${u.search}&` : "?"}rd=`;
 }
 
-const IDENTITY_HEADERS = [
+/** Headers carrying the signed-in person from the SSO's answer to the upstream (and nothing else). */
+export const IDENTITY_HEADERS = [
   ["Remote-User", "remote_user"],
   ["Remote-Groups", "remote_groups"],
   ["Remote-Email", "remote_email"],

@@ -9,6 +9,7 @@ import {
   CONTAINER_LISTEN,
   CONTAINER_PATHS,
   HEALTH_PATH,
+  IDENTITY_HEADERS,
   NginxSettings,
   certFiles,
   publicUrl,
@@ -56,7 +57,8 @@ export class Nginx extends pulumi.ComponentResource implements ProviderInstance 
     opts?: pulumi.ComponentResourceOptions,
   ) {
     super("psf:proxy:Nginx", name, {}, opts);
-    const { settings, requests } = args;
+    const { requests } = args;
+    const settings = onTarget(args.settings, args.target.kind);
     const shared = hasAuth(requests) ? args.shared("sso") : undefined;
     if (hasAuth(requests) && (!shared?.forwardAuthUrl || !shared?.portalUrl))
       throw new pulumi.RunError(
@@ -105,7 +107,11 @@ export class Nginx extends pulumi.ComponentResource implements ProviderInstance 
             tls: { certPem: fullChain(cert.certPem, cert.caPem), keyPem: cert.keyPem },
             auth:
               route.auth !== "none" && shared
-                ? { forwardAuthUrl: shared.forwardAuthUrl, signinUrl: pulumi.interpolate`${shared.portalUrl}/?rd=$scheme://$http_host$escaped_request_uri` }
+                ? {
+                    forwardAuthUrl: shared.forwardAuthUrl,
+                    signinUrl: pulumi.interpolate`${shared.portalUrl}/?rd=$scheme://$http_host$escaped_request_uri`,
+                    headers: IDENTITY_HEADERS.map(([h]) => h),
+                  }
                 : undefined,
             maxBodySize: route.maxBodySize,
             websockets: route.websockets,
@@ -170,6 +176,17 @@ export class Nginx extends pulumi.ComponentResource implements ProviderInstance 
   }
 }
 
+/** Docker's embedded DNS, the default `resolver`: it answers only inside Docker networks. */
+const DOCKER_DNS = "127.0.0.11";
+
+/**
+ * Settings as they apply on the target. On Kubernetes there is no Docker DNS: upstream names
+ * resolve once at start through the pod's resolver (a Service's cluster IP does not change).
+ */
+function onTarget(settings: NginxSettings, kind: "docker" | "kubernetes"): NginxSettings {
+  return kind === "kubernetes" && settings.resolver === DOCKER_DNS ? { ...settings, resolver: "" } : settings;
+}
+
 /** `resolver` is inserted verbatim: addresses (`host[:port]`), space-separated. */
 const RESOLVER = /^[A-Za-z0-9.:\[\]-]+( [A-Za-z0-9.:\[\]-]+)*$/;
 
@@ -211,8 +228,8 @@ export const nginx: ProviderDefinition<ProxyRoute, NginxSettings> = {
         type: "string",
         minLength: 0,
         maxLength: 255,
-        default: "127.0.0.11",
-        doc: '"" resolves upstreams once, at start',
+        default: DOCKER_DNS,
+        doc: '"" resolves upstreams once, at start (the default on Kubernetes)',
       },
       hstsMaxAge: {
         type: "int",

@@ -5,10 +5,12 @@ import * as YAML from "yaml";
 import { PlannedResource, evaluate, isSecretValue, mask } from "../../cli/mock-engine";
 import { RawConfig, readStackFile } from "../../components/config";
 import { runProgram } from "../../components/program";
+import { SecureValue } from "../../components/validate/schema";
 import { registry } from "../../providers";
+import { MODELS_VERSION, validateObject } from "../support/kubernetes-schema";
 
 const root = path.join(__dirname, "..", "..");
-/** The dev stack, unchanged but for its target. */
+/** The dev stack, unchanged but for its target (and whoami's replicas and resources). */
 function devOn(target: Record<string, unknown>): RawConfig {
   const raw = structuredClone(readStackFile(path.join(root, "stacks", "Pulumi.dev.yaml")).raw) as any;
   raw.target = { kind: "kubernetes", namespace: "psf", ...target };
@@ -18,23 +20,18 @@ function devOn(target: Record<string, unknown>): RawConfig {
 }
 const plan = (raw: RawConfig) => evaluate(registry, raw, "dev", (r, s) => runProgram(registry, { raw: r, stackName: s }));
 const kindOf = (r: PlannedResource) => r.type.split(":").pop()!;
-const objects = (rs: PlannedResource[]) => rs.filter((r) => r.type.startsWith("kubernetes:"));
+const objects = (rs: PlannedResource[]) => rs.filter((r) => r.type.startsWith("kubernetes:") && !r.type.startsWith("kubernetes:index"));
 const find = (rs: PlannedResource[], kind: string, name: string) => {
   const r = rs.find((x) => kindOf(x) === kind && x.name === name);
   assert.ok(r, `no ${kind} ${name} among ${rs.map((x) => `${kindOf(x)}/${x.name}`).join(", ")}`);
   return mask(r!.inputs, true) as any;
 };
-
-/** kubernetes-models' class for an object, by apiVersion and kind (its OpenAPI schemas, Kubernetes 1.27). */
-function model(apiVersion: string, kind: string): new (o: unknown) => { validate(): void } {
-  const group = apiVersion.includes("/") ? apiVersion : `v1`;
-  return require(`kubernetes-models/${group}/${kind}`)[kind];
-}
-
-/** Validates an object the way kubectl's server-side schema check would; throws on the first error. */
-function validateObject(o: any): void {
-  new (model(o.apiVersion, o.kind))(o).validate();
-}
+/** Every pod spec: Deployments', StatefulSets' and CronJobs' templates. */
+const podSpecs = (rs: PlannedResource[]) =>
+  objects(rs)
+    .map((r) => [`${kindOf(r)}/${r.name}`, mask(r.inputs, true) as any] as const)
+    .filter(([, o]) => ["Deployment", "StatefulSet", "CronJob"].includes(o.kind))
+    .map(([id, o]) => [id, o.kind === "CronJob" ? o.spec.jobTemplate.spec.template : o.spec.template] as const);
 
 describe("Kubernetes target", () => {
   let rs: PlannedResource[];
@@ -72,6 +69,15 @@ describe("Kubernetes target", () => {
       assert.equal(d.spec.template.metadata.labels[k], v);
   });
 
+  it("gives pods no service env links and no API token (Docker injects neither; Authelia refuses AUTHELIA_* env it does not know)", () => {
+    const specs = podSpecs(rs);
+    assert.ok(specs.length >= 4, specs.map(([id]) => id).join(", "));
+    for (const [id, t] of specs) {
+      assert.equal(t.spec.enableServiceLinks, false, id);
+      assert.equal(t.spec.automountServiceAccountToken, false, id);
+    }
+  });
+
   it("turns health checks into readiness and liveness probes, http or exec", () => {
     const c = find(rs, "Deployment", "whoami").spec.template.spec.containers[0];
     assert.deepEqual(c.readinessProbe.httpGet, { path: "/health", port: 80 });
@@ -79,15 +85,22 @@ describe("Kubernetes target", () => {
     const pg = find(rs, "StatefulSet", "postgres").spec.template.spec.containers[0];
     assert.equal(pg.readinessProbe.exec.command[0], "sh");
     assert.ok(pg.startupProbe, "postgres has a start period: a startup probe");
+    // A job is not a server: no probes.
+    assert.equal(find(rs, "CronJob", "backup-whoami").spec.jobTemplate.spec.template.spec.containers[0].readinessProbe, undefined);
   });
 
-  it("sets replicas and resources per service, and rolls stateless pods only once the new one is ready", () => {
+  it("sets replicas and resources per service, rolling a new pod in before an old one goes, beside it on its ReadWriteOnce claim", () => {
     const d = find(rs, "Deployment", "whoami");
     assert.equal(d.spec.replicas, 2);
     assert.deepEqual(d.spec.template.spec.containers[0].resources, { requests: { cpu: "50m", memory: "32Mi" }, limits: { memory: "64Mi" } });
-    assert.deepEqual(find(rs, "Deployment", "authelia").spec.strategy, { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } });
-    // whoami writes to a ReadWriteOnce claim: its pods are recreated, not run side by side.
-    assert.deepEqual(d.spec.strategy, { type: "Recreate" });
+    for (const name of ["whoami", "authelia"])
+      assert.deepEqual(find(rs, "Deployment", name).spec.strategy, { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } });
+    const terms = d.spec.template.spec.affinity.podAffinity.requiredDuringSchedulingIgnoredDuringExecution;
+    assert.deepEqual(terms, [
+      { labelSelector: { matchLabels: { "app.kubernetes.io/name": "whoami", "app.kubernetes.io/instance": "dev-whoami" } }, topologyKey: "kubernetes.io/hostname" },
+    ]);
+    // authelia mounts no claim: free to go anywhere.
+    assert.equal(find(rs, "Deployment", "authelia").spec.template.spec.affinity, undefined);
   });
 
   it("claims volumes on the storage class, mounts them by claim, and schedules a backup job beside its service", () => {
@@ -95,15 +108,20 @@ describe("Kubernetes target", () => {
     assert.equal(claim.spec.storageClassName, "fast");
     assert.deepEqual(claim.spec.accessModes, ["ReadWriteOnce"]);
     assert.equal(claim.spec.resources.requests.storage, "1Gi");
-    const sts = find(rs, "StatefulSet", "postgres").spec.template.spec;
-    assert.deepEqual(sts.volumes.find((v: any) => v.persistentVolumeClaim).persistentVolumeClaim, { claimName: "postgres-data" });
+    const sts = find(rs, "StatefulSet", "postgres").spec;
+    assert.deepEqual(sts.template.spec.volumes.find((v: any) => v.persistentVolumeClaim).persistentVolumeClaim, { claimName: "postgres-data" });
+    // Its governing Service is headless: the pod's own address in DNS.
+    assert.equal(sts.serviceName, "postgres");
+    assert.equal(find(rs, "Service", "postgres-service").spec.clusterIP, "None");
+    assert.equal(find(rs, "Service", "whoami-service").spec.clusterIP, undefined);
     const job = find(rs, "CronJob", "backup-whoami").spec;
     assert.equal(job.schedule, "0 3 * * *");
+    assert.equal(job.concurrencyPolicy, "Forbid");
     const pod = job.jobTemplate.spec.template.spec;
     assert.ok(pod.volumes.some((v: any) => v.persistentVolumeClaim?.claimName === "whoami-data"));
-    assert.deepEqual(pod.affinity.podAffinity.requiredDuringSchedulingIgnoredDuringExecution[0].labelSelector.matchLabels, {
-      "app.kubernetes.io/name": "whoami",
-    });
+    assert.deepEqual(pod.affinity.podAffinity.requiredDuringSchedulingIgnoredDuringExecution.map((t: any) => t.labelSelector.matchLabels), [
+      { "app.kubernetes.io/name": "whoami", "app.kubernetes.io/instance": "dev-whoami" },
+    ]);
   });
 
   it("asks for a volume size where the provider gives one", async () => {
@@ -127,38 +145,89 @@ describe("Kubernetes target", () => {
     for (const r of objects(rs).filter((x) => kindOf(x) === "Secret"))
       for (const v of Object.values((mask(r.inputs, true) as any).stringData ?? {})) if (typeof v === "string" && v.length >= 12) secretValues.add(v);
     assert.ok(secretValues.size > 5, `generated secrets found: ${secretValues.size}`);
+    // Only Secrets hold anything secret: pod specs (their content digest too) stay readable in a diff.
     const holders = objects(rs).filter((r) => JSON.stringify(mask(r.inputs)).includes("[secret]")).map((r) => `${kindOf(r)}/${r.name}`);
-    for (const h of holders) assert.ok(h.startsWith("Secret/") || h.startsWith("Deployment/") || h.startsWith("StatefulSet/") || h.startsWith("CronJob/"), h);
+    for (const h of holders) assert.ok(h.startsWith("Secret/"), h);
     for (const r of objects(rs).filter((x) => kindOf(x) !== "Secret")) {
       const text = JSON.stringify(mask(r.inputs, true));
-      // Pod templates carry only a (secret) hash of secret files, never their content.
-      for (const s of secretValues) if (!/^[0-9a-f]{16}$/.test(s)) assert.ok(!text.includes(s), `${kindOf(r)}/${r.name} holds a secret value: ${s.slice(0, 40)}`);
+      for (const s of secretValues) assert.ok(!text.includes(s), `${kindOf(r)}/${r.name} holds a secret value: ${s.slice(0, 40)}`);
     }
     const env = find(rs, "Deployment", "whoami").spec.template.spec.containers[0].env;
     assert.deepEqual(env.find((e: any) => e.name === "OIDC_CLIENT_SECRET").valueFrom, { secretKeyRef: { name: "whoami-secret", key: "OIDC_CLIENT_SECRET" } });
     assert.equal(find(rs, "Secret", "route-whoami-tls").type, "kubernetes.io/tls");
+    // Secret files are mounted from the Secret, plain ones from the ConfigMap.
+    const vols = find(rs, "StatefulSet", "postgres").spec.template.spec.volumes;
+    assert.equal(vols.find((v: any) => v.name === "secret-files").secret.secretName, "postgres-secret");
   });
 
-  it("routes with an Ingress on the ingress class, TLS from the ssl contract and forward auth through the SSO", () => {
+  it("rolls the pods when only a secret env value changes (a keyed digest in the pod template)", async () => {
+    const withToken = (token: string) => {
+      const raw = devOn({ proxyMode: "ingress" }) as any;
+      raw.services.whoami.env.API_TOKEN = new SecureValue(token);
+      return plan(raw);
+    };
+    // One at a time: the mocks are global.
+    const a = await withToken("token-one-aaaaaaaa");
+    const a2 = await withToken("token-one-aaaaaaaa");
+    const b = await withToken("token-two-bbbbbbbb");
+    const template = (x: PlannedResource[]) => find(x, "Deployment", "whoami").spec.template;
+    // The env list is the same (a reference to the Secret); only the digest tells the change.
+    assert.deepEqual(template(a).spec, template(b).spec);
+    const digest = (x: PlannedResource[]) => template(x).metadata.annotations["psf/content-digest"];
+    assert.match(digest(a), /^[0-9a-f]{16}$/);
+    assert.equal(digest(a), digest(a2));
+    assert.notEqual(digest(a), digest(b));
+  });
+
+  it("routes with an Ingress on the ingress class, TLS from the ssl contract and forward auth through the SSO by its cluster name", () => {
     const ing = find(rs, "Ingress", "route-whoami");
     assert.equal(ing.spec.ingressClassName, "nginx");
     assert.deepEqual(ing.spec.tls, [{ hosts: ["whoami.psf.localhost"], secretName: "route-whoami-tls" }]);
     assert.deepEqual(ing.spec.rules[0].http.paths[0].backend, { service: { name: "whoami", port: { number: 80 } } });
-    assert.equal(ing.metadata.annotations["nginx.ingress.kubernetes.io/auth-url"], "http://authelia:9091/api/authz/auth-request");
+    const a = ing.metadata.annotations;
+    // The controller lives in another namespace: a short name would not resolve there.
+    assert.equal(a["nginx.ingress.kubernetes.io/auth-url"], "http://authelia.psf.svc.cluster.local:9091/api/authz/auth-request");
+    assert.equal(a["nginx.ingress.kubernetes.io/auth-method"], "GET");
+    assert.equal(a["nginx.ingress.kubernetes.io/auth-response-headers"], "Remote-User,Remote-Groups,Remote-Email,Remote-Name");
     assert.equal(find(rs, "Ingress", "route-authelia").metadata.annotations["nginx.ingress.kubernetes.io/auth-url"], undefined);
+    // Workloads reach each other by the same cluster names.
+    const db = find(rs, "Secret", "whoami-secret").stringData.DATABASE_URL;
+    assert.match(db, /@postgres\.psf\.svc\.cluster\.local:5432\/whoami$/);
   });
 
-  it("runs nginx itself behind a LoadBalancer service when asked to", async () => {
+  it("runs nginx itself behind a LoadBalancer service when asked to, resolving upstreams without Docker's DNS", async () => {
     const lb = await plan(devOn({ proxyMode: "loadbalancer" }));
     const svc = find(lb, "Service", "nginx-service");
     assert.equal(svc.spec.type, "LoadBalancer");
+    assert.equal(svc.spec.externalTrafficPolicy, "Local");
     assert.deepEqual(svc.spec.ports.map((p: any) => p.port).sort(), [8080, 8443]);
     assert.ok(!objects(lb).some((r) => kindOf(r) === "Ingress"));
-    assert.ok(find(lb, "ConfigMap", "nginx-files").data, "nginx.conf in a ConfigMap");
+    const conf = Object.values(find(lb, "ConfigMap", "nginx-files").data).find((v) => String(v).includes("http {")) as string;
+    assert.ok(conf, "nginx.conf in a ConfigMap");
+    assert.ok(!/resolver 127\.0\.0\.11/.test(conf), "Docker's DNS does not exist in a pod");
+    assert.ok(conf.includes("authelia.psf.svc.cluster.local:9091"), "forward auth by cluster name");
   });
 
-  it("renders manifests (one YAML stream) whose every object validates against the Kubernetes OpenAPI schema (kubernetes-models)", () => {
-    const all = objects(rs).filter((r) => !r.type.startsWith("kubernetes:index"));
+  it("or behind a NodePort service", async () => {
+    const np = await plan(devOn({ proxyMode: "nodeport" }));
+    const svc = find(np, "Service", "nginx-service");
+    assert.equal(svc.spec.type, "NodePort");
+    assert.equal(svc.spec.externalTrafficPolicy, undefined);
+    // Ports outside 30000-32767 are the cluster's to choose.
+    assert.ok(svc.spec.ports.every((p: any) => p.nodePort === undefined && p.port === p.targetPort), JSON.stringify(svc.spec.ports));
+  });
+
+  it("uses an existing namespace and ReadWriteMany claims when told to, with no affinity then", async () => {
+    const rwx = await plan(devOn({ namespace: "apps", createNamespace: false, volumeAccessMode: "ReadWriteMany" }));
+    assert.ok(!objects(rwx).some((r) => kindOf(r) === "Namespace"));
+    for (const r of objects(rwx)) assert.equal((mask(r.inputs) as any).metadata.namespace, "apps", r.name);
+    for (const r of objects(rwx).filter((x) => kindOf(x) === "PersistentVolumeClaim")) assert.deepEqual((mask(r.inputs) as any).spec.accessModes, ["ReadWriteMany"]);
+    for (const [id, t] of podSpecs(rwx)) assert.equal(t.spec.affinity, undefined, id);
+    assert.equal(find(rwx, "Ingress", "route-whoami").metadata.annotations["nginx.ingress.kubernetes.io/auth-url"], "http://authelia.apps.svc.cluster.local:9091/api/authz/auth-request");
+  });
+
+  it(`renders manifests (one YAML stream) whose every object validates against the Kubernetes OpenAPI schema (kubernetes-models ${MODELS_VERSION})`, () => {
+    const all = objects(rs);
     assert.ok(all.length >= 15);
     const manifests = all.map((r) => YAML.stringify(mask(r.inputs, true))).join("---\n");
     const docs = YAML.parseAllDocuments(manifests).map((d) => d.toJS());
@@ -176,13 +245,25 @@ describe("Kubernetes target", () => {
     const noContainers = structuredClone(find(rs, "Deployment", "whoami"));
     delete noContainers.spec.template.spec.containers;
     assert.throws(() => validateObject(noContainers), /containers/);
+    const badProbe = structuredClone(find(rs, "StatefulSet", "postgres"));
+    badProbe.spec.template.spec.containers[0].readinessProbe.periodSeconds = "5s";
+    assert.throws(() => validateObject(badProbe), /periodSeconds/);
   });
 
   it("is listed by psf plan --json --stack k8s", () => {
     const r = spawnSync(process.execPath, [path.join(root, "bin", "psf.js"), "plan", "--json", "--stack", "k8s"], { encoding: "utf8", cwd: root });
     assert.equal(r.status, 0, r.stderr);
     const types = new Set(JSON.parse(r.stdout).resources.map((x: { type: string }) => x.type));
-    for (const t of ["kubernetes:apps/v1:Deployment", "kubernetes:apps/v1:StatefulSet", "kubernetes:batch/v1:CronJob", "kubernetes:networking.k8s.io/v1:Ingress", "kubernetes:core/v1:Secret"])
+    for (const t of [
+      "kubernetes:core/v1:Namespace",
+      "kubernetes:apps/v1:Deployment",
+      "kubernetes:apps/v1:StatefulSet",
+      "kubernetes:batch/v1:CronJob",
+      "kubernetes:networking.k8s.io/v1:Ingress",
+      "kubernetes:core/v1:Secret",
+      "kubernetes:core/v1:PersistentVolumeClaim",
+    ])
       assert.ok(types.has(t), t);
+    assert.ok(![...types].some((t) => String(t).startsWith("docker:")));
   });
 });
