@@ -19,11 +19,17 @@ export interface EngineOptions {
   expectNoChanges?: boolean;
 }
 
-/** The air-gapped toolchain (scripts/toolchain), when built, comes first on PATH. */
+/**
+ * The air-gapped toolchain (scripts/toolchain.sh), when built, comes first on PATH, and its
+ * plugin cache (home/plugins) is the engine's unless PULUMI_HOME is set.
+ */
 export function toolchainEnv(): Record<string, string> {
   const dir = process.env.PSF_TOOLCHAIN_DIR ?? path.join(os.homedir(), ".cache", "psf", "toolchain");
   const bin = path.join(dir, "bin");
-  return fs.existsSync(path.join(bin, "pulumi")) ? { PATH: `${bin}:${process.env.PATH ?? ""}` } : {};
+  if (!fs.existsSync(path.join(bin, "pulumi"))) return {};
+  const home = path.join(dir, "home");
+  const useHome = !process.env.PULUMI_HOME && fs.existsSync(path.join(home, "plugins"));
+  return { PATH: `${bin}:${process.env.PATH ?? ""}`, ...(useHome ? { PULUMI_HOME: home } : {}) };
 }
 
 /** A local `file://` backend in the project unless PULUMI_BACKEND_URL says otherwise. */

@@ -1,126 +1,288 @@
 #!/usr/bin/env bash
-# The air-gapped Pulumi toolchain: builds the pulumi CLI, the Node.js language host and the
-# resource plugins the program uses from their Go modules (through the Go module proxy, the
-# only source this needs), into ~/.cache/psf/toolchain (PSF_TOOLCHAIN_DIR). Versions come
-# from package-lock.json so plugins match the npm SDKs. Cached: a binary whose version stamp
-# matches is not rebuilt. Exit 0 when everything `psf up` needs is there, 3 when some part
-# could not be built (each reason printed), 1 on other errors.
-# With internet, prefer the official installer: curl -fsSL https://get.pulumi.com | sh
-set -uo pipefail
+# The air-gapped Pulumi toolchain (`npm run toolchain`). With internet, prefer the official
+# installer (https://www.pulumi.com/docs/install/); this path needs only the Go module proxy.
+#
+# Builds, from Go modules, into ~/.cache/psf/toolchain (PSF_TOOLCHAIN_DIR):
+#   bin/pulumi                         the CLI, at the version of @pulumi/pulumi in package-lock.json
+#   bin/pulumi-language-nodejs         the Node.js language host
+#   bin/pulumi-resource-pulumi-nodejs  the dynamic-provider launcher the CLI release ships
+#   home/plugins/resource-<name>-v<version>/pulumi-resource-<name>
+#                                      resource plugins, in the engine's plugin-cache layout;
+#                                      cli/engine.ts points PULUMI_HOME at home/ (see toolchainEnv)
+# Every part is skipped when its stamp says the wanted version is already there.
+#
+# Plugins, for the versions of the npm packages, first found of:
+#   1. an official tarball in PSF_PLUGIN_TARBALLS (e.g. pulumi-resource-docker-v4.11.2-linux-amd64.tar.gz,
+#      fetched on a connected machine), installed with `pulumi plugin install --file`;
+#   2. the provider's own module (github.com/pulumi/pulumi-<name>/provider) at the release commit;
+#   3. scripts/toolchain/<name>: the provider rebuilt from parts the proxy does serve: the same
+#      Terraform provider through the Pulumi Terraform bridge (random, tls, docker), or a
+#      pulumi-go-provider implementation of command:local:Command (command). The proxy refuses
+#      the providers' own modules today, so this is the path taken; test/cli/toolchain.test.ts
+#      checks their schemas against the npm SDKs.
+#
+# Exit: 0 when everything `psf up` needs is installed (kubernetes is optional: only the k8s
+# target needs it), 3 when a required part is missing (each reason printed), 1 on other errors.
+# The build steps run through timed(), which shellcheck cannot follow.
+# shellcheck disable=SC2317
+set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 dir="${PSF_TOOLCHAIN_DIR:-$HOME/.cache/psf/toolchain}"
 bin="$dir/bin"
-plugins="$dir/plugins"
-mkdir -p "$bin" "$plugins" "$dir/src" "$dir/stamps"
-export GOPATH="${PSF_GOPATH:-$HOME/.cache/psf/go}" GOMODCACHE="${PSF_GOPATH:-$HOME/.cache/psf/go}/mod" GOCACHE="${PSF_GOPATH:-$HOME/.cache/psf/go}/build"
-# -mod=mod: wrapper modules resolve their own go.sum; no checksum database is reachable offline.
-command -v go >/dev/null || { echo "toolchain: go is not installed (apt-get install golang, or https://go.dev/dl)" >&2; exit 1; }
+home="$dir/home"
+src="$dir/src"
+stamps="$dir/stamps"
+mkdir -p "$bin" "$home/plugins" "$src" "$stamps"
+
+if ! command -v go >/dev/null; then
+  echo "toolchain: go is not installed (apt-get install golang-go)" >&2
+  exit 1
+fi
+gocache="${PSF_GOPATH:-$HOME/.cache/psf/go}"
+export GOPATH="$gocache" GOMODCACHE="$gocache/mod" GOCACHE="$gocache/build"
+# -mod=mod lets the wrapper modules below write their own go.sum. The checksum database is not
+# reachable through the proxy for these modules (404 on its lookups), so it is not consulted.
 export GOFLAGS=-mod=mod GOSUMDB=off GOTOOLCHAIN=local
-# The module proxy only: a `direct` fallback would try git hosts an air-gapped machine cannot reach.
-GOPROXY="$(go env GOPROXY | sed 's/,direct$//; s/|direct$//')"
+# Only the proxy: a `direct` fallback would try git hosts that an air-gapped machine cannot reach.
+GOPROXY="$(go env GOPROXY | sed -E 's/[,|]direct$//')"
 export GOPROXY
 
-npmver() { node -e "console.log(require('$root/package-lock.json').packages['node_modules/$1'].version)"; }
-PULUMI=$(npmver @pulumi/pulumi)
-declare -A PLUGIN=(
-  [random]="github.com/pulumi/pulumi-random/provider/v4 $(npmver @pulumi/random)"
-  [tls]="github.com/pulumi/pulumi-tls/provider/v5 $(npmver @pulumi/tls)"
-  [command]="github.com/pulumi/pulumi-command/provider $(npmver @pulumi/command)"
-  [docker]="github.com/pulumi/pulumi-docker/provider/v4 $(npmver @pulumi/docker)"
-  [kubernetes]="github.com/pulumi/pulumi-kubernetes/provider/v4 $(npmver @pulumi/kubernetes)"
+lockver() { node -p "require('$root/package-lock.json').packages['node_modules/$1'].version"; }
+PULUMI="v$(lockver @pulumi/pulumi)"
+# The language host left the sdk module after v3.68.0 for a module of its own that is untagged;
+# this is the last release that ships it inside github.com/pulumi/pulumi/sdk/v3.
+LANGHOST_FALLBACK=v3.68.0
+# Each plugin's own provider module, and the SDK module whose release tag names its release commit.
+declare -A PLUGIN_MODULE=(
+  [random]=github.com/pulumi/pulumi-random/provider/v4
+  [tls]=github.com/pulumi/pulumi-tls/provider/v5
+  [command]=github.com/pulumi/pulumi-command/provider
+  [docker]=github.com/pulumi/pulumi-docker/provider/v4
+  [kubernetes]=github.com/pulumi/pulumi-kubernetes/provider/v4
 )
-failed=()
+declare -A PLUGIN_SDK=(
+  [random]=github.com/pulumi/pulumi-random/sdk/v4
+  [tls]=github.com/pulumi/pulumi-tls/sdk/v5
+  [command]=github.com/pulumi/pulumi-command/sdk
+  [docker]=github.com/pulumi/pulumi-docker/sdk/v4
+  [kubernetes]=github.com/pulumi/pulumi-kubernetes/sdk/v4
+)
+REQUIRED_PLUGINS=(random tls command docker)
+OPTIONAL_PLUGINS=(kubernetes)
 
+missing=() optional_missing=() timings=()
 log() { echo "toolchain: $*"; }
-stamp_ok() { [ -x "$1" ] && [ "$(cat "$dir/stamps/$(basename "$1")" 2>/dev/null)" = "$2" ]; }
-# `go mod download` of one module version; prints the proxy's reason when it is refused.
-fetch() {
-  local out
-  out=$(cd "$dir/src" && go mod download -json "$1@$2" 2>&1)
-  if grep -q '"Error"' <<<"$out" || ! grep -q '"Dir"' <<<"$out"; then
-    sed -n 's/.*"Error": "\(.*\)",*/\1/p' <<<"$out" | head -1
-    return 1
-  fi
-  sed -n 's/.*"Dir": "\(.*\)",*/\1/p' <<<"$out"
+stamp_ok() { [ -x "$1" ] && [ "$(cat "$stamps/$2" 2>/dev/null)" = "$3" ]; }
+json() { node -e "let s='';process.stdin.on('data',d=>s+=d).on('end',()=>{const j=s.trim()?JSON.parse(s):{};console.log(($1)??'')})"; }
+
+# Prints a module version's directory in the module cache; on refusal prints the proxy's reason
+# and fails. `go mod download` works outside any module and fills the shared cache.
+fetch() { # module version
+  local out d
+  out=$(cd "$src" && { go mod download -json "$1@$2" 2>/dev/null || true; })
+  [ -n "$out" ] || out='{}'
+  d=$(json 'j.Dir' <<<"$out")
+  if [ -n "$d" ]; then echo "$d"; return 0; fi
+  json '(j.Error||"no answer").split("\n").pop().replace(/^\s*server response: /,"")' <<<"$out"
+  return 1
 }
 
-# A wrapper module around a main package: the dependency's own go.mod `replace` lines do not
-# apply when it is a dependency, so the ones it needs are repeated here.
-wrapper() { # name module version [replace...]
-  local name=$1 module=$2 version=$3 w="$dir/src/$1"
-  shift 3
-  mkdir -p "$w"
-  { echo "module psf.local/toolchain/$name"; echo; echo "go 1.24"; echo; echo "require $module $version"
-    for r in "$@"; do echo "replace $r"; done; } >"$w/go.mod"
-  echo "$w"
+# The commit and time a module release tag points at, as "hash time" (for a pseudo-version).
+release_commit() { # module version
+  (cd "$src" && go list -m -json "$1@$2" 2>/dev/null) |
+    json 'j.Origin&&j.Origin.Hash ? j.Origin.Hash.slice(0,12)+" "+j.Time.replace(/[-:TZ]/g,"") : ""'
+}
+
+# A wrapper module that requires one module version. A dependency's own `replace` lines do not
+# apply, so its versioned ones are repeated; local-path ones are handled by the caller.
+wrapper() { # dir module version module-dir
+  local w=$1 mod=$2 ver=$3 mdir=$4
+  rm -rf "$w" && mkdir -p "$w"
+  (cd "$w" && go mod init psf.local/toolchain >/dev/null 2>&1 && go mod edit -require="$mod@$ver")
+  # shellcheck disable=SC2016 # a JavaScript template string
+  go mod edit -json "$mdir/go.mod" |
+    json 'j.Replace?.filter(r=>r.New.Version).map(r=>`-replace=${r.Old.Path}${r.Old.Version?"@"+r.Old.Version:""}=${r.New.Path}@${r.New.Version}`).join("\n")' |
+    while read -r r; do [ -n "$r" ] && (cd "$w" && go mod edit "$r"); done
+}
+
+gobuild() { # wrapper-dir output package version-ldflag
+  (cd "$1" && go mod tidy >/dev/null && nice go build -trimpath -ldflags "-s -w -X $4" -o "$2" "$3")
+}
+
+# `go version -m`: the version of the module a binary's main package came from.
+built_from() { go version -m "$1" | awk -v m="$2" '($1=="mod"||$1=="dep") && $2==m {print $3; exit}'; }
+
+timed() { # label command...
+  local t0=$SECONDS label=$1
+  shift
+  if "$@"; then timings+=("$label: $((SECONDS - t0)) s"); return 0; fi
+  return 1
 }
 
 build_cli() {
-  local target="$bin/pulumi" t0=$SECONDS
-  if stamp_ok "$target" "v$PULUMI"; then log "pulumi v$PULUMI cached"; return; fi
-  local reason
-  if ! reason=$(fetch github.com/pulumi/pulumi/pkg/v3 "v$PULUMI"); then failed+=("pulumi: $reason"); return; fi
-  local w
-  w=$(wrapper pulumi github.com/pulumi/pulumi/pkg/v3 "v$PULUMI" \
-    "github.com/atotto/clipboard => github.com/tgummerer/clipboard v0.0.0-20241001131231-d02d263e614e")
-  printf '//go:build tools\n\npackage tools\n\nimport _ "github.com/pulumi/pulumi/pkg/v3/cmd/pulumi"\n' >"$w/tools.go"
-  log "building pulumi v$PULUMI (a few minutes on 2 cores)"
-  if (cd "$w" && go mod tidy >/dev/null 2>&1 && go build -trimpath \
-      -ldflags "-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$PULUMI" \
-      -o "$target" github.com/pulumi/pulumi/pkg/v3/cmd/pulumi) && [ "$("$target" version)" = "v$PULUMI" ]; then
-    echo "v$PULUMI" >"$dir/stamps/pulumi"
-    log "pulumi v$PULUMI built in $((SECONDS - t0)) s"
-  else failed+=("pulumi: go build failed (rerun: cd $w && go build ./...)"); fi
+  local target="$bin/pulumi"
+  if stamp_ok "$target" pulumi "$PULUMI" && [ "$("$target" version)" = "$PULUMI" ]; then log "pulumi $PULUMI cached"; return; fi
+  local mdir
+  if ! mdir=$(fetch github.com/pulumi/pulumi/pkg/v3 "$PULUMI"); then missing+=("pulumi $PULUMI: the proxy refuses github.com/pulumi/pulumi/pkg/v3@$PULUMI: $mdir"); return; fi
+  log "building pulumi $PULUMI"
+  wrapper "$src/pulumi" github.com/pulumi/pulumi/pkg/v3 "$PULUMI" "$mdir"
+  # pkg/go.mod replaces the sdk by its sibling folder; the same release stands in for it.
+  (cd "$src/pulumi" && go mod edit -replace=github.com/pulumi/pulumi/sdk/v3=github.com/pulumi/pulumi/sdk/v3@"$PULUMI")
+  printf 'package tools\n\nimport _ "github.com/pulumi/pulumi/pkg/v3/cmd/pulumi"\n' >"$src/pulumi/tools.go"
+  if gobuild "$src/pulumi" "$target" github.com/pulumi/pulumi/pkg/v3/cmd/pulumi \
+      "github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$PULUMI" &&
+      [ "$("$target" version)" = "$PULUMI" ]; then
+    echo "$PULUMI" >"$stamps/pulumi"
+  else missing+=("pulumi $PULUMI: go build failed (rerun: cd $src/pulumi && go build github.com/pulumi/pulumi/pkg/v3/cmd/pulumi)"); return 1; fi
 }
 
 build_language_host() {
-  local target="$bin/pulumi-language-nodejs" module=github.com/pulumi/pulumi/sdk/nodejs/cmd/pulumi-language-nodejs/v3
-  if stamp_ok "$target" "v$PULUMI"; then log "pulumi-language-nodejs cached"; return; fi
-  # Untagged module: take it at the commit the CLI's release tag points at, as a pseudo-version.
-  local info commit time
-  info=$(curl -fsS "${GOPROXY%%,*}/github.com/pulumi/pulumi/pkg/v3/@v/v$PULUMI.info" 2>/dev/null || true)
-  commit=$(sed -n 's/.*"Hash":"\([0-9a-f]\{12\}\).*/\1/p' <<<"$info")
-  time=$(sed -n 's/.*"Time":"\([0-9TZ:-]*\)".*/\1/p' <<<"$info" | tr -d 'TZ:-')
-  if [ -z "$commit" ]; then failed+=("pulumi-language-nodejs: the release commit of v$PULUMI is unknown"); return; fi
-  local pseudo="v3.0.0-$time-$commit" reason
-  if ! reason=$(fetch "$module" "$pseudo"); then failed+=("pulumi-language-nodejs ($module@$pseudo): $reason"); return; fi
-  local w
-  w=$(wrapper language-nodejs "$module" "$pseudo")
-  printf '//go:build tools\n\npackage tools\n\nimport _ "%s"\n' "$module" >"$w/tools.go"
-  if (cd "$w" && go mod tidy >/dev/null 2>&1 && go build -trimpath -ldflags "-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$PULUMI" -o "$target" "$module"); then
-    echo "v$PULUMI" >"$dir/stamps/pulumi-language-nodejs"
-    log "pulumi-language-nodejs built"
-  else failed+=("pulumi-language-nodejs: go build failed"); fi
+  local target="$bin/pulumi-language-nodejs" mod=github.com/pulumi/pulumi/sdk/nodejs/cmd/pulumi-language-nodejs/v3
+  local cached
+  cached=$(cat "$stamps/pulumi-language-nodejs" 2>/dev/null || true)
+  if [ -x "$target" ] && [ -n "$cached" ] && [ "$(built_from "$target" "${cached% *}")" = "${cached#* }" ]; then
+    log "pulumi-language-nodejs cached (${cached#* })"; return
+  fi
+  # First choice: the host's own module at the CLI's release commit, as a pseudo-version.
+  local commit pseudo="" mdir pkg ver
+  commit=$(release_commit github.com/pulumi/pulumi/pkg/v3 "$PULUMI")
+  [ -n "$commit" ] && pseudo="v3.0.0-${commit#* }-${commit% *}"
+  if [ -n "$pseudo" ] && mdir=$(fetch "$mod" "$pseudo"); then
+    pkg=$mod ver=$pseudo
+  else
+    log "the proxy refuses $mod@${pseudo:-?} (${mdir:-release commit unknown}); building the host of sdk $LANGHOST_FALLBACK, the last release that ships it"
+    mod=github.com/pulumi/pulumi/sdk/v3 pkg=github.com/pulumi/pulumi/sdk/v3/nodejs/cmd/pulumi-language-nodejs ver=$LANGHOST_FALLBACK
+    if ! mdir=$(fetch "$mod" "$ver"); then missing+=("pulumi-language-nodejs: the proxy refuses $mod@$ver: $mdir"); return; fi
+  fi
+  log "building pulumi-language-nodejs from $mod@$ver"
+  wrapper "$src/language-nodejs" "$mod" "$ver" "$mdir"
+  printf 'package tools\n\nimport _ "%s"\n' "$pkg" >"$src/language-nodejs/tools.go"
+  if gobuild "$src/language-nodejs" "$target" "$pkg" "github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$ver" &&
+      [ "$(built_from "$target" "$mod")" = "$ver" ]; then
+    echo "$mod $ver" >"$stamps/pulumi-language-nodejs"
+  else missing+=("pulumi-language-nodejs: go build of $pkg@$ver failed (rerun: cd $src/language-nodejs && go build $pkg)"); return 1; fi
 }
+
+# The launcher for dynamic providers (pulumi.dynamic.Resource): a script in the sdk module.
+install_dynamic_provider() {
+  local mdir
+  if ! mdir=$(fetch github.com/pulumi/pulumi/sdk/v3 "$PULUMI"); then missing+=("pulumi-resource-pulumi-nodejs: $mdir"); return; fi
+  install -m 0755 "$mdir/nodejs/dist/pulumi-resource-pulumi-nodejs" "$bin/pulumi-resource-pulumi-nodejs"
+}
+
+# The engine's plugin cache: a finished plugin is a folder without a sibling .partial file.
+plugin_dir() { echo "$home/plugins/resource-$1-v$2"; }
 
 build_plugin() { # name
-  local name=$1 module version
-  read -r module version <<<"${PLUGIN[$name]}"
-  local target="$plugins/resource-$name-v$version/pulumi-resource-$name"
-  if stamp_ok "$target" "v$version"; then log "$name v$version cached"; return; fi
-  local src
-  if ! src=$(fetch "$module" "v$version"); then failed+=("$name plugin ($module@v$version): $src"); return; fi
-  # Bridged providers embed a generated schema-embed.json that the module zip lacks: build from
-  # a writable copy with it made from the committed schema.json.
-  local copy="$dir/src/plugin-$name"
-  rm -rf "$copy" && cp -r "$src" "$copy" && chmod -R u+w "$copy"
-  local cmd="$copy/cmd/pulumi-resource-$name"
-  [ -f "$cmd/schema.json" ] && [ ! -f "$cmd/schema-embed.json" ] && node -e "process.stdout.write(JSON.stringify(require('$cmd/schema.json')))" >"$cmd/schema-embed.json"
-  mkdir -p "$(dirname "$target")"
-  if (cd "$copy" && go build -trimpath -ldflags "-s -w -X $module/pkg/version.Version=v$version" -o "$target" "./cmd/pulumi-resource-$name"); then
-    echo "v$version" >"$dir/stamps/pulumi-resource-$name"
-    log "$name v$version built"
-  else failed+=("$name plugin: go build failed in $copy"); fi
+  local name=$1 ver recipe="$root/scripts/toolchain/$1"
+  ver="v$(lockver "@pulumi/$name")"
+  local pdir target rebuilt="" have
+  pdir=$(plugin_dir "$name" "${ver#v}")
+  target="$pdir/pulumi-resource-$name"
+  [ -d "$recipe" ] && rebuilt="$ver rebuilt $(cat "$recipe"/go.mod "$recipe"/*.go "$recipe"/*.txt "$recipe"/_shim/*.go 2>/dev/null | sha256sum | cut -c1-12)"
+  have=$(cat "$stamps/pulumi-resource-$name" 2>/dev/null || true)
+  if [ -x "$target" ] && [ ! -e "$pdir.partial" ] && { [ "$have" = "$ver" ] || [ "$have" = "$rebuilt" ]; }; then
+    log "$name ${have} cached"; return
+  fi
+  why=()
+  # While a .partial file sits beside it, the engine does not use the folder.
+  mkdir -p "$pdir" && touch "$pdir.partial"
+  if install_tarball "$name" "$ver" || build_official "$name" "$ver" "$target" ||
+      { [ -n "$rebuilt" ] && rebuild "$name" "$ver" "$recipe" "$target" "$rebuilt"; }; then
+    rm -f "$pdir.partial"
+    return
+  fi
+  rm -rf "$pdir" "$pdir.partial"
+  local reason
+  reason="$name $ver: $(IFS=';'; echo "${why[*]}")"
+  if [[ " ${OPTIONAL_PLUGINS[*]} " == *" $name "* ]]; then optional_missing+=("$reason"); else missing+=("$reason"); fi
 }
 
-build_cli
-build_language_host
-for p in random tls command docker kubernetes; do build_plugin "$p"; done
+# An official plugin tarball (pulumi-resource-<name>-v<version>-linux-amd64.tar.gz) brought in by hand.
+install_tarball() { # name version
+  local tgz="${PSF_PLUGIN_TARBALLS:-}/pulumi-resource-$1-$2-linux-amd64.tar.gz"
+  [ -n "${PSF_PLUGIN_TARBALLS:-}" ] && [ -f "$tgz" ] || return 1
+  if PULUMI_HOME="$home" "$bin/pulumi" plugin install resource "$1" "${2#v}" --file "$tgz"; then
+    echo "$2" >"$stamps/pulumi-resource-$1"
+    return 0
+  fi
+  why+=("pulumi plugin install --file $tgz failed")
+  return 1
+}
 
-if [ ${#failed[@]} -eq 0 ]; then
-  log "complete in $dir (PATH: $bin, PULUMI_HOME plugins: $plugins)"
+# The provider's own module. Provider modules are not tagged under provider/: the release is the
+# commit the SDK's tag points at, taken as a pseudo-version.
+build_official() { # name version target
+  local name=$1 ver=$2 target=$3 mod=${PLUGIN_MODULE[$1]} commit mdir="" got=""
+  commit=$(release_commit "${PLUGIN_SDK[$name]}" "$ver")
+  local candidates=("$ver")
+  [ -n "$commit" ] && candidates+=("$(sed -E 's/^(v[0-9]+)\..*/\1/; s/^v1$/v0/' <<<"$ver").0.0-${commit#* }-${commit% *}")
+  for v in "${candidates[@]}"; do
+    if mdir=$(fetch "$mod" "$v"); then got=$v; break; fi
+    why+=("the proxy refuses $mod@$v ($mdir)")
+  done
+  [ -n "$got" ] || return 1
+  log "building pulumi-resource-$name $ver from $mod@$got"
+  local w="$src/plugin-$name"
+  wrapper "$w" "$mod" "$got" "$mdir"
+  # The provider's main package, copied so that the generated file it embeds can sit beside it:
+  # schema-embed.json is made by `go generate` from the committed schema.json, not in the zip.
+  cp -r "$mdir/cmd/pulumi-resource-$name/." "$w/" && chmod -R u+w "$w" && rm -f "$w"/*_test.go "$w/generate.go"
+  if grep -q 'go:embed schema-embed.json' "$w"/*.go && [ -f "$w/schema.json" ]; then
+    node -e "process.stdout.write(JSON.stringify(require('$w/schema.json')))" >"$w/schema-embed.json"
+  fi
+  if gobuild "$w" "$target" . "$mod/pkg/version.Version=$ver" && [ "$(built_from "$target" "$mod")" = "$got" ]; then
+    echo "$ver" >"$stamps/pulumi-resource-$name"
+    return 0
+  fi
+  why+=("go build of $mod@$got failed in $w (a replace to a local folder, e.g. a git submodule, cannot come from the proxy)")
+  return 1
+}
+
+# scripts/toolchain/<name>: the same provider rebuilt from its parts on the proxy (the Terraform
+# provider named in upstream.txt, served through the Pulumi Terraform bridge; or, for command,
+# a provider written with pulumi-go-provider). Checked by the schema it reports.
+rebuild() { # name version recipe target stamp
+  local name=$1 ver=$2 recipe=$3 target=$4 w="$src/rebuild-$1"
+  rm -rf "$w" && mkdir -p "$w" && cp "$recipe"/go.mod "$recipe"/*.go "$w/"
+  if [ -f "$recipe/upstream.txt" ]; then
+    local umod uver udir
+    read -r umod uver <"$recipe/upstream.txt"
+    if ! udir=$(fetch "$umod" "$uver"); then why+=("the proxy refuses $umod@$uver ($udir)"); return 1; fi
+    cp -r "$udir" "$w/upstream" && chmod -R u+w "$w/upstream"
+    mkdir -p "$w/upstream/shim" && cp "$recipe"/_shim/*.go "$w/upstream/shim/"
+  fi
+  log "building pulumi-resource-$name $ver from scripts/toolchain/$name${umod:+ ($umod@$uver through the bridge)}"
+  # tidy adds the old github.com/pulumi/pulumi-java/pkg module, whose code no longer compiles
+  # against the pulumi the bridge requires; the bridge takes that package from pulumi-java itself.
+  if (cd "$w" && go mod tidy >/dev/null && go mod edit -droprequire=github.com/pulumi/pulumi-java/pkg &&
+      nice go build -trimpath -ldflags "-s -w -X main.version=${ver#v}" -o "$target" .); then
+    local reported
+    reported=$(PULUMI_HOME="$home" "$bin/pulumi" package get-schema "$target" 2>/dev/null | json 'j.name+" "+j.version' || true)
+    if [ "$reported" = "$name ${ver#v}" ]; then
+      echo "$5" >"$stamps/pulumi-resource-$name"
+      return 0
+    fi
+    why+=("the rebuilt plugin reports \"$reported\", not \"$name ${ver#v}\"")
+    return 1
+  fi
+  why+=("go build failed in $w")
+  return 1
+}
+
+t0=$SECONDS
+timed pulumi build_cli || true
+timed language-host build_language_host || true
+install_dynamic_provider
+for p in "${REQUIRED_PLUGINS[@]}" "${OPTIONAL_PLUGINS[@]}"; do timed "$p" build_plugin "$p" || true; done
+
+for t in "${timings[@]}"; do log "time $t"; done
+log "$(du -sh "$dir" | cut -f1) in $dir, $(du -sh "$gocache" | cut -f1) Go module and build cache in $gocache ($((SECONDS - t0)) s)"
+for m in "${optional_missing[@]}"; do log "optional part not installed (only the k8s target needs it): $m"; done
+if [ ${#missing[@]} -eq 0 ]; then
+  log "complete: PATH=$bin PULUMI_HOME=$home"
   exit 0
 fi
-log "incomplete; these parts could not be built:"
-for f in "${failed[@]}"; do echo "  - $f"; done
+log "incomplete; these required parts could not be installed:"
+for m in "${missing[@]}"; do echo "  - $m" >&2; done
 exit 3

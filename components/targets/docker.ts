@@ -190,6 +190,7 @@ function upload(f: WorkloadFile): docker.types.input.ContainerUpload {
   };
 }
 
+/** No `startInterval`: it needs Docker API 1.44 (Docker 25), and Debian's docker.io speaks 1.41. */
 function healthcheck(h: Healthcheck): docker.types.input.ContainerHealthcheck {
   const test = h.command
     ? ["CMD", ...h.command]
@@ -200,7 +201,6 @@ function healthcheck(h: Healthcheck): docker.types.input.ContainerHealthcheck {
     timeout: `${h.timeoutSeconds}s`,
     retries: h.retries,
     startPeriod: `${h.startPeriodSeconds}s`,
-    startInterval: "1s",
   };
 }
 

@@ -182,7 +182,6 @@ describe("App", () => {
         timeout: "5s",
         retries: 5,
         startPeriod: "10s",
-        startInterval: "1s",
       },
     );
     assert.equal(inputs.wait, true);
