@@ -46,3 +46,10 @@ const big = results.find((r) => r.services === 500);
 if (big) console.log(`target: 500 services under 5000 ms: ${big.medianMs < 5000 ? "met" : "NOT met"} (${big.medianMs} ms)`);
 fs.mkdirSync(path.join(root, "bench", "results"), { recursive: true });
 fs.writeFileSync(path.join(root, "bench", "results", "plan.json"), JSON.stringify({ date: new Date().toISOString(), node: process.version, cpus: os.cpus().length, results }, null, 2) + "\n");
+
+// `pulumi up` wall times, recorded by the end-to-end suite (npm run test:e2e) on real Docker.
+const e2e = path.join(root, "bench", "results", "e2e.json");
+if (fs.existsSync(e2e)) {
+  const { date, timings } = JSON.parse(fs.readFileSync(e2e, "utf8"));
+  console.log(`ci stack on Docker (${date}): up from nothing ${timings.upFromNothingMs} ms, no-op preview ${timings.noopPreviewMs} ms, no-op up ${timings.noopUpMs} ms`);
+} else console.log("ci stack on Docker: no timings yet (npm run test:e2e records them)");

@@ -12,9 +12,11 @@ const path = require("path");
 const root = path.join(__dirname, "..");
 const toolchain = process.env.PSF_TOOLCHAIN_DIR || path.join(os.homedir(), ".cache", "psf", "toolchain");
 const onPath = (exe) => spawnSync("sh", ["-c", `command -v ${exe}`], { env: { ...process.env, PATH: `${toolchain}/bin:${process.env.PATH}` } }).status === 0;
+// Plugins live in the toolchain's PULUMI_HOME plugin cache (scripts/toolchain.sh), or come from
+// a normal Pulumi install (~/.pulumi/plugins) on a connected machine.
+const pluginDirs = [path.join(toolchain, "home", "plugins"), path.join(process.env.PULUMI_HOME || path.join(os.homedir(), ".pulumi"), "plugins")];
 const plugin = (name) =>
-  onPath(`pulumi-resource-${name}`) ||
-  (fs.existsSync(path.join(toolchain, "plugins")) && fs.readdirSync(path.join(toolchain, "plugins")).some((d) => d.startsWith(`resource-${name}-`)));
+  onPath(`pulumi-resource-${name}`) || pluginDirs.some((d) => fs.existsSync(d) && fs.readdirSync(d).some((e) => e.startsWith(`resource-${name}-`)));
 
 const missing = [
   ...["pulumi", "pulumi-language-nodejs"].filter((b) => !onPath(b)),

@@ -50,7 +50,7 @@ export function relativeDn(dn: string, baseDn: string): string {
 /** A client's authorization policy: the plain level, or a named policy when it names who may sign in. */
 const clientPolicyName = (c: OidcClient) => (c.subject.length ? `psf_${c.id}` : c.policy);
 
-/** Authelia 4.38 `configuration.yml`. Keys follow its JSON schema (test/providers/authelia-schema.json). */
+/** Authelia 4.38 `configuration.yml`. Keys follow its JSON schema (PSF's narrower model: test/providers/fixtures/authelia-config.schema.json). */
 export function autheliaConfig(i: AutheliaConfigInput): Record<string, unknown> {
   const users =
     "file" in i.users

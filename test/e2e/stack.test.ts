@@ -3,6 +3,7 @@ import { spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import * as automation from "@pulumi/pulumi/automation";
+import { toolchainEnv } from "../../cli/engine";
 import { STACK, docker, editStack, projectCopy, request, sh, stackObjects } from "./support";
 
 /**
@@ -17,6 +18,7 @@ describe("the ci stack, end to end", function () {
   let upOutput = "";
   const timings: Record<string, number> = {};
   const env = () => ({
+    ...toolchainEnv(),
     PULUMI_BACKEND_URL: `file://${path.join(dir, "state")}`,
     PULUMI_CONFIG_PASSPHRASE: "e2e-passphrase-not-a-secret-of-the-stack",
     PULUMI_SKIP_UPDATE_CHECK: "true",

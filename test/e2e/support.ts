@@ -16,7 +16,9 @@ export function projectCopy(): string {
   for (const f of ["Pulumi.yaml", "package.json", "tsconfig.json", "index.ts"]) fs.copyFileSync(path.join(ROOT, f), path.join(dir, f));
   for (const d of ["components", "providers"]) fs.cpSync(path.join(ROOT, d), path.join(dir, d), { recursive: true });
   fs.mkdirSync(path.join(dir, "stacks"));
-  fs.copyFileSync(path.join(ROOT, "stacks", `Pulumi.${STACK}.yaml`), path.join(dir, "stacks", `Pulumi.${STACK}.yaml`));
+  // Without a checked-in encryption salt: the stack is new, under this run's passphrase.
+  const stackFile = fs.readFileSync(path.join(ROOT, "stacks", `Pulumi.${STACK}.yaml`), "utf8").replace(/^encryptionsalt:.*\n?/m, "");
+  fs.writeFileSync(path.join(dir, "stacks", `Pulumi.${STACK}.yaml`), stackFile);
   fs.symlinkSync(path.join(ROOT, "node_modules"), path.join(dir, "node_modules"));
   return dir;
 }
