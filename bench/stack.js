@@ -1,10 +1,14 @@
 // A generated stack of N services, each needing every contract the registry can serve.
 "use strict";
 const path = require("path");
-require("ts-node").register({ transpileOnly: true, project: path.join(__dirname, "..", "tsconfig.json") });
+require("ts-node").register({
+  transpileOnly: true,
+  project: path.join(__dirname, "..", "tsconfig.json"),
+});
 const { registry } = require("../providers");
 
-const has = (contract, name) => registry.providers.some((p) => p.contract === contract && p.name === name);
+const has = (contract, name) =>
+  registry.providers.some((p) => p.contract === contract && p.name === name);
 
 function generatedStack(n) {
   const providers = { secrets: { use: "generated" }, ssl: { use: "selfsigned" } };
@@ -22,7 +26,14 @@ function generatedStack(n) {
     }
     if (providers.proxy) needs.proxy = { auth: "none" };
     if (providers.backup) needs.backup = { volumes: ["data"], database: !!providers.database };
-    services[name] = { image: `registry.example.org/team/${name}:1.0.${i}`, port: 8080, env, volumes: { data: "/data" }, healthcheck: { http: "/health" }, needs };
+    services[name] = {
+      image: `registry.example.org/team/${name}:1.0.${i}`,
+      port: 8080,
+      env,
+      volumes: { data: "/data" },
+      healthcheck: { http: "/health" },
+      needs,
+    };
   }
   return {
     "psf:environment": "staging",

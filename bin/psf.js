@@ -8,7 +8,11 @@ const path = require("path");
 const SEMI_SPACE = "--max-semi-space-size=128";
 if (!process.execArgv.some((a) => a.startsWith("--max-semi-space-size"))) {
   const { spawnSync } = require("child_process");
-  const r = spawnSync(process.execPath, [...process.execArgv, SEMI_SPACE, __filename, ...process.argv.slice(2)], { stdio: "inherit" });
+  const r = spawnSync(
+    process.execPath,
+    [...process.execArgv, SEMI_SPACE, __filename, ...process.argv.slice(2)],
+    { stdio: "inherit" },
+  );
   process.exit(r.status ?? (r.signal ? 128 + require("os").constants.signals[r.signal] : 1));
 }
 const fs = require("fs");
@@ -35,17 +39,23 @@ function buildIsFresh() {
 // Compiled JavaScript (built by `npm ci` through `prepare`) starts faster; edited sources run
 // through ts-node until the next build, so a stale build is never used.
 const fresh = !process.env.PSF_FROM_SOURCE && buildIsFresh();
-if (!fresh) require("ts-node").register({ transpileOnly: true, project: path.join(root, "tsconfig.json") });
+if (!fresh)
+  require("ts-node").register({ transpileOnly: true, project: path.join(root, "tsconfig.json") });
 const code = (mod) => (fresh ? path.join(built, mod) : path.join(root, mod));
 // The SDK captures a stack trace per Output; the CLI never shows them (SPEC §4).
 if (!process.env.PSF_DEBUG) Error.stackTraceLimit = 0;
 require(code("cli/main"))
   .main(process.argv.slice(2))
   // Exit only after stdout/stderr drain: a pipe would otherwise lose the tail of --json.
-  .then((code) => process.stdout.write("", () => process.stderr.write("", () => process.exit(code))))
+  .then((code) =>
+    process.stdout.write("", () => process.stderr.write("", () => process.exit(code))),
+  )
   .catch((e) => {
     process.stderr.write(`psf: internal error: ${e && e.message ? e.message : e}\n`);
     if (process.env.PSF_DEBUG) process.stderr.write(String(e && e.stack) + "\n");
-    else process.stderr.write("  hint: this is a bug in psf; rerun with PSF_DEBUG=1 for details and report it\n");
+    else
+      process.stderr.write(
+        "  hint: this is a bug in psf; rerun with PSF_DEBUG=1 for details and report it\n",
+      );
     process.exit(1);
   });

@@ -24,7 +24,8 @@ export interface EngineOptions {
  * plugin cache (home/plugins) is the engine's unless PULUMI_HOME is set.
  */
 export function toolchainEnv(): Record<string, string> {
-  const dir = process.env.PSF_TOOLCHAIN_DIR ?? path.join(os.homedir(), ".cache", "psf", "toolchain");
+  const dir =
+    process.env.PSF_TOOLCHAIN_DIR ?? path.join(os.homedir(), ".cache", "psf", "toolchain");
   const bin = path.join(dir, "bin");
   if (!fs.existsSync(path.join(bin, "pulumi"))) return {};
   const home = path.join(dir, "home");
@@ -42,13 +43,23 @@ export function backendUrl(): string {
  * one created on first use in ~/.config/psf (mode 0600) and reused after.
  */
 export function passphraseEnv(stack: string): Record<string, string> {
-  if (process.env.PULUMI_CONFIG_PASSPHRASE !== undefined || process.env.PULUMI_CONFIG_PASSPHRASE_FILE) return {};
-  const dir = path.join(process.env.XDG_CONFIG_HOME ?? path.join(os.homedir(), ".config"), "psf", "passphrases");
+  if (
+    process.env.PULUMI_CONFIG_PASSPHRASE !== undefined ||
+    process.env.PULUMI_CONFIG_PASSPHRASE_FILE
+  )
+    return {};
+  const dir = path.join(
+    process.env.XDG_CONFIG_HOME ?? path.join(os.homedir(), ".config"),
+    "psf",
+    "passphrases",
+  );
   const file = path.join(dir, `psf-${stack}`);
   if (!fs.existsSync(file)) {
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
     fs.writeFileSync(file, crypto.randomBytes(24).toString("base64url"), { mode: 0o600 });
-    process.stderr.write(`psf: created a passphrase for stack ${stack} in ${file} (keep it: it decrypts the stack's secrets)\n`);
+    process.stderr.write(
+      `psf: created a passphrase for stack ${stack} in ${file} (keep it: it decrypts the stack's secrets)\n`,
+    );
   }
   return { PULUMI_CONFIG_PASSPHRASE_FILE: file };
 }
@@ -56,17 +67,30 @@ export function passphraseEnv(stack: string): Record<string, string> {
 /** Runs the real Pulumi engine through the Automation API. Returns the exit code. */
 export async function engineCommand(verb: EngineVerb, opts: EngineOptions): Promise<number> {
   const src = loadSource({ stack: opts.stack });
-  const issues = src.issues.length ? src.issues : validateConfig(src.raw, src.stackName, registry).issues;
+  const issues = src.issues.length
+    ? src.issues
+    : validateConfig(src.raw, src.stackName, registry).issues;
   if (issues.length && verb !== "destroy") {
     reportIssues(issues, false);
     return EXIT_INVALID;
   }
-  const onDocker = ((src.raw.target as { kind?: string } | undefined)?.kind ?? "docker") === "docker";
-  if ((verb === "up" || verb === "preview") && onDocker) await ensureLocalImages(src.raw, src.stackName);
-  const envVars = { PULUMI_BACKEND_URL: backendUrl(), ...passphraseEnv(opts.stack), ...toolchainEnv(), PULUMI_SKIP_UPDATE_CHECK: "true" };
-  if (envVars.PULUMI_BACKEND_URL.startsWith("file://")) fs.mkdirSync(envVars.PULUMI_BACKEND_URL.slice(7), { recursive: true });
+  const onDocker =
+    ((src.raw.target as { kind?: string } | undefined)?.kind ?? "docker") === "docker";
+  if ((verb === "up" || verb === "preview") && onDocker)
+    await ensureLocalImages(src.raw, src.stackName);
+  const envVars = {
+    PULUMI_BACKEND_URL: backendUrl(),
+    ...passphraseEnv(opts.stack),
+    ...toolchainEnv(),
+    PULUMI_SKIP_UPDATE_CHECK: "true",
+  };
+  if (envVars.PULUMI_BACKEND_URL.startsWith("file://"))
+    fs.mkdirSync(envVars.PULUMI_BACKEND_URL.slice(7), { recursive: true });
   Object.assign(process.env, envVars);
-  const stack = await automation.LocalWorkspace.createOrSelectStack({ stackName: opts.stack, workDir: PROJECT_ROOT }, { envVars });
+  const stack = await automation.LocalWorkspace.createOrSelectStack(
+    { stackName: opts.stack, workDir: PROJECT_ROOT },
+    { envVars },
+  );
   const onOutput = (out: string) => process.stdout.write(out);
   try {
     if (verb === "up") {
@@ -74,8 +98,12 @@ export async function engineCommand(verb: EngineVerb, opts: EngineOptions): Prom
       printServices(res.outputs);
     } else if (verb === "preview") {
       const res = await stack.preview({ onOutput, diff: opts.diff, color: "never" });
-      const changes = Object.entries(res.changeSummary).filter(([k, n]) => k !== "same" && (n ?? 0) > 0);
-      process.stdout.write(`psf: preview: ${changes.length ? changes.map(([k, n]) => `${n} to ${k}`).join(", ") : "no changes"}\n`);
+      const changes = Object.entries(res.changeSummary).filter(
+        ([k, n]) => k !== "same" && (n ?? 0) > 0,
+      );
+      process.stdout.write(
+        `psf: preview: ${changes.length ? changes.map(([k, n]) => `${n} to ${k}`).join(", ") : "no changes"}\n`,
+      );
     } else if (verb === "refresh") {
       await stack.refresh({ onOutput, color: "never", expectNoChanges: opts.expectNoChanges });
     } else {

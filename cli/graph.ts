@@ -19,7 +19,8 @@ interface Node {
 export function graphOf(plan: Plan): { nodes: Node[]; edges: Edge[] } {
   const nodes = new Map<string, Node>();
   const edges: Edge[] = [];
-  const node = (id: string, label: string, kind: Node["kind"]) => nodes.set(id, { id, label, kind });
+  const node = (id: string, label: string, kind: Node["kind"]) =>
+    nodes.set(id, { id, label, kind });
   for (const [name, svc] of Object.entries(plan.services)) {
     node(`svc_${name}`, name, "service");
     for (const c of svc.needs) edges.push({ from: `svc_${name}`, to: `contract_${c}` });
@@ -27,18 +28,30 @@ export function graphOf(plan: Plan): { nodes: Node[]; edges: Edge[] } {
   for (const p of plan.providers) {
     node(`contract_${p.contract}`, p.contract, "contract");
     node(`provider_${p.definition.name}`, p.definition.name, "provider");
-    edges.push({ from: `contract_${p.contract}`, to: `provider_${p.definition.name}`, label: "fulfilled by" });
-    for (const dep of p.dependsOn) edges.push({ from: `provider_${p.definition.name}`, to: `contract_${dep}`, label: "needs" });
+    edges.push({
+      from: `contract_${p.contract}`,
+      to: `provider_${p.definition.name}`,
+      label: "fulfilled by",
+    });
+    for (const dep of p.dependsOn)
+      edges.push({ from: `provider_${p.definition.name}`, to: `contract_${dep}`, label: "needs" });
   }
   return { nodes: [...nodes.values()], edges };
 }
 
 export function renderMermaid(g: ReturnType<typeof graphOf>): string {
-  const shape = (n: Node) => (n.kind === "service" ? `["${n.label}"]` : n.kind === "contract" ? `(["${n.label}"])` : `[["${n.label}"]]`);
+  const shape = (n: Node) =>
+    n.kind === "service"
+      ? `["${n.label}"]`
+      : n.kind === "contract"
+        ? `(["${n.label}"])`
+        : `[["${n.label}"]]`;
   return [
     "flowchart LR",
     ...g.nodes.map((n) => `  ${n.id}${shape(n)}`),
-    ...g.edges.map((e) => (e.label ? `  ${e.from} -- ${e.label} --> ${e.to}` : `  ${e.from} --> ${e.to}`)),
+    ...g.edges.map((e) =>
+      e.label ? `  ${e.from} -- ${e.label} --> ${e.to}` : `  ${e.from} --> ${e.to}`,
+    ),
     "  classDef service fill:#e8f1ff,stroke:#3b6fd8",
     "  classDef contract fill:#fff6e0,stroke:#c08a00",
     "  classDef provider fill:#e9f9ee,stroke:#2f9e55",
@@ -64,11 +77,16 @@ export function renderDot(g: ReturnType<typeof graphOf>): string {
 export function graphCommand(opts: SourceOptions & { format?: string }): number {
   const format = opts.format ?? "mermaid";
   if (format !== "mermaid" && format !== "dot") {
-    reportIssues([{ path: "--format", message: `unknown format "${format}"`, hint: "use mermaid or dot" }], false);
+    reportIssues(
+      [{ path: "--format", message: `unknown format "${format}"`, hint: "use mermaid or dot" }],
+      false,
+    );
     return EXIT_INVALID;
   }
   const src = loadSource(opts);
-  const result = src.issues.length ? { issues: src.issues } : validateConfig(src.raw, src.stackName, registry);
+  const result = src.issues.length
+    ? { issues: src.issues }
+    : validateConfig(src.raw, src.stackName, registry);
   if (!("plan" in result) || !result.plan) {
     reportIssues(result.issues, false);
     return EXIT_INVALID;

@@ -14,15 +14,23 @@ export async function main(argv: string[]): Promise<number> {
 
   const source = (cmd: Command) =>
     cmd
-      .addOption(new Option("--stack <name>", "stack (stacks/Pulumi.<name>.yaml)").conflicts("config"))
+      .addOption(
+        new Option("--stack <name>", "stack (stacks/Pulumi.<name>.yaml)").conflicts("config"),
+      )
       .option("--config <file>", "a Pulumi.<stack>.yaml file");
 
-  source(program.command("validate").description("check the stack config offline (exit 2 when invalid)"))
+  source(
+    program.command("validate").description("check the stack config offline (exit 2 when invalid)"),
+  )
     .option("--json", "machine-readable result")
     .action((o) => {
       code = validateCommand(o);
     });
-  source(program.command("plan").description("evaluate the program offline and list the resources it would declare"))
+  source(
+    program
+      .command("plan")
+      .description("evaluate the program offline and list the resources it would declare"),
+  )
     .option("--json", "machine-readable result")
     .option("--show-secrets", "print secret inputs instead of [secret]")
     .action(async (o) => {
@@ -50,7 +58,12 @@ export async function main(argv: string[]): Promise<number> {
     await program.parseAsync(argv, { from: "user" });
   } catch (e) {
     const err = e as { code?: string; exitCode?: number };
-    if (err.code === "commander.helpDisplayed" || err.code === "commander.version" || err.code === "commander.help") return 0;
+    if (
+      err.code === "commander.helpDisplayed" ||
+      err.code === "commander.version" ||
+      err.code === "commander.help"
+    )
+      return 0;
     if (err.code?.startsWith("commander.")) return 2;
     throw e;
   }

@@ -24,7 +24,8 @@ export function isSecretValue(v: unknown): v is { value: unknown } {
 export function mask(v: unknown, reveal = false): unknown {
   if (isSecretValue(v)) return reveal ? mask(v.value, true) : "[secret]";
   if (Array.isArray(v)) return v.map((x) => mask(x, reveal));
-  if (v && typeof v === "object") return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, mask(x, reveal)]));
+  if (v && typeof v === "object")
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, mask(x, reveal)]));
   return v;
 }
 
@@ -38,16 +39,33 @@ export async function evaluate(
   stackName: string,
   run: (raw: RawConfig, stackName: string) => unknown,
   /** Computed outputs of a declared resource; default: placeholders (cli/mock-outputs.ts). */
-  computed: (type: string, name: string, inputs: Record<string, unknown>) => Record<string, unknown> = computedOutputs,
+  computed: (
+    type: string,
+    name: string,
+    inputs: Record<string, unknown>,
+  ) => Record<string, unknown> = computedOutputs,
 ): Promise<PlannedResource[]> {
   const resources: PlannedResource[] = [];
   let currentParent: string | undefined;
   pulumi.runtime.setMocks(
     {
       newResource: (args) => {
-        resources.push({ type: args.type, name: args.name, parent: currentParent, inputs: args.inputs });
-        const secretOut = Object.fromEntries(Object.entries(args.inputs).map(([k, v]) => [k, isSecretValue(v) ? pulumi.secret(v.value) : v]));
-        return { id: `${args.name}-id`, state: { name: args.name, ...secretOut, ...computed(args.type, args.name, args.inputs) } };
+        resources.push({
+          type: args.type,
+          name: args.name,
+          parent: currentParent,
+          inputs: args.inputs,
+        });
+        const secretOut = Object.fromEntries(
+          Object.entries(args.inputs).map(([k, v]) => [
+            k,
+            isSecretValue(v) ? pulumi.secret(v.value) : v,
+          ]),
+        );
+        return {
+          id: `${args.name}-id`,
+          state: { name: args.name, ...secretOut, ...computed(args.type, args.name, args.inputs) },
+        };
       },
       call: (args) => args.inputs,
     },
@@ -57,7 +75,9 @@ export async function evaluate(
   );
   // The mock monitor does not pass the parent to `newResource`; read it off the request.
   const { MockMonitor } = require("@pulumi/pulumi/runtime/mocks");
-  const monitor = pulumi.runtime.getMonitor() as unknown as { registerResource: (req: any, cb: any) => unknown };
+  const monitor = pulumi.runtime.getMonitor() as unknown as {
+    registerResource: (req: any, cb: any) => unknown;
+  };
   if (monitor instanceof MockMonitor) {
     const original = monitor.registerResource.bind(monitor);
     monitor.registerResource = (req: { getParent(): string }, cb: unknown) => {
@@ -68,9 +88,13 @@ export async function evaluate(
   // Two SDK diagnostics an offline plan does without (measured with --cpu-prof on 500 services,
   // bench/): a full stack trace per resource for source positions (a third of plan time), and a
   // wrapper per promise that records it for leak reports (a quarter of what remained, mostly GC).
-  const { Resource } = require("@pulumi/pulumi/resource") as { Resource: { callsites(): unknown[] } };
+  const { Resource } = require("@pulumi/pulumi/resource") as {
+    Resource: { callsites(): unknown[] };
+  };
   Resource.callsites = () => [];
-  const debuggable = require("@pulumi/pulumi/runtime/debuggable") as { debuggablePromise: <T>(p: Promise<T>) => Promise<T> };
+  const debuggable = require("@pulumi/pulumi/runtime/debuggable") as {
+    debuggablePromise: <T>(p: Promise<T>) => Promise<T>;
+  };
   debuggable.debuggablePromise = (p) => p;
   run(raw, stackName);
   const { waitForRPCs } = require("@pulumi/pulumi/runtime/settings");

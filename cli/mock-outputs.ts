@@ -6,7 +6,8 @@ import * as pulumi from "@pulumi/pulumi";
  * Values derive from the resource name: evaluating twice gives the same result.
  */
 export function computedOutputs(type: string, name: string): Record<string, unknown> {
-  if (type === "random:index/randomPassword:RandomPassword") return { result: pulumi.secret(`mock-password-${name}`) };
+  if (type === "random:index/randomPassword:RandomPassword")
+    return { result: pulumi.secret(`mock-password-${name}`) };
   if (type === "random:index/randomString:RandomString") return { result: `mock-string-${name}` };
   if (type === "random:index/randomBytes:RandomBytes") {
     const bytes = Buffer.alloc(16, Buffer.from(name));
@@ -14,8 +15,12 @@ export function computedOutputs(type: string, name: string): Record<string, unkn
   }
   if (type.startsWith("tls:"))
     return {
-      privateKeyPem: pulumi.secret(`-----BEGIN PRIVATE KEY-----\nmock-${name}\n-----END PRIVATE KEY-----\n`),
-      privateKeyPemPkcs8: pulumi.secret(`-----BEGIN PRIVATE KEY-----\nmock-${name}\n-----END PRIVATE KEY-----\n`),
+      privateKeyPem: pulumi.secret(
+        `-----BEGIN PRIVATE KEY-----\nmock-${name}\n-----END PRIVATE KEY-----\n`,
+      ),
+      privateKeyPemPkcs8: pulumi.secret(
+        `-----BEGIN PRIVATE KEY-----\nmock-${name}\n-----END PRIVATE KEY-----\n`,
+      ),
       publicKeyPem: `-----BEGIN PUBLIC KEY-----\nmock-${name}\n-----END PUBLIC KEY-----\n`,
       certPem: `-----BEGIN CERTIFICATE-----\nmock-${name}\n-----END CERTIFICATE-----\n`,
       certRequestPem: `-----BEGIN CERTIFICATE REQUEST-----\nmock-${name}\n-----END CERTIFICATE REQUEST-----\n`,

@@ -5,14 +5,20 @@ import { evaluate, mask } from "./mock-engine";
 import { SourceOptions, loadSource } from "./source";
 
 /** `psf plan`: evaluates the program offline and prints the resources it would declare. */
-export async function planCommand(opts: SourceOptions & { json?: boolean; showSecrets?: boolean }): Promise<number> {
+export async function planCommand(
+  opts: SourceOptions & { json?: boolean; showSecrets?: boolean },
+): Promise<number> {
   const src = loadSource(opts);
-  const issues = src.issues.length ? src.issues : validateConfig(src.raw, src.stackName, registry).issues;
+  const issues = src.issues.length
+    ? src.issues
+    : validateConfig(src.raw, src.stackName, registry).issues;
   if (issues.length) {
     reportIssues(issues, !!opts.json);
     return EXIT_INVALID;
   }
-  const declared = await evaluate(registry, src.raw, src.stackName, (raw, stackName) => runProgram(registry, { raw, stackName }));
+  const declared = await evaluate(registry, src.raw, src.stackName, (raw, stackName) =>
+    runProgram(registry, { raw, stackName }),
+  );
   const resources = declared.map((r) => ({
     type: r.type,
     name: r.name,
@@ -33,6 +39,8 @@ export async function planCommand(opts: SourceOptions & { json?: boolean; showSe
     }
   };
   walk(null, 0);
-  process.stdout.write(`Stack ${src.stackName}: ${resources.length} resources\n${lines.join("\n")}\n`);
+  process.stdout.write(
+    `Stack ${src.stackName}: ${resources.length} resources\n${lines.join("\n")}\n`,
+  );
   return 0;
 }

@@ -17,16 +17,50 @@ export interface SourceOptions {
 }
 
 /** Where a command's stack config comes from: `--stack S` (stacks/Pulumi.S.yaml) or `--config FILE`. */
-export function loadSource(opts: SourceOptions): { raw: RawConfig; stackName: string; file: string; issues: Issue[] } {
+export function loadSource(opts: SourceOptions): {
+  raw: RawConfig;
+  stackName: string;
+  file: string;
+  issues: Issue[];
+} {
   if (opts.stack && opts.config)
-    return { raw: {}, stackName: "", file: "", issues: [{ path: "--config", message: "give --stack or --config, not both", hint: "psf validate --stack dev" }] };
-  const file = opts.config ? path.resolve(opts.config) : path.join(PROJECT_ROOT, "stacks", `Pulumi.${opts.stack ?? "dev"}.yaml`);
-  const stackName = opts.config ? (/^Pulumi\.(.+)\.ya?ml$/.exec(path.basename(file))?.[1] ?? "cli") : (opts.stack ?? "dev");
+    return {
+      raw: {},
+      stackName: "",
+      file: "",
+      issues: [
+        {
+          path: "--config",
+          message: "give --stack or --config, not both",
+          hint: "psf validate --stack dev",
+        },
+      ],
+    };
+  const file = opts.config
+    ? path.resolve(opts.config)
+    : path.join(PROJECT_ROOT, "stacks", `Pulumi.${opts.stack ?? "dev"}.yaml`);
+  const stackName = opts.config
+    ? (/^Pulumi\.(.+)\.ya?ml$/.exec(path.basename(file))?.[1] ?? "cli")
+    : (opts.stack ?? "dev");
   if (!opts.config && !fs.existsSync(file)) {
     const known = fs.existsSync(path.join(PROJECT_ROOT, "stacks"))
-      ? fs.readdirSync(path.join(PROJECT_ROOT, "stacks")).map((f) => /^Pulumi\.(.+)\.yaml$/.exec(f)?.[1]).filter(Boolean)
+      ? fs
+          .readdirSync(path.join(PROJECT_ROOT, "stacks"))
+          .map((f) => /^Pulumi\.(.+)\.yaml$/.exec(f)?.[1])
+          .filter(Boolean)
       : [];
-    return { raw: {}, stackName, file, issues: [{ path: `--stack ${stackName}`, message: `no stack file ${path.relative(process.cwd(), file)}`, hint: `stacks: ${known.join(", ") || "none"}` }] };
+    return {
+      raw: {},
+      stackName,
+      file,
+      issues: [
+        {
+          path: `--stack ${stackName}`,
+          message: `no stack file ${path.relative(process.cwd(), file)}`,
+          hint: `stacks: ${known.join(", ") || "none"}`,
+        },
+      ],
+    };
   }
   const { raw, issues } = readStackFile(file);
   return { raw, stackName, file, issues };

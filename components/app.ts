@@ -58,13 +58,23 @@ export class App extends pulumi.ComponentResource {
       args: service.command,
       env,
       secretEnv,
-      volumes: Object.entries(service.volumes).map(([vol, mountPath]) => ({ volume: { owner: name, name: vol }, mountPath })),
+      volumes: Object.entries(service.volumes).map(([vol, mountPath]) => ({
+        volume: { owner: name, name: vol },
+        mountPath,
+      })),
       ports: [
         ...(service.port !== undefined ? [{ name: "http", containerPort: service.port }] : []),
-        ...service.publish.map((p, i) => ({ name: `pub${i}`, containerPort: p.container, hostPort: p.host, hostAddress: p.address })),
+        ...service.publish.map((p, i) => ({
+          name: `pub${i}`,
+          containerPort: p.container,
+          hostPort: p.host,
+          hostAddress: p.address,
+        })),
       ],
       healthcheck: service.healthcheck && {
-        http: service.healthcheck.http ? { path: service.healthcheck.http, port: service.port! } : undefined,
+        http: service.healthcheck.http
+          ? { path: service.healthcheck.http, port: service.port! }
+          : undefined,
         command: service.healthcheck.command,
         intervalSeconds: service.healthcheck.interval,
         timeoutSeconds: service.healthcheck.timeout,

@@ -3,7 +3,15 @@ import { Issue } from "./errors";
 import { ObjectSpec } from "./validate/schema";
 import type { ServiceConfig, StackSettings } from "./config";
 
-export const CONTRACT_NAMES = ["ssl", "secrets", "database", "ldap", "sso", "proxy", "backup"] as const;
+export const CONTRACT_NAMES = [
+  "ssl",
+  "secrets",
+  "database",
+  "ldap",
+  "sso",
+  "proxy",
+  "backup",
+] as const;
 export type ContractName = (typeof CONTRACT_NAMES)[number];
 
 /** A contract result as apps see it: every field an Output; secret fields are Pulumi secrets. */

@@ -34,16 +34,22 @@ export function isContract(name: string): name is ContractName {
  * Renders a template with contract results. The output is secret exactly when one of
  * the results it embeds is secret (Pulumi carries that through `all`).
  */
-export function render(template: string, results: Partial<Record<ContractName, ContractResult>>): pulumi.Output<string> {
+export function render(
+  template: string,
+  results: Partial<Record<ContractName, ContractResult>>,
+): pulumi.Output<string> {
   const { refs } = parseTemplate(template);
   if (refs.length === 0) return pulumi.output(template);
   const values = refs.map((r) => {
     const result = results[r.contract as ContractName];
-    if (result === undefined) throw new Error(`bug: unresolved reference {{ ${r.text} }} passed validation`);
+    if (result === undefined)
+      throw new Error(`bug: unresolved reference {{ ${r.text} }} passed validation`);
     const v = result[r.field];
     // Optional result fields (ssl.caPem, ldap.adminUrl) may be absent: a user error, not a bug.
     if (v === undefined)
-      throw new pulumi.RunError(`{{ ${r.text} }}: the configured ${r.contract} provider gives no "${r.field}"; remove the reference or choose a provider that gives it`);
+      throw new pulumi.RunError(
+        `{{ ${r.text} }}: the configured ${r.contract} provider gives no "${r.field}"; remove the reference or choose a provider that gives it`,
+      );
     return v;
   });
   return pulumi.all(values).apply((vs) => {

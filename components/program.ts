@@ -6,11 +6,18 @@ import { PsfStack } from "./stack";
 import { SecureValue } from "./validate/schema";
 
 /** Validates a raw config end to end: every problem, or a plan. */
-export function validateConfig(raw: RawConfig, stackName: string, registry: Registry, project = "psf"): { plan?: Plan; issues: Issue[] } {
+export function validateConfig(
+  raw: RawConfig,
+  stackName: string,
+  registry: Registry,
+  project = "psf",
+): { plan?: Plan; issues: Issue[] } {
   const { settings, issues } = parseStack(raw, stackName, project);
   const resolved = resolve(settings, registry);
   // Image keys name services: only checkable when the services parsed.
-  const images = issues.some((i) => i.path === "services") ? [] : imageKeyIssues(settings, resolved.plan.providers);
+  const images = issues.some((i) => i.path === "services")
+    ? []
+    : imageKeyIssues(settings, resolved.plan.providers);
   const all = [...issues, ...resolved.issues, ...images];
   return all.length ? { issues: all } : { plan: resolved.plan, issues: [] };
 }
@@ -32,7 +39,9 @@ export function rawFromRuntime(): { raw: RawConfig; secretKeys: Set<string> } {
 /** `secure:` env values read from a stack file (offline plan): opaque, so a masked stand-in. */
 function secureEnvFrom(raw: RawConfig): Record<string, Record<string, pulumi.Output<string>>> {
   const out: Record<string, Record<string, pulumi.Output<string>>> = {};
-  for (const [name, svc] of Object.entries((raw.services ?? {}) as Record<string, { env?: Record<string, unknown> }>)) {
+  for (const [name, svc] of Object.entries(
+    (raw.services ?? {}) as Record<string, { env?: Record<string, unknown> }>,
+  )) {
     for (const [key, value] of Object.entries(svc?.env ?? {})) {
       if (value instanceof SecureValue) (out[name] ??= {})[key] = pulumi.secret(value.ciphertext);
     }
@@ -64,10 +73,20 @@ function parseConfigValue(value: string): unknown {
  * The program: config → validated plan → the stack's resources. Bad config stops here
  * with every problem listed and no stack trace.
  */
-export function runProgram(registry: Registry, opts: { raw?: RawConfig; stackName?: string; secretKeys?: Set<string> } = {}): PsfStack {
-  const fromRuntime = opts.raw ? { raw: opts.raw, secretKeys: opts.secretKeys ?? new Set<string>() } : rawFromRuntime();
+export function runProgram(
+  registry: Registry,
+  opts: { raw?: RawConfig; stackName?: string; secretKeys?: Set<string> } = {},
+): PsfStack {
+  const fromRuntime = opts.raw
+    ? { raw: opts.raw, secretKeys: opts.secretKeys ?? new Set<string>() }
+    : rawFromRuntime();
   const stackName = opts.stackName ?? pulumi.getStack();
-  const { plan, issues } = validateConfig(fromRuntime.raw, stackName, registry, pulumi.getProject());
+  const { plan, issues } = validateConfig(
+    fromRuntime.raw,
+    stackName,
+    registry,
+    pulumi.getProject(),
+  );
   if (!plan) throw new pulumi.RunError(new ConfigError(issues).message);
   const secrets: Record<string, pulumi.Output<string>> = {};
   const rawSecrets = (fromRuntime.raw.secrets ?? {}) as Record<string, unknown>;

@@ -65,7 +65,12 @@ export interface ProviderDefinition<Req = any, Settings = any> {
   /** Provider-specific checks of one request (postgres: known extensions). */
   checkRequest?(req: Req, path: string, settings: Settings): Issue[];
   /** Checks that need the whole stack (config secret present, LDAP configured...). */
-  checkStack?(settings: Settings, stack: StackSettings, requests: Record<string, Req>, path: string): Issue[];
+  checkStack?(
+    settings: Settings,
+    stack: StackSettings,
+    requests: Record<string, Req>,
+    path: string,
+  ): Issue[];
   /** Contracts this provider needs, computed from config alone. */
   needs?(settings: Settings, stack: StackSettings, requests: Record<string, Req>): ProviderNeed[];
   /**
@@ -77,5 +82,9 @@ export interface ProviderDefinition<Req = any, Settings = any> {
   publicUrl?(settings: Settings, host: string): string;
   /** Host ports it publishes, for conflict checks. */
   hostPorts?(settings: Settings): Array<{ port: number; address: string; what: string }>;
-  create(name: string, args: ProviderArgs<Req, Settings>, opts: pulumi.ComponentResourceOptions): ProviderInstance;
+  create(
+    name: string,
+    args: ProviderArgs<Req, Settings>,
+    opts: pulumi.ComponentResourceOptions,
+  ): ProviderInstance;
 }

@@ -66,13 +66,25 @@ export function resolve(stack: StackSettings, registry: Registry): { plan: Plan;
       const target = planned.get(contractKey);
       if (!target) {
         // A configured but broken provider entry is reported at its own path already.
-        const configured = !!stack.providers && typeof stack.providers === "object" && contractKey in stack.providers;
+        const configured =
+          !!stack.providers &&
+          typeof stack.providers === "object" &&
+          contractKey in stack.providers;
         if (!configured) issues.push(missingProvider(contractKey, path, registry));
         continue;
       }
-      const req = checkRequest(registry.contracts[contractKey], target, rawReq ?? {}, { requester: name, service: svc, stack, path }, issues);
+      const req = checkRequest(
+        registry.contracts[contractKey],
+        target,
+        rawReq ?? {},
+        { requester: name, service: svc, stack, path },
+        issues,
+      );
       if (req === undefined) continue;
-      target.requests[name] = contractKey === "proxy" ? routeFor(req, name, svc.subdomain ?? name, svc.port ?? 0, stack) : req;
+      target.requests[name] =
+        contractKey === "proxy"
+          ? routeFor(req, name, svc.subdomain ?? name, svc.port ?? 0, stack)
+          : req;
       services[name].needs.push(contractKey);
     }
     checkEnvRefs(name, stack, registry, issues);
@@ -89,7 +101,8 @@ export function resolve(stack: StackSettings, registry: Registry): { plan: Plan;
       edges.set(p.contract, deps);
       for (const c of p.definition.reads?.(p.settings, stack, p.requests) ?? []) {
         if (planned.has(c)) deps.add(c);
-        else if (Object.values(p.requests).length > 0) reportOnce(issues, missingNeedIssue(p, c, registry));
+        else if (Object.values(p.requests).length > 0)
+          reportOnce(issues, missingNeedIssue(p, c, registry));
       }
       for (const need of p.definition.needs?.(p.settings, stack, p.requests) ?? []) {
         const key = `${need.contract}/${need.requester}`;
@@ -103,7 +116,13 @@ export function resolve(stack: StackSettings, registry: Registry): { plan: Plan;
         }
         if (need.consumes !== false) deps.add(need.contract);
         const path = providerPath(p.contract);
-        const req = checkRequest(registry.contracts[need.contract], dep, need.request, { requester: need.requester, stack, path }, issues);
+        const req = checkRequest(
+          registry.contracts[need.contract],
+          dep,
+          need.request,
+          { requester: need.requester, stack, path },
+          issues,
+        );
         if (req === undefined) continue;
         if (need.requester in dep.requests) {
           // Requests are keyed by requester: a service of the same name would lose its request.
@@ -111,11 +130,14 @@ export function resolve(stack: StackSettings, registry: Registry): { plan: Plan;
           issues.push({
             path: service ? joinPath("services", need.requester) : path,
             message: `"${need.requester}" is also the name under which the ${p.definition.name} provider requests ${need.contract}`,
-            hint: service ? "rename the service" : "two providers make requests under one name; choose other providers",
+            hint: service
+              ? "rename the service"
+              : "two providers make requests under one name; choose other providers",
           });
           continue;
         }
-        dep.requests[need.requester] = need.contract === "proxy" ? providerRoute(req, need, stack) : req;
+        dep.requests[need.requester] =
+          need.contract === "proxy" ? providerRoute(req, need, stack) : req;
       }
     }
     if (!added) break;
@@ -133,9 +155,15 @@ export function resolve(stack: StackSettings, registry: Registry): { plan: Plan;
 }
 
 /** A `psf:images` key nothing reads is a typo that silently keeps the default image. */
-export function imageKeyIssues(stack: StackSettings, providers: Array<{ definition: ProviderDefinition }>): Issue[] {
+export function imageKeyIssues(
+  stack: StackSettings,
+  providers: Array<{ definition: ProviderDefinition }>,
+): Issue[] {
   const issues: Issue[] = [];
-  const known = [...Object.keys(stack.services), ...providers.flatMap((p) => p.definition.images ?? [p.definition.name])];
+  const known = [
+    ...Object.keys(stack.services),
+    ...providers.flatMap((p) => p.definition.images ?? [p.definition.name]),
+  ];
   for (const key of Object.keys(stack.images))
     if (!known.includes(key)) {
       const issue = unknownKeyIssue("images", key, [...new Set(known)].sort(), "image key");
@@ -149,11 +177,17 @@ function reportOnce(issues: Issue[], issue: Issue): void {
 }
 
 function chooseProviders(stack: StackSettings, registry: Registry, issues: Issue[]) {
-  const chosen = new Map<ContractName, { definition: ProviderDefinition; settings: Record<string, unknown> }>();
+  const chosen = new Map<
+    ContractName,
+    { definition: ProviderDefinition; settings: Record<string, unknown> }
+  >();
   const raw = stack.providers as unknown;
   if (raw === undefined || raw === null) return chosen;
   if (typeof raw !== "object" || Array.isArray(raw)) {
-    issues.push({ path: PROVIDER_PATH, message: "expected a map of contract → {use: provider, ...settings}" });
+    issues.push({
+      path: PROVIDER_PATH,
+      message: "expected a map of contract → {use: provider, ...settings}",
+    });
     return chosen;
   }
   for (const [contract, entry] of Object.entries(raw as Record<string, unknown>)) {
@@ -165,7 +199,11 @@ function chooseProviders(stack: StackSettings, registry: Registry, issues: Issue
     const options = registry.providers.filter((p) => p.contract === contract);
     const names = options.map((p) => p.name);
     if (!entry || typeof entry !== "object" || Array.isArray(entry)) {
-      issues.push({ path, message: "expected {use: <provider>, ...settings}", hint: `providers for ${contract}: ${names.join(", ")}` });
+      issues.push({
+        path,
+        message: "expected {use: <provider>, ...settings}",
+        hint: `providers for ${contract}: ${names.join(", ")}`,
+      });
       continue;
     }
     const { use, ...rest } = entry as Record<string, unknown>;
@@ -174,8 +212,11 @@ function chooseProviders(stack: StackSettings, registry: Registry, issues: Issue
       const guess = typeof use === "string" ? suggest(use, names) : undefined;
       issues.push({
         path: joinPath(path, "use"),
-        message: use === undefined ? "is required" : `unknown ${contract} provider "${String(use)}"`,
-        hint: (guess ? `did you mean "${guess}"? ` : "") + `providers for ${contract}: ${names.join(", ")}`,
+        message:
+          use === undefined ? "is required" : `unknown ${contract} provider "${String(use)}"`,
+        hint:
+          (guess ? `did you mean "${guess}"? ` : "") +
+          `providers for ${contract}: ${names.join(", ")}`,
       });
       continue;
     }
@@ -187,7 +228,8 @@ function chooseProviders(stack: StackSettings, registry: Registry, issues: Issue
       });
     }
     const before = issues.length;
-    const settings = check(rest, definition.settings, path, issues) as Record<string, unknown> | undefined;
+    const settings = check(rest, definition.settings, path, issues) as
+      Record<string, unknown> | undefined;
     if (settings === undefined || issues.length > before) {
       // Settings errors are reported; still register the provider so requests are checked.
       chosen.set(contract, { definition, settings: settings ?? {} });
@@ -216,7 +258,13 @@ function missingNeedIssue(p: PlannedProvider, contract: ContractName, registry: 
   };
 }
 
-function checkRequest(contract: ContractDefinition, provider: PlannedProvider, raw: unknown, ctx: RequestContext, issues: Issue[]): any {
+function checkRequest(
+  contract: ContractDefinition,
+  provider: PlannedProvider,
+  raw: unknown,
+  ctx: RequestContext,
+  issues: Issue[],
+): any {
   const before = issues.length;
   const checked = check(raw, contract.request as ObjectSpec, ctx.path, issues);
   if (checked === undefined || issues.length > before) return undefined;
@@ -226,17 +274,34 @@ function checkRequest(contract: ContractDefinition, provider: PlannedProvider, r
   return issues.length > before ? undefined : req;
 }
 
-function routeFor(req: any, requester: string, subdomain: string, port: number, stack: StackSettings) {
-  return { ...req, host: hostFor(subdomain, stack.domain), upstream: { host: requester, port, scheme: "http" } };
+function routeFor(
+  req: any,
+  requester: string,
+  subdomain: string,
+  port: number,
+  stack: StackSettings,
+) {
+  return {
+    ...req,
+    host: hostFor(subdomain, stack.domain),
+    upstream: { host: requester, port, scheme: "http" },
+  };
 }
 
 function providerRoute(req: any, need: ProviderNeed, stack: StackSettings) {
   const sub = need.subdomain ?? need.requester.split(":")[0];
-  return { ...req, host: hostFor(sub, stack.domain), upstream: { scheme: "http", ...need.upstream } };
+  return {
+    ...req,
+    host: hostFor(sub, stack.domain),
+    upstream: { scheme: "http", ...need.upstream },
+  };
 }
 
 /** The public URL of `host` as the planned proxy serves it; `https://host` without one. */
-export function publicUrlOf(proxy: Pick<PlannedProvider, "definition" | "settings"> | undefined, host: string): string {
+export function publicUrlOf(
+  proxy: Pick<PlannedProvider, "definition" | "settings"> | undefined,
+  host: string,
+): string {
   return proxy?.definition.publicUrl?.(proxy.settings, host) ?? `https://${host}`;
 }
 
@@ -247,43 +312,69 @@ function addSsoRedirects(stack: StackSettings, planned: Map<ContractName, Planne
   for (const [requester, req] of Object.entries(sso.requests)) {
     const svc = stack.services[requester];
     if (!svc) continue;
-    const base = publicUrlOf(planned.get("proxy"), hostFor(svc.subdomain ?? requester, stack.domain));
+    const base = publicUrlOf(
+      planned.get("proxy"),
+      hostFor(svc.subdomain ?? requester, stack.domain),
+    );
     const uris = (req.redirectPaths as string[]).map((p) => `${base}${p}`);
     req.redirectUris = [...new Set([...(req.redirectUris as string[]), ...uris])];
   }
 }
 
-function checkEnvRefs(name: string, stack: StackSettings, registry: Registry, issues: Issue[]): void {
+function checkEnvRefs(
+  name: string,
+  stack: StackSettings,
+  registry: Registry,
+  issues: Issue[],
+): void {
   const svc = stack.services[name];
   for (const [key, value] of Object.entries(svc.env)) {
     if (typeof value !== "string") continue;
     const path = joinPath(joinPath(joinPath("services", name), "env"), key);
     const { refs, error } = parseTemplate(value);
     if (error) {
-      issues.push({ path, message: error, hint: "write {{ database.url }} or {{ sso.clientSecret }}" });
+      issues.push({
+        path,
+        message: error,
+        hint: "write {{ database.url }} or {{ sso.clientSecret }}",
+      });
       continue;
     }
     for (const ref of refs) {
       if (!isContract(ref.contract)) {
         const g = suggest(ref.contract, CONTRACT_NAMES);
-        issues.push({ path, message: `{{ ${ref.text} }} names no contract "${ref.contract}"`, hint: (g ? `did you mean "${g}"? ` : "") + `contracts: ${CONTRACT_NAMES.join(", ")}` });
+        issues.push({
+          path,
+          message: `{{ ${ref.text} }} names no contract "${ref.contract}"`,
+          hint: (g ? `did you mean "${g}"? ` : "") + `contracts: ${CONTRACT_NAMES.join(", ")}`,
+        });
         continue;
       }
       const fields = registry.contracts[ref.contract].resultFields;
       if (!fields.includes(ref.field)) {
         const g = suggest(ref.field, fields);
-        issues.push({ path, message: `{{ ${ref.text} }}: ${ref.contract} has no result field "${ref.field}"`, hint: (g ? `did you mean "${g}"? ` : "") + `fields: ${fields.join(", ")}` });
+        issues.push({
+          path,
+          message: `{{ ${ref.text} }}: ${ref.contract} has no result field "${ref.field}"`,
+          hint: (g ? `did you mean "${g}"? ` : "") + `fields: ${fields.join(", ")}`,
+        });
         continue;
       }
       if (!(ref.contract in svc.needs))
-        issues.push({ path, message: `{{ ${ref.text} }} needs a ${ref.contract} need`, hint: `add needs.${ref.contract} to service ${name}` });
+        issues.push({
+          path,
+          message: `{{ ${ref.text} }} needs a ${ref.contract} need`,
+          hint: `add needs.${ref.contract} to service ${name}`,
+        });
     }
   }
 }
 
 /** Kahn's algorithm; a cycle is reported with its members, never thrown. */
 function topoSort(planned: Map<ContractName, PlannedProvider>, issues: Issue[]): PlannedProvider[] {
-  const remaining = new Map([...planned].map(([c, p]) => [c, new Set(p.dependsOn.filter((d) => planned.has(d)))]));
+  const remaining = new Map(
+    [...planned].map(([c, p]) => [c, new Set(p.dependsOn.filter((d) => planned.has(d)))]),
+  );
   const order: PlannedProvider[] = [];
   while (remaining.size > 0) {
     const ready = [...remaining].filter(([, deps]) => deps.size === 0).map(([c]) => c);
@@ -323,7 +414,11 @@ function checkHostPorts(stack: StackSettings, providers: PlannedProvider[], issu
     for (const [key, other] of taken) {
       const [a, p] = key.split("|");
       if (Number(p) === port && (wildcard || a === "0.0.0.0" || a === address)) {
-        issues.push({ path, message: `host port ${port} is already used by ${other}`, hint: "publish on another host port, or another address" });
+        issues.push({
+          path,
+          message: `host port ${port} is already used by ${other}`,
+          hint: "publish on another host port, or another address",
+        });
         return;
       }
     }
@@ -333,23 +428,37 @@ function checkHostPorts(stack: StackSettings, providers: PlannedProvider[], issu
     for (const hp of p.definition.hostPorts?.(p.settings) ?? [])
       claim(hp.port, hp.address, `${p.definition.name} (${hp.what})`, providerPath(p.contract));
   for (const [name, svc] of Object.entries(stack.services))
-    svc.publish.forEach((pub, i) => claim(pub.host, pub.address, `service ${name}`, `services.${name}.publish[${i}].host`));
+    svc.publish.forEach((pub, i) =>
+      claim(pub.host, pub.address, `service ${name}`, `services.${name}.publish[${i}].host`),
+    );
 }
 
 /** Two routes for one host: reported at a service's subdomain (which the user can change) when one is a service's. */
-function checkHosts(stack: StackSettings, proxy: PlannedProvider | undefined, issues: Issue[]): void {
+function checkHosts(
+  stack: StackSettings,
+  proxy: PlannedProvider | undefined,
+  issues: Issue[],
+): void {
   if (!proxy) return;
   const seen = new Map<string, string>();
   const isService = (requester: string) => !!stack.services[requester];
-  const what = (requester: string) => (isService(requester) ? requester : `${requester} (a provider's route)`);
+  const what = (requester: string) =>
+    isService(requester) ? requester : `${requester} (a provider's route)`;
   for (const [requester, route] of Object.entries(proxy.requests)) {
     const other = seen.get(route.host);
     if (other === undefined) {
       seen.set(route.host, requester);
       continue;
     }
-    const [at, against] = isService(requester) || !isService(other) ? [requester, other] : [other, requester];
-    const path = isService(at) ? joinPath(joinPath("services", at), "subdomain") : providerPath("proxy");
-    issues.push({ path, message: `host ${route.host} is already routed to ${what(against)}`, hint: "give one of them another subdomain" });
+    const [at, against] =
+      isService(requester) || !isService(other) ? [requester, other] : [other, requester];
+    const path = isService(at)
+      ? joinPath(joinPath("services", at), "subdomain")
+      : providerPath("proxy");
+    issues.push({
+      path,
+      message: `host ${route.host} is already routed to ${what(against)}`,
+      hint: "give one of them another subdomain",
+    });
   }
 }

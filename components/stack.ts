@@ -59,7 +59,9 @@ export class PsfStack extends pulumi.ComponentResource {
       this.providers[p.contract] = instance;
     }
 
-    const secretFields = Object.fromEntries(Object.entries(registry.contracts).map(([c, d]) => [c, d.secretFields]));
+    const secretFields = Object.fromEntries(
+      Object.entries(registry.contracts).map(([c, d]) => [c, d.secretFields]),
+    );
     for (const [name, svc] of Object.entries(stack.services)) {
       const results: Partial<Record<ContractName, ContractResult>> = {};
       for (const c of plan.services[name]?.needs ?? []) {

@@ -10,13 +10,23 @@ const os = require("os");
 const path = require("path");
 
 const root = path.join(__dirname, "..");
-const toolchain = process.env.PSF_TOOLCHAIN_DIR || path.join(os.homedir(), ".cache", "psf", "toolchain");
-const onPath = (exe) => spawnSync("sh", ["-c", `command -v ${exe}`], { env: { ...process.env, PATH: `${toolchain}/bin:${process.env.PATH}` } }).status === 0;
+const toolchain =
+  process.env.PSF_TOOLCHAIN_DIR || path.join(os.homedir(), ".cache", "psf", "toolchain");
+const onPath = (exe) =>
+  spawnSync("sh", ["-c", `command -v ${exe}`], {
+    env: { ...process.env, PATH: `${toolchain}/bin:${process.env.PATH}` },
+  }).status === 0;
 // Plugins live in the toolchain's PULUMI_HOME plugin cache (scripts/toolchain.sh), or come from
 // a normal Pulumi install (~/.pulumi/plugins) on a connected machine.
-const pluginDirs = [path.join(toolchain, "home", "plugins"), path.join(process.env.PULUMI_HOME || path.join(os.homedir(), ".pulumi"), "plugins")];
+const pluginDirs = [
+  path.join(toolchain, "home", "plugins"),
+  path.join(process.env.PULUMI_HOME || path.join(os.homedir(), ".pulumi"), "plugins"),
+];
 const plugin = (name) =>
-  onPath(`pulumi-resource-${name}`) || pluginDirs.some((d) => fs.existsSync(d) && fs.readdirSync(d).some((e) => e.startsWith(`resource-${name}-`)));
+  onPath(`pulumi-resource-${name}`) ||
+  pluginDirs.some(
+    (d) => fs.existsSync(d) && fs.readdirSync(d).some((e) => e.startsWith(`resource-${name}-`)),
+  );
 
 const missing = [
   ...["pulumi", "pulumi-language-nodejs"].filter((b) => !onPath(b)),
@@ -24,16 +34,22 @@ const missing = [
 ];
 const e2eDir = path.join(root, "test", "e2e");
 if (missing.length || !fs.existsSync(e2eDir)) {
-  console.log(`e2e: SKIPPED (toolchain not built; run npm run toolchain) — missing: ${missing.join(", ") || "test/e2e"}`);
+  console.log(
+    `e2e: SKIPPED (toolchain not built; run npm run toolchain) — missing: ${missing.join(", ") || "test/e2e"}`,
+  );
   console.log("\n0 passed, 0 failed, 1 skipped");
   process.exit(0);
 }
-const docker = spawnSync("bash", [path.join(root, "scripts", "docker-engine.sh")], { stdio: "inherit" });
+const docker = spawnSync("bash", [path.join(root, "scripts", "docker-engine.sh")], {
+  stdio: "inherit",
+});
 if (docker.status !== 0) {
   console.log("\n0 passed, 1 failed, 0 skipped");
   process.exit(1);
 }
-const images = spawnSync("bash", [path.join(root, "scripts", "build-images.sh")], { stdio: "inherit" });
+const images = spawnSync("bash", [path.join(root, "scripts", "build-images.sh")], {
+  stdio: "inherit",
+});
 if (images.status !== 0) {
   console.log("\n0 passed, 1 failed, 0 skipped");
   process.exit(1);
@@ -42,8 +58,14 @@ process.env.PATH = `${toolchain}/bin:${process.env.PATH}`;
 require("ts-node").register({ transpileOnly: true, project: path.join(root, "tsconfig.json") });
 const Mocha = require("mocha");
 const mocha = new Mocha({ timeout: 900000, reporter: "spec", color: false, bail: false });
-for (const f of fs.readdirSync(e2eDir).filter((f) => f.endsWith(".test.ts")).sort()) mocha.addFile(path.join(e2eDir, f));
-let passed = 0, failed = 0, skipped = 0;
+for (const f of fs
+  .readdirSync(e2eDir)
+  .filter((f) => f.endsWith(".test.ts"))
+  .sort())
+  mocha.addFile(path.join(e2eDir, f));
+let passed = 0,
+  failed = 0,
+  skipped = 0;
 const runner = mocha.run(() => {
   console.log(`\n${passed} passed, ${failed} failed, ${skipped} skipped`);
   process.exitCode = failed > 0 ? 1 : 0;

@@ -6,7 +6,10 @@ const Mocha = require("mocha");
 const fs = require("fs");
 const path = require("path");
 
-require("ts-node").register({ transpileOnly: true, project: path.join(__dirname, "..", "tsconfig.json") });
+require("ts-node").register({
+  transpileOnly: true,
+  project: path.join(__dirname, "..", "tsconfig.json"),
+});
 
 const root = path.join(__dirname, "..");
 const suites = ["test/unit", "test/providers", "test/cli", "test/docker"];
@@ -21,7 +24,8 @@ function walk(dir) {
 }
 
 const mocha = new Mocha({ timeout: 180000, reporter: "spec", color: false });
-for (const s of suites) for (const f of walk(path.join(root, s))) if (!grep || f.includes(grep)) mocha.addFile(f);
+for (const s of suites)
+  for (const f of walk(path.join(root, s))) if (!grep || f.includes(grep)) mocha.addFile(f);
 
 let passed = 0;
 let failed = 0;

@@ -15,14 +15,24 @@ export function cronContainer(w: Workload): {
   runPath: string;
 } {
   const runPath = "/usr/local/bin/psf-job";
-  const envLines = pulumi
-    .all({ ...(w.env ?? {}), ...(w.secretEnv ?? {}) })
-    .apply((env) => Object.entries(env).map(([k, v]) => `export ${k}=${shellQuote(String(v))}`).join("\n") + "\n");
+  const envLines = pulumi.all({ ...(w.env ?? {}), ...(w.secretEnv ?? {}) }).apply(
+    (env) =>
+      Object.entries(env)
+        .map(([k, v]) => `export ${k}=${shellQuote(String(v))}`)
+        .join("\n") + "\n",
+  );
   const argv = [...(w.command ?? []), ...(w.args ?? [])];
   const job = pulumi
     .all(argv)
     .apply((parts) =>
-      ["#!/bin/sh", "set -a", ". /etc/psf/job.env", "set +a", `exec ${parts.map(String).map(shellQuote).join(" ")}`, ""].join("\n"),
+      [
+        "#!/bin/sh",
+        "set -a",
+        ". /etc/psf/job.env",
+        "set +a",
+        `exec ${parts.map(String).map(shellQuote).join(" ")}`,
+        "",
+      ].join("\n"),
     );
   const crontab = `SHELL=/bin/sh\n${w.schedule} root ${runPath} >/proc/1/fd/1 2>/proc/1/fd/2\n`;
   return {
@@ -30,7 +40,12 @@ export function cronContainer(w: Workload): {
     command: ["cron -f"],
     runPath,
     files: [
-      { path: "/etc/psf/job.env", content: envLines, secret: Object.keys(w.secretEnv ?? {}).length > 0, mode: 0o600 },
+      {
+        path: "/etc/psf/job.env",
+        content: envLines,
+        secret: Object.keys(w.secretEnv ?? {}).length > 0,
+        mode: 0o600,
+      },
       { path: runPath, content: job, mode: 0o755 },
       { path: "/etc/cron.d/psf-job", content: crontab, mode: 0o644 },
     ],

@@ -34,7 +34,8 @@ export class DockerTarget implements Target {
     private readonly args: DockerTargetArgs,
     private readonly parent: pulumi.Resource,
   ) {
-    if (args.host) this.provider = new docker.Provider(`${args.prefix}-docker`, { host: args.host }, { parent });
+    if (args.host)
+      this.provider = new docker.Provider(`${args.prefix}-docker`, { host: args.host }, { parent });
     this.network = new docker.Network(
       `${args.prefix}-network`,
       { name: args.network ?? args.prefix, driver: "bridge", labels: this.labelList({}) },
@@ -50,13 +51,20 @@ export class DockerTarget implements Target {
     const name = `${this.args.prefix}-${ref.owner}-${ref.name}`;
     let vol = this.volumes.get(name);
     if (!vol) {
-      vol = new docker.Volume(name, { name, labels: this.labelList({ "psf.owner": ref.owner }) }, this.opts(this.parent));
+      vol = new docker.Volume(
+        name,
+        { name, labels: this.labelList({ "psf.owner": ref.owner }) },
+        this.opts(this.parent),
+      );
       this.volumes.set(name, vol);
     }
     return vol;
   }
 
-  deploy(w: Workload, opts: { parent: pulumi.Resource; dependsOn?: pulumi.Input<pulumi.Resource>[] }): Deployed {
+  deploy(
+    w: Workload,
+    opts: { parent: pulumi.Resource; dependsOn?: pulumi.Input<pulumi.Resource>[] },
+  ): Deployed {
     const image = this.image(w.name, w.image, opts.parent);
     const mounts = (w.volumes ?? []).map((m) => ({
       type: "volume",
@@ -67,10 +75,13 @@ export class DockerTarget implements Target {
     const scheduled = w.schedule ? cronContainer(w) : undefined;
     const files = [...(w.files ?? []), ...(scheduled?.files ?? [])];
     const env = Object.entries(w.env ?? {}).map(([k, v]) => pulumi.interpolate`${k}=${v}`);
-    const secretEnv = Object.entries(w.secretEnv ?? {}).map(([k, v]) => pulumi.secret(pulumi.interpolate`${k}=${v}`));
+    const secretEnv = Object.entries(w.secretEnv ?? {}).map(([k, v]) =>
+      pulumi.secret(pulumi.interpolate`${k}=${v}`),
+    );
     // A host port can be bound by one container only, so such workloads cannot start beside
     // their old copy: they are replaced delete-before-create like stateful ones.
-    const stable = w.stateful || !!w.schedule || (w.ports ?? []).some((p) => p.hostPort !== undefined);
+    const stable =
+      w.stateful || !!w.schedule || (w.ports ?? []).some((p) => p.hostPort !== undefined);
     const labels = this.labelList({
       "psf.workload": w.name,
       "psf.component": w.component,
@@ -91,7 +102,12 @@ export class DockerTarget implements Target {
         networksAdvanced: [{ name: this.network.name, aliases: [w.name] }],
         ports: (w.ports ?? [])
           .filter((p) => p.hostPort !== undefined)
-          .map((p) => ({ internal: p.containerPort, external: p.hostPort, ip: p.hostAddress ?? "127.0.0.1", protocol: p.protocol ?? "tcp" })),
+          .map((p) => ({
+            internal: p.containerPort,
+            external: p.hostPort,
+            ip: p.hostAddress ?? "127.0.0.1",
+            protocol: p.protocol ?? "tcp",
+          })),
         healthcheck: w.healthcheck && !w.schedule ? healthcheck(w.healthcheck) : undefined,
         wait: !!w.healthcheck && !w.schedule,
         waitTimeout: w.healthcheck ? waitSeconds(w.healthcheck) : undefined,
@@ -123,10 +139,22 @@ export class DockerTarget implements Target {
   }
 
   /** Writes changed files into the running container and runs its reload command. */
-  private reloader(w: Workload, container: docker.Container, parent: pulumi.Resource): command.local.Command {
+  private reloader(
+    w: Workload,
+    container: docker.Container,
+    parent: pulumi.Resource,
+  ): command.local.Command {
     const payload = pulumi
       .all((w.files ?? []).map((f) => pulumi.all([f.path, f.content, f.mode ?? 0o644])))
-      .apply((fs) => JSON.stringify(fs.map(([path, content, mode]) => ({ path, mode, b64: Buffer.from(content).toString("base64") }))));
+      .apply((fs) =>
+        JSON.stringify(
+          fs.map(([path, content, mode]) => ({
+            path,
+            mode,
+            b64: Buffer.from(content).toString("base64"),
+          })),
+        ),
+      );
     const script = [
       "set -e",
       // One `docker exec` per file; content arrives base64 on stdin, never in argv.
@@ -157,13 +185,25 @@ export class DockerTarget implements Target {
    * One image resource per image reference, shared by every workload that runs it (the
    * backup jobs of all services share one): fewer resources to plan and pull.
    */
-  private image(workload: string, ref: pulumi.Input<string>, parent: pulumi.Resource): docker.RemoteImage {
+  private image(
+    workload: string,
+    ref: pulumi.Input<string>,
+    parent: pulumi.Resource,
+  ): docker.RemoteImage {
     // keepLocally: images are shared between stacks; never delete them.
     if (typeof ref !== "string")
-      return new docker.RemoteImage(`${workload}-image`, { name: ref, keepLocally: true }, this.opts(parent));
+      return new docker.RemoteImage(
+        `${workload}-image`,
+        { name: ref, keepLocally: true },
+        this.opts(parent),
+      );
     let image = this.images.get(ref);
     if (!image) {
-      image = new docker.RemoteImage(`image-${ref}`, { name: ref, keepLocally: true }, this.opts(this.parent));
+      image = new docker.RemoteImage(
+        `image-${ref}`,
+        { name: ref, keepLocally: true },
+        this.opts(this.parent),
+      );
       this.images.set(ref, image);
     }
     return image;
@@ -174,7 +214,10 @@ export class DockerTarget implements Target {
   }
 
   private labelList(extra: Record<string, string>): docker.types.input.ContainerLabel[] {
-    return Object.entries({ ...this.args.labels, ...extra }).map(([label, value]) => ({ label, value }));
+    return Object.entries({ ...this.args.labels, ...extra }).map(([label, value]) => ({
+      label,
+      value,
+    }));
   }
 
   private opts(parent: pulumi.Resource): pulumi.CustomResourceOptions {

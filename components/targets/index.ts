@@ -5,7 +5,11 @@ import { Target } from "./target";
 
 /** Labels every object of the stack carries. */
 export function stackLabels(stack: StackSettings): Record<string, string> {
-  return { "psf.stack": stack.stackName, "psf.project": stack.project, "app.kubernetes.io/managed-by": "psf" };
+  return {
+    "psf.stack": stack.stackName,
+    "psf.project": stack.project,
+    "app.kubernetes.io/managed-by": "psf",
+  };
 }
 
 /** The target the stack config chooses. */
@@ -16,5 +20,13 @@ export function createTarget(stack: StackSettings, parent: pulumi.Resource): Tar
     const { KubernetesTarget } = require("./kubernetes") as typeof import("./kubernetes");
     return new KubernetesTarget({ ...t, labels: stackLabels(stack), stack }, parent);
   }
-  return new DockerTarget({ prefix: `psf-${stack.stackName}`, host: t.host, network: t.network, labels: stackLabels(stack) }, parent);
+  return new DockerTarget(
+    {
+      prefix: `psf-${stack.stackName}`,
+      host: t.host,
+      network: t.network,
+      labels: stackLabels(stack),
+    },
+    parent,
+  );
 }

@@ -18,7 +18,10 @@ export function kubectlBase(t: KubectlTarget): string {
   if (t.kubeconfig && !t.kubeconfig.includes("\n")) {
     const home = /^~(\/|$)/.test(t.kubeconfig);
     const rest = home ? t.kubeconfig.replace(/^~\/?/, "") : t.kubeconfig;
-    flags.push("--kubeconfig", home ? `"$HOME"${rest ? `/${shellQuote(rest)}` : ""}` : shellQuote(rest));
+    flags.push(
+      "--kubeconfig",
+      home ? `"$HOME"${rest ? `/${shellQuote(rest)}` : ""}` : shellQuote(rest),
+    );
   }
   if (t.context) flags.push("--context", shellQuote(t.context));
   return ["kubectl", ...flags, "-n", shellQuote(t.namespace)].join(" ");
@@ -54,7 +57,13 @@ export function runJobCommand(base: string, cronJob: string, pollSeconds = 5): s
  * no running pod to `exec` into. The spec replaces kubectl's generated one (`--overrides`, a
  * JSON merge patch: the container list is replaced whole).
  */
-export function runPodCommand(base: string, name: string, image: string, pod: { metadata?: object; spec: Record<string, any> }, argv: string[]): string {
+export function runPodCommand(
+  base: string,
+  name: string,
+  image: string,
+  pod: { metadata?: object; spec: Record<string, any> },
+  argv: string[],
+): string {
   const [container, ...rest] = pod.spec.containers as Array<Record<string, unknown>>;
   const overrides = {
     apiVersion: "v1",
@@ -63,7 +72,10 @@ export function runPodCommand(base: string, name: string, image: string, pod: { 
       ...pod.spec,
       restartPolicy: "Never",
       // stdin open for `-i`; the job's own command and args give way to argv.
-      containers: [{ ...container, command: argv, args: [], stdin: true, stdinOnce: true, tty: false }, ...rest],
+      containers: [
+        { ...container, command: argv, args: [], stdin: true, stdinOnce: true, tty: false },
+        ...rest,
+      ],
     },
   };
   return [

@@ -31,7 +31,10 @@ export function kubernetesIngress(r: PublicRoute, a: IngressArgs): pulumi.Resour
     "nginx.ingress.kubernetes.io/force-ssl-redirect": "true",
     ...(r.maxBodySize ? { "nginx.ingress.kubernetes.io/proxy-body-size": r.maxBodySize } : {}),
     ...(r.websockets
-      ? { "nginx.ingress.kubernetes.io/proxy-read-timeout": "3600", "nginx.ingress.kubernetes.io/proxy-send-timeout": "3600" }
+      ? {
+          "nginx.ingress.kubernetes.io/proxy-read-timeout": "3600",
+          "nginx.ingress.kubernetes.io/proxy-send-timeout": "3600",
+        }
       : {}),
     ...(r.auth
       ? {
@@ -39,7 +42,9 @@ export function kubernetesIngress(r: PublicRoute, a: IngressArgs): pulumi.Resour
           "nginx.ingress.kubernetes.io/auth-url": r.auth.forwardAuthUrl,
           "nginx.ingress.kubernetes.io/auth-method": "GET",
           "nginx.ingress.kubernetes.io/auth-signin": r.auth.signinUrl,
-          ...(r.auth.headers?.length ? { "nginx.ingress.kubernetes.io/auth-response-headers": r.auth.headers.join(",") } : {}),
+          ...(r.auth.headers?.length
+            ? { "nginx.ingress.kubernetes.io/auth-response-headers": r.auth.headers.join(",") }
+            : {}),
         }
       : {}),
   };
@@ -55,7 +60,18 @@ export function kubernetesIngress(r: PublicRoute, a: IngressArgs): pulumi.Resour
             host: r.host,
             http: {
               // The upstream is a workload of the stack: its Service has the workload's name.
-              paths: [{ path: "/", pathType: "Prefix", backend: { service: { name: r.upstream.host.split(".")[0], port: { number: r.upstream.port } } } }],
+              paths: [
+                {
+                  path: "/",
+                  pathType: "Prefix",
+                  backend: {
+                    service: {
+                      name: r.upstream.host.split(".")[0],
+                      port: { number: r.upstream.port },
+                    },
+                  },
+                },
+              ],
             },
           },
         ],

@@ -75,7 +75,12 @@ export class KubernetesTarget implements Target {
     this.kubectl = kubectlBase(args);
     if (args.proxyMode === "ingress")
       this.route = (r, opts) =>
-        kubernetesIngress(r, { namespace: this.ns, ingressClass: args.ingressClass, labels: args.labels, opts: this.opts(opts.parent) });
+        kubernetesIngress(r, {
+          namespace: this.ns,
+          ingressClass: args.ingressClass,
+          labels: args.labels,
+          opts: this.opts(opts.parent),
+        });
   }
 
   /** The Service's cluster DNS name: it resolves in every namespace (the ingress controller's too). */
@@ -95,7 +100,11 @@ export class KubernetesTarget implements Target {
       claim = new k8s.core.v1.PersistentVolumeClaim(
         name,
         {
-          metadata: { name, namespace: this.ns, labels: { ...this.args.labels, "psf.owner": ref.owner } },
+          metadata: {
+            name,
+            namespace: this.ns,
+            labels: { ...this.args.labels, "psf.owner": ref.owner },
+          },
           spec: {
             accessModes: [this.args.volumeAccessMode ?? "ReadWriteOnce"],
             storageClassName: this.args.storageClass,
@@ -109,21 +118,31 @@ export class KubernetesTarget implements Target {
     return claim;
   }
 
-  deploy(w: Workload, opts: { parent: pulumi.Resource; dependsOn?: pulumi.Input<pulumi.Resource>[] }): Deployed {
+  deploy(
+    w: Workload,
+    opts: { parent: pulumi.Resource; dependsOn?: pulumi.Input<pulumi.Resource>[] },
+  ): Deployed {
     this.deployed.add(w.name);
     for (const m of w.volumes ?? []) {
       const name = objectName(m.volume.owner, m.volume.name);
       if (!m.size) continue;
       if (this.claims.has(name) && this.sizes.get(name) !== m.size)
-        pulumi.log.warn(`kubernetes: the claim ${name} was created before ${w.name} asked for ${m.size}; it keeps its size`);
+        pulumi.log.warn(
+          `kubernetes: the claim ${name} was created before ${w.name} asked for ${m.size}; it keeps its size`,
+        );
       this.sizes.set(name, m.size);
     }
     const base = this.opts(opts.parent);
-    const o: pulumi.CustomResourceOptions = { ...base, dependsOn: [...(base.dependsOn as pulumi.Resource[]), ...(opts.dependsOn ?? [])] };
+    const o: pulumi.CustomResourceOptions = {
+      ...base,
+      dependsOn: [...(base.dependsOn as pulumi.Resource[]), ...(opts.dependsOn ?? [])],
+    };
     const labels = workloadLabels(w, this.args.labels);
     const meta: Meta = (name) => ({ name, namespace: this.ns, labels: labels.all });
     const { configMap, secret, volumes, mounts } = this.filesAndVolumes(w, meta, o);
-    const config = [configMap, secret].filter((r): r is k8s.core.v1.ConfigMap | k8s.core.v1.Secret => !!r);
+    const config = [configMap, secret].filter(
+      (r): r is k8s.core.v1.ConfigMap | k8s.core.v1.Secret => !!r,
+    );
 
     const container: k8s.types.input.core.v1.Container = {
       name: w.name,
@@ -131,7 +150,11 @@ export class KubernetesTarget implements Target {
       command: w.command,
       args: w.args,
       env: envVars(w, secret ? secret.metadata.name : objectName(w.name, "secret")),
-      ports: (w.ports ?? []).map((p) => ({ name: portName(p.name), containerPort: p.containerPort, protocol: (p.protocol ?? "tcp").toUpperCase() })),
+      ports: (w.ports ?? []).map((p) => ({
+        name: portName(p.name),
+        containerPort: p.containerPort,
+        protocol: (p.protocol ?? "tcp").toUpperCase(),
+      })),
       volumeMounts: mounts,
       resources: resources(w.resources),
       ...(w.schedule ? {} : probes(w.healthcheck)),
@@ -148,7 +171,10 @@ export class KubernetesTarget implements Target {
     };
     const digest = contentDigest(w, this.secretContent(w) ? this.key().base64 : undefined);
     const template: k8s.types.input.core.v1.PodTemplateSpec = {
-      metadata: { labels: { ...labels.all }, annotations: digest ? { "psf/content-digest": digest } : undefined },
+      metadata: {
+        labels: { ...labels.all },
+        annotations: digest ? { "psf/content-digest": digest } : undefined,
+      },
       spec: podSpec,
     };
     // The workload starts once its files and Secret exist (env references name them only).
@@ -167,7 +193,12 @@ export class KubernetesTarget implements Target {
               concurrencyPolicy: "Forbid",
               successfulJobsHistoryLimit: 3,
               failedJobsHistoryLimit: 3,
-              jobTemplate: { spec: { backoffLimit: 1, template: { ...template, spec: { ...podSpec, restartPolicy: "Never" } } } },
+              jobTemplate: {
+                spec: {
+                  backoffLimit: 1,
+                  template: { ...template, spec: { ...podSpec, restartPolicy: "Never" } },
+                },
+              },
             },
           },
           wo,
@@ -178,7 +209,15 @@ export class KubernetesTarget implements Target {
       resourcesOut.push(
         new k8s.apps.v1.StatefulSet(
           w.name,
-          { metadata: meta(w.name), spec: { serviceName: w.name, replicas: 1, selector: { matchLabels: labels.selector }, template } },
+          {
+            metadata: meta(w.name),
+            spec: {
+              serviceName: w.name,
+              replicas: 1,
+              selector: { matchLabels: labels.selector },
+              template,
+            },
+          },
           wo,
         ),
       );
@@ -192,7 +231,10 @@ export class KubernetesTarget implements Target {
             spec: {
               replicas: w.replicas ?? 1,
               selector: { matchLabels: labels.selector },
-              strategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
+              strategy: {
+                type: "RollingUpdate",
+                rollingUpdate: { maxUnavailable: 0, maxSurge: 1 },
+              },
               template,
             },
           },
@@ -202,13 +244,26 @@ export class KubernetesTarget implements Target {
       ref = `deployment/${w.name}`;
     }
     // A StatefulSet's governing Service exists even without ports: it names the pods in DNS.
-    if (!w.schedule && ((w.ports ?? []).length || w.stateful)) resourcesOut.push(this.service(w, labels.selector, meta, o));
+    if (!w.schedule && ((w.ports ?? []).length || w.stateful))
+      resourcesOut.push(this.service(w, labels.selector, meta, o));
 
     const exec = (argv: string[], x?: { stdin?: boolean }) =>
       w.schedule
         ? pulumi
-            .output({ image: w.image, spec: { ...podSpec, restartPolicy: "Never" }, labels: labels.all })
-            .apply((p) => runPodCommand(this.kubectl, w.name, p.image, { metadata: { labels: p.labels }, spec: p.spec }, argv))
+            .output({
+              image: w.image,
+              spec: { ...podSpec, restartPolicy: "Never" },
+              labels: labels.all,
+            })
+            .apply((p) =>
+              runPodCommand(
+                this.kubectl,
+                w.name,
+                p.image,
+                { metadata: { labels: p.labels }, spec: p.spec },
+                argv,
+              ),
+            )
         : pulumi.output(execCommand(this.kubectl, ref, argv, x?.stdin));
     return {
       address: this.address(w.name),
@@ -224,7 +279,11 @@ export class KubernetesTarget implements Target {
     const plainFiles = files.filter((f) => !f.secret);
     const secretFiles = files.filter((f) => f.secret);
     const configMap = plainFiles.length
-      ? new k8s.core.v1.ConfigMap(`${w.name}-files`, { metadata: meta(objectName(w.name, "files")), data: fileData(files, plainFiles) }, o)
+      ? new k8s.core.v1.ConfigMap(
+          `${w.name}-files`,
+          { metadata: meta(objectName(w.name, "files")), data: fileData(files, plainFiles) },
+          o,
+        )
       : undefined;
     const secret =
       secretFiles.length || Object.keys(w.secretEnv ?? {}).length
@@ -233,7 +292,12 @@ export class KubernetesTarget implements Target {
             {
               metadata: meta(objectName(w.name, "secret")),
               type: "Opaque",
-              stringData: pulumi.secret(pulumi.output({ ...fileData(files, secretFiles), ...(w.secretEnv ?? {}) }) as pulumi.Output<Record<string, string>>),
+              stringData: pulumi.secret(
+                pulumi.output({
+                  ...fileData(files, secretFiles),
+                  ...(w.secretEnv ?? {}),
+                }) as pulumi.Output<Record<string, string>>,
+              ),
             },
             o,
           )
@@ -241,14 +305,30 @@ export class KubernetesTarget implements Target {
 
     const volumes: k8s.types.input.core.v1.Volume[] = [];
     const mounts: k8s.types.input.core.v1.VolumeMount[] = [];
-    if (configMap) volumes.push({ name: "files", configMap: { name: configMap.metadata.name, items: fileItems(files, plainFiles) } });
-    if (secret && secretFiles.length) volumes.push({ name: "secret-files", secret: { secretName: secret.metadata.name, items: fileItems(files, secretFiles) } });
+    if (configMap)
+      volumes.push({
+        name: "files",
+        configMap: { name: configMap.metadata.name, items: fileItems(files, plainFiles) },
+      });
+    if (secret && secretFiles.length)
+      volumes.push({
+        name: "secret-files",
+        secret: { secretName: secret.metadata.name, items: fileItems(files, secretFiles) },
+      });
     // subPath: one file at its path, beside what the image has in that directory.
-    files.forEach((f, i) => mounts.push({ name: f.secret ? "secret-files" : "files", mountPath: f.path, subPath: fileKey(f, i), readOnly: true }));
+    files.forEach((f, i) =>
+      mounts.push({
+        name: f.secret ? "secret-files" : "files",
+        mountPath: f.path,
+        subPath: fileKey(f, i),
+        readOnly: true,
+      }),
+    );
     for (const m of w.volumes ?? []) {
       const claim = this.volume(m.volume);
       const vname = objectName("vol", m.volume.owner, m.volume.name);
-      if (!volumes.some((v) => v.name === vname)) volumes.push({ name: vname, persistentVolumeClaim: { claimName: claim.metadata.name } });
+      if (!volumes.some((v) => v.name === vname))
+        volumes.push({ name: vname, persistentVolumeClaim: { claimName: claim.metadata.name } });
       mounts.push({ name: vname, mountPath: m.mountPath, readOnly: m.readOnly ?? false });
     }
     return { configMap, secret, volumes, mounts };
@@ -261,24 +341,41 @@ export class KubernetesTarget implements Target {
 
   /** The stack's key for content digests: random, kept secret in the state, created once. */
   private key(): random.RandomBytes {
-    this.hashKey ??= new random.RandomBytes("kubernetes-digest-key", { length: 32 }, { parent: this.parent });
+    this.hashKey ??= new random.RandomBytes(
+      "kubernetes-digest-key",
+      { length: 32 },
+      { parent: this.parent },
+    );
     return this.hashKey;
   }
 
   /** On ReadWriteOnce claims: beside the pods of every owner of a claim it mounts (itself included). */
   private affinity(w: Workload): k8s.types.input.core.v1.Affinity | undefined {
-    if ((this.args.volumeAccessMode ?? "ReadWriteOnce") !== "ReadWriteOnce" || w.stateful) return undefined;
+    if ((this.args.volumeAccessMode ?? "ReadWriteOnce") !== "ReadWriteOnce" || w.stateful)
+      return undefined;
     // Owners with pods: services and deployed workloads; a provider's own volume (a local backup
     // repository) has none to follow (docs/kubernetes.md: ReadWriteMany on several nodes).
-    const hasPods = (owner: string) => owner in this.args.stack.services || this.deployed.has(owner);
-    const owners = [...new Set((w.volumes ?? []).map((m) => m.volume.owner))].filter((owner) => (owner !== w.name || !w.schedule) && hasPods(owner));
+    const hasPods = (owner: string) =>
+      owner in this.args.stack.services || this.deployed.has(owner);
+    const owners = [...new Set((w.volumes ?? []).map((m) => m.volume.owner))].filter(
+      (owner) => (owner !== w.name || !w.schedule) && hasPods(owner),
+    );
     return claimAffinity(owners.map((owner) => podSelector(owner, this.args.labels)));
   }
 
-  private service(w: Workload, selector: Record<string, string>, meta: Meta, o: pulumi.CustomResourceOptions): k8s.core.v1.Service {
+  private service(
+    w: Workload,
+    selector: Record<string, string>,
+    meta: Meta,
+    o: pulumi.CustomResourceOptions,
+  ): k8s.core.v1.Service {
     const published = (w.ports ?? []).some((p) => p.hostPort !== undefined);
     // A port published on the host (nginx's 80/443) becomes a LoadBalancer or NodePort service.
-    const type = published ? (this.args.proxyMode === "nodeport" ? "NodePort" : "LoadBalancer") : "ClusterIP";
+    const type = published
+      ? this.args.proxyMode === "nodeport"
+        ? "NodePort"
+        : "LoadBalancer"
+      : "ClusterIP";
     const headless = w.stateful && !published;
     return new k8s.core.v1.Service(
       `${w.name}-service`,
@@ -296,10 +393,16 @@ export class KubernetesTarget implements Target {
           selector,
           ports: (w.ports ?? []).map((p) => ({
             name: portName(p.name),
-            port: p.hostPort !== undefined && type === "LoadBalancer" ? p.hostPort : p.containerPort,
+            port:
+              p.hostPort !== undefined && type === "LoadBalancer" ? p.hostPort : p.containerPort,
             targetPort: p.containerPort,
             protocol: (p.protocol ?? "tcp").toUpperCase(),
-            ...(type === "NodePort" && p.hostPort !== undefined && p.hostPort >= 30000 && p.hostPort <= 32767 ? { nodePort: p.hostPort } : {}),
+            ...(type === "NodePort" &&
+            p.hostPort !== undefined &&
+            p.hostPort >= 30000 &&
+            p.hostPort <= 32767
+              ? { nodePort: p.hostPort }
+              : {}),
           })),
         },
       },

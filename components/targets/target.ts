@@ -24,7 +24,11 @@ export interface PublicRoute {
    * Forward auth: the SSO's verify endpoint, where a 401 sends the browser, and the identity
    * headers of the SSO's answer passed on to the upstream.
    */
-  auth?: { forwardAuthUrl: pulumi.Input<string>; signinUrl: pulumi.Input<string>; headers?: string[] };
+  auth?: {
+    forwardAuthUrl: pulumi.Input<string>;
+    signinUrl: pulumi.Input<string>;
+    headers?: string[];
+  };
   maxBodySize?: string;
   websockets?: boolean;
 }
@@ -37,7 +41,10 @@ export interface Target {
    * the proxy provider then declares routes here instead of running its own server.
    */
   route?(route: PublicRoute, opts: { parent: pulumi.Resource }): pulumi.Resource[];
-  deploy(workload: Workload, opts: { parent: pulumi.Resource; dependsOn?: pulumi.Input<pulumi.Resource>[] }): Deployed;
+  deploy(
+    workload: Workload,
+    opts: { parent: pulumi.Resource; dependsOn?: pulumi.Input<pulumi.Resource>[] },
+  ): Deployed;
   /** The address a workload named `name` will have (known before it is deployed). */
   address(name: string): string;
   /** Ensures the volume exists; idempotent. */

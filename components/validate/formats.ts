@@ -17,7 +17,8 @@ export function dnsName(value: string, allowWildcard = false): string | undefine
     if (labels.length < 2) return "a wildcard needs at least two labels after `*.`";
   }
   for (const label of labels) {
-    if (label.length === 0) return "has an empty label (two dots in a row, or a leading/trailing dot)";
+    if (label.length === 0)
+      return "has an empty label (two dots in a row, or a leading/trailing dot)";
     if (label.length > 63) return `has a label of ${label.length} characters; at most 63`;
     if (label.includes("*")) return "may use `*` only as the whole first label";
     if (!LABEL.test(label)) return `label "${label}" may use only a-z, 0-9 and inner hyphens`;
@@ -79,13 +80,15 @@ export function size(value: string): string | undefined {
 
 /** A memory quantity: bytes, or a k/M/G suffix, decimal or binary (`512M`, `512Mi`, `1G`). */
 export function memory(value: string): string | undefined {
-  if (!/^[1-9][0-9]*([kKmMgG]i?)?$/.test(value)) return "is not a memory size like 512Mi, 512M or 1G";
+  if (!/^[1-9][0-9]*([kKmMgG]i?)?$/.test(value))
+    return "is not a memory size like 512Mi, 512M or 1G";
   return undefined;
 }
 
 /** A CPU quantity: cores (`0.5`, `2`) or millicores (`500m`). */
 export function cpu(value: string): string | undefined {
-  if (!/^([0-9]+(\.[0-9]{1,3})?|[1-9][0-9]*m)$/.test(value) || /^0+(\.0+)?$/.test(value)) return "is not a CPU amount like 0.5 or 500m";
+  if (!/^([0-9]+(\.[0-9]{1,3})?|[1-9][0-9]*m)$/.test(value) || /^0+(\.0+)?$/.test(value))
+    return "is not a CPU amount like 0.5 or 500m";
   return undefined;
 }
 
@@ -151,7 +154,8 @@ export function email(value: string): string | undefined {
 export function sqlIdentifier(value: string): string | undefined {
   if (value.length === 0) return "must not be empty";
   if (value.length > 63) return `is ${value.length} characters long; at most 63`;
-  if (!/^[a-z_][a-z0-9_]*$/.test(value)) return "must use only a-z, 0-9 and _ and not start with a digit";
+  if (!/^[a-z_][a-z0-9_]*$/.test(value))
+    return "must use only a-z, 0-9 and _ and not start with a digit";
   return undefined;
 }
 

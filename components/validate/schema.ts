@@ -11,8 +11,22 @@ export type Spec =
   | { type: "int"; min?: number; max?: number; default?: number; doc?: string }
   | { type: "bool"; default?: boolean; doc?: string }
   | { type: "scalar"; doc?: string }
-  | { type: "list"; items: Spec; minItems?: number; maxItems?: number; unique?: boolean; default?: unknown[]; doc?: string }
-  | { type: "map"; values: Spec; keyFormat?: FormatName; default?: Record<string, unknown>; doc?: string }
+  | {
+      type: "list";
+      items: Spec;
+      minItems?: number;
+      maxItems?: number;
+      unique?: boolean;
+      default?: unknown[];
+      doc?: string;
+    }
+  | {
+      type: "map";
+      values: Spec;
+      keyFormat?: FormatName;
+      default?: Record<string, unknown>;
+      doc?: string;
+    }
   | ObjectSpec
   | { type: "any"; doc?: string };
 
@@ -56,7 +70,11 @@ function distance(a: string, b: string): number {
   for (let j = 1; j <= b.length; j++) d[0][j] = j;
   for (let i = 1; i <= a.length; i++)
     for (let j = 1; j <= b.length; j++)
-      d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+      d[i][j] = Math.min(
+        d[i - 1][j] + 1,
+        d[i][j - 1] + 1,
+        d[i - 1][j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1),
+      );
   return d[a.length][b.length];
 }
 
@@ -69,11 +87,18 @@ export function suggest(word: string, options: readonly string[]): string | unde
   }
   if (bestD <= Math.max(2, Math.floor(word.length / 3))) return best;
   // An abbreviation (`prod`, `dev`) names the one option it starts.
-  const prefixed = options.filter((o) => word.length >= 3 && o.toLowerCase().startsWith(word.toLowerCase()));
+  const prefixed = options.filter(
+    (o) => word.length >= 3 && o.toLowerCase().startsWith(word.toLowerCase()),
+  );
   return prefixed.length === 1 ? prefixed[0] : undefined;
 }
 
-export function unknownKeyIssue(path: string, key: string, known: readonly string[], what = "key"): Issue {
+export function unknownKeyIssue(
+  path: string,
+  key: string,
+  known: readonly string[],
+  what = "key",
+): Issue {
   const guess = suggest(key, known);
   return {
     path: joinPath(path, key),
@@ -88,28 +113,45 @@ export function unknownKeyIssue(path: string, key: string, known: readonly strin
  */
 export function check(value: unknown, spec: Spec, path: string, issues: Issue[]): any {
   if (value === undefined || value === null) {
-    return "default" in spec && spec.default !== undefined ? structuredClone(spec.default) : undefined;
+    return "default" in spec && spec.default !== undefined
+      ? structuredClone(spec.default)
+      : undefined;
   }
   switch (spec.type) {
     case "any":
       return value;
     case "scalar":
-      if (value instanceof SecureValue || ["string", "number", "boolean"].includes(typeof value)) return value;
-      issues.push({ path, message: `expected a string, number or boolean, got ${typeName(value)}` });
+      if (value instanceof SecureValue || ["string", "number", "boolean"].includes(typeof value))
+        return value;
+      issues.push({
+        path,
+        message: `expected a string, number or boolean, got ${typeName(value)}`,
+      });
       return undefined;
     case "string":
       return checkString(value, spec, path, issues);
     case "int":
       if (typeof value !== "number" || !Number.isInteger(value)) {
-        issues.push({ path, message: `expected an integer, got ${typeName(value)} ${JSON.stringify(value)}` });
+        issues.push({
+          path,
+          message: `expected an integer, got ${typeName(value)} ${JSON.stringify(value)}`,
+        });
         return undefined;
       }
       if (spec.min !== undefined && value < spec.min) {
-        issues.push({ path, message: `${value} is below the minimum ${spec.min}`, hint: `use a value of at least ${spec.min}` });
+        issues.push({
+          path,
+          message: `${value} is below the minimum ${spec.min}`,
+          hint: `use a value of at least ${spec.min}`,
+        });
         return undefined;
       }
       if (spec.max !== undefined && value > spec.max) {
-        issues.push({ path, message: `${value} is above the maximum ${spec.max}`, hint: `use a value of at most ${spec.max}` });
+        issues.push({
+          path,
+          message: `${value} is above the maximum ${spec.max}`,
+          hint: `use a value of at most ${spec.max}`,
+        });
         return undefined;
       }
       return value;
@@ -121,7 +163,11 @@ export function check(value: unknown, spec: Spec, path: string, issues: Issue[])
       return value;
     case "list": {
       if (!Array.isArray(value)) {
-        issues.push({ path, message: `expected a list, got ${typeName(value)}`, hint: "write it as [a, b] or one `- item` per line" });
+        issues.push({
+          path,
+          message: `expected a list, got ${typeName(value)}`,
+          hint: "write it as [a, b] or one `- item` per line",
+        });
         return undefined;
       }
       if (spec.minItems !== undefined && value.length < spec.minItems)
@@ -131,7 +177,11 @@ export function check(value: unknown, spec: Spec, path: string, issues: Issue[])
       const out = value.map((item, i) => {
         // `- ` with nothing after it is null in YAML: an empty item, never a default.
         if (item === null || item === undefined) {
-          issues.push({ path: joinPath(path, i), message: "is an empty item", hint: "remove it, or give it a value" });
+          issues.push({
+            path: joinPath(path, i),
+            message: "is an empty item",
+            hint: "remove it, or give it a value",
+          });
           return undefined;
         }
         return check(item, spec.items, joinPath(path, i), issues);
@@ -141,7 +191,11 @@ export function check(value: unknown, spec: Spec, path: string, issues: Issue[])
         value.forEach((item, i) => {
           const k = JSON.stringify(item);
           if (seen.has(k))
-            issues.push({ path: joinPath(path, i), message: `duplicates item ${seen.get(k)} (${k})`, hint: "remove the duplicate" });
+            issues.push({
+              path: joinPath(path, i),
+              message: `duplicates item ${seen.get(k)} (${k})`,
+              hint: "remove the duplicate",
+            });
           else seen.set(k, i);
         });
       }
@@ -157,13 +211,27 @@ export function check(value: unknown, spec: Spec, path: string, issues: Issue[])
         if (spec.keyFormat) {
           const bad = formats[spec.keyFormat](k);
           if (bad) {
-            issues.push({ path: joinPath(path, k), message: `key "${k}" ${bad}`, hint: `e.g. ${formatExamples[spec.keyFormat]}` });
+            issues.push({
+              path: joinPath(path, k),
+              message: `key "${k}" ${bad}`,
+              hint: `e.g. ${formatExamples[spec.keyFormat]}`,
+            });
             continue;
           }
         }
         // `KEY:` with nothing after it is null in YAML; it would otherwise vanish or become "undefined".
-        if ((v === null || v === undefined) && spec.values.type !== "any" && !("default" in spec.values && spec.values.default !== undefined)) {
-          issues.push({ path: joinPath(path, k), message: "has no value", hint: ["string", "scalar"].includes(spec.values.type) ? `give ${k} a value (write "" for an empty string), or remove it` : `give ${k} a value, or remove it` });
+        if (
+          (v === null || v === undefined) &&
+          spec.values.type !== "any" &&
+          !("default" in spec.values && spec.values.default !== undefined)
+        ) {
+          issues.push({
+            path: joinPath(path, k),
+            message: "has no value",
+            hint: ["string", "scalar"].includes(spec.values.type)
+              ? `give ${k} a value (write "" for an empty string), or remove it`
+              : `give ${k} a value, or remove it`,
+          });
           out[k] = undefined;
           continue;
         }
@@ -198,7 +266,11 @@ function checkString(value: unknown, spec: StringSpec, path: string, issues: Iss
   }
   const minLength = spec.minLength ?? (spec.format ? 0 : 1);
   if (value.length < minLength) {
-    issues.push({ path, message: "must not be empty", hint: spec.format ? `e.g. ${formatExamples[spec.format]}` : undefined });
+    issues.push({
+      path,
+      message: "must not be empty",
+      hint: spec.format ? `e.g. ${formatExamples[spec.format]}` : undefined,
+    });
     return undefined;
   }
   if (spec.maxLength !== undefined && value.length > spec.maxLength) {
@@ -208,7 +280,11 @@ function checkString(value: unknown, spec: StringSpec, path: string, issues: Iss
   if (spec.format) {
     const bad = formats[spec.format](value);
     if (bad) {
-      issues.push({ path, message: `"${truncate(value)}" ${bad}`, hint: `e.g. ${formatExamples[spec.format]}` });
+      issues.push({
+        path,
+        message: `"${truncate(value)}" ${bad}`,
+        hint: `e.g. ${formatExamples[spec.format]}`,
+      });
       return undefined;
     }
   }
@@ -217,7 +293,10 @@ function checkString(value: unknown, spec: StringSpec, path: string, issues: Iss
 
 function checkObject(value: unknown, spec: ObjectSpec, path: string, issues: Issue[]): unknown {
   if (typeof value !== "object" || Array.isArray(value) || value instanceof SecureValue) {
-    issues.push({ path, message: `expected a map of ${Object.keys(spec.fields).join(", ")}, got ${typeName(value)}` });
+    issues.push({
+      path,
+      message: `expected a map of ${Object.keys(spec.fields).join(", ")}, got ${typeName(value)}`,
+    });
     return undefined;
   }
   const input = value as Record<string, unknown>;

@@ -41,9 +41,19 @@ export const backupContract: ContractDefinition<BackupRequest> = {
   request: {
     type: "object",
     fields: {
-      volumes: { type: "list", items: { type: "string", format: "name" }, unique: true, default: [] },
+      volumes: {
+        type: "list",
+        items: { type: "string", format: "name" },
+        unique: true,
+        default: [],
+      },
       paths: { type: "list", items: { type: "string", format: "path" }, unique: true, default: [] },
-      excludes: { type: "list", items: { type: "string", minLength: 1, maxLength: 1024 }, unique: true, default: [] },
+      excludes: {
+        type: "list",
+        items: { type: "string", minLength: 1, maxLength: 1024 },
+        unique: true,
+        default: [],
+      },
       database: { type: "bool", default: false },
       schedule: { type: "string", format: "cron" },
       retention: retentionSpec,
@@ -59,17 +69,26 @@ export const backupContract: ContractDefinition<BackupRequest> = {
         issues.push({
           path: joinPath(joinPath(ctx.path, "volumes"), i),
           message: `"${v}" is not a volume of this service`,
-          hint: declared.length ? `declared volumes: ${declared.join(", ")}` : `declare it under volumes: {${v}: /path}`,
+          hint: declared.length
+            ? `declared volumes: ${declared.join(", ")}`
+            : `declare it under volumes: {${v}: /path}`,
         });
     });
     // A mount path that failed its own check is reported there.
-    const mounts = Object.values(ctx.service?.volumes ?? {}).filter((m): m is string => typeof m === "string");
+    const mounts = Object.values(ctx.service?.volumes ?? {}).filter(
+      (m): m is string => typeof m === "string",
+    );
     req.paths.forEach((p, i) => {
-      if (ctx.service && !mounts.some((m) => p === m || p.startsWith(m.endsWith("/") ? m : `${m}/`)))
+      if (
+        ctx.service &&
+        !mounts.some((m) => p === m || p.startsWith(m.endsWith("/") ? m : `${m}/`))
+      )
         issues.push({
           path: joinPath(joinPath(ctx.path, "paths"), i),
           message: `"${p}" is not inside any volume of this service; only volumes persist`,
-          hint: mounts.length ? `volume mount paths: ${mounts.join(", ")}` : "declare a volume that contains it",
+          hint: mounts.length
+            ? `volume mount paths: ${mounts.join(", ")}`
+            : "declare a volume that contains it",
         });
     });
     if (req.database && ctx.service && !ctx.service.needs?.database)

@@ -35,11 +35,30 @@ export const databaseContract: ContractDefinition<DatabaseRequest> = {
       engine: { type: "string", enum: DATABASE_ENGINES, default: "postgres" },
       name: { type: "string", format: "sql", doc: "database name; default: the service name" },
       user: { type: "string", format: "sql", doc: "owner role; default: the database name" },
-      extensions: { type: "list", items: { type: "string", minLength: 1, maxLength: 63 }, unique: true, default: [] },
-      initSql: { type: "string", minLength: 1, maxLength: 1_000_000, doc: "SQL run once after the database is created" },
+      extensions: {
+        type: "list",
+        items: { type: "string", minLength: 1, maxLength: 63 },
+        unique: true,
+        default: [],
+      },
+      initSql: {
+        type: "string",
+        minLength: 1,
+        maxLength: 1_000_000,
+        doc: "SQL run once after the database is created",
+      },
     },
   },
-  resultFields: ["host", "port", "database", "user", "password", "url", "dumpCommand", "restoreCommand"],
+  resultFields: [
+    "host",
+    "port",
+    "database",
+    "user",
+    "password",
+    "url",
+    "dumpCommand",
+    "restoreCommand",
+  ],
   secretFields: ["password", "url"],
   defaults: (req, ctx) => {
     const name = req.name ?? ctx.requester.replace(/[^a-z0-9_]/g, "_");

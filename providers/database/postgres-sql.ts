@@ -8,10 +8,37 @@ import { DatabaseRequest } from "./contract";
  * it needs an image with pgvector, and the settings' `extraExtensions` then lists it.
  */
 export const CONTRIB_EXTENSIONS = [
-  "pg_trgm", "pgcrypto", "uuid-ossp", "citext", "hstore", "pg_stat_statements", "btree_gin", "btree_gist",
-  "unaccent", "fuzzystrmatch", "bloom", "cube", "dblink", "dict_int", "dict_xsyn", "earthdistance", "intarray",
-  "isn", "lo", "ltree", "moddatetime", "pg_buffercache", "pg_prewarm", "pgrowlocks", "pgstattuple",
-  "postgres_fdw", "seg", "tablefunc", "tcn", "tsm_system_rows", "tsm_system_time",
+  "pg_trgm",
+  "pgcrypto",
+  "uuid-ossp",
+  "citext",
+  "hstore",
+  "pg_stat_statements",
+  "btree_gin",
+  "btree_gist",
+  "unaccent",
+  "fuzzystrmatch",
+  "bloom",
+  "cube",
+  "dblink",
+  "dict_int",
+  "dict_xsyn",
+  "earthdistance",
+  "intarray",
+  "isn",
+  "lo",
+  "ltree",
+  "moddatetime",
+  "pg_buffercache",
+  "pg_prewarm",
+  "pgrowlocks",
+  "pgstattuple",
+  "postgres_fdw",
+  "seg",
+  "tablefunc",
+  "tcn",
+  "tsm_system_rows",
+  "tsm_system_time",
 ] as const;
 
 /** Database comments that mark what PSF created (and may drop) and whether initSql is due. */
@@ -43,7 +70,10 @@ export function scramVerifier(user: string, password: string, iterations = 4096)
  * The verifiers of many roles at once, their key stretching on libuv's thread pool: planning
  * hundreds of databases then overlaps with the program instead of blocking it (bench/).
  */
-export async function scramVerifiers(passwords: Record<string, string>, iterations = 4096): Promise<Record<string, string>> {
+export async function scramVerifiers(
+  passwords: Record<string, string>,
+  iterations = 4096,
+): Promise<Record<string, string>> {
   const entries = await Promise.all(
     Object.entries(passwords).map(async ([user, password]) => {
       const salt = scramSalt(user, password);
@@ -82,7 +112,11 @@ const connect = (db: string) => [`\\connect ${ident(db)}`, "SET client_min_messa
  * so; `initSql` runs only while that comment says it is pending, in the transaction that
  * clears it. A database no longer requested is left alone unless `dropRemoved`.
  */
-export function provisioningSql(requests: DatabaseRequest[], passwords: Record<string, string>, opts: ProvisionOptions = {}): string {
+export function provisioningSql(
+  requests: DatabaseRequest[],
+  passwords: Record<string, string>,
+  opts: ProvisionOptions = {},
+): string {
   const out = ["\\set ON_ERROR_STOP on", "SET client_min_messages = warning;"];
   const users = [...new Set(requests.map((r) => r.user))];
   for (const user of users) {
@@ -103,7 +137,10 @@ export function provisioningSql(requests: DatabaseRequest[], passwords: Record<s
     );
   }
   for (const r of requests.filter((r) => r.extensions.length)) {
-    out.push(...connect(r.name), ...r.extensions.map((e) => `CREATE EXTENSION IF NOT EXISTS ${ident(e)} CASCADE;`));
+    out.push(
+      ...connect(r.name),
+      ...r.extensions.map((e) => `CREATE EXTENSION IF NOT EXISTS ${ident(e)} CASCADE;`),
+    );
   }
   // Last, so one failing script cannot keep the other services' databases from being made.
   for (const r of requests.filter((r) => r.initSql)) {
@@ -153,7 +190,20 @@ export interface Conn {
  * object it recreates (`--clean --if-exists`), so it loads into a live or a fresh database.
  */
 export function dumpArgs(database: string, c: Conn): string[] {
-  return ["pg_dump", "-w", "-h", c.host, "-p", String(c.port), "-U", "postgres", "--clean", "--if-exists", "-d", database];
+  return [
+    "pg_dump",
+    "-w",
+    "-h",
+    c.host,
+    "-p",
+    String(c.port),
+    "-U",
+    "postgres",
+    "--clean",
+    "--if-exists",
+    "-d",
+    database,
+  ];
 }
 
 /**
@@ -162,8 +212,24 @@ export function dumpArgs(database: string, c: Conn): string[] {
  */
 export function restoreArgs(database: string, owner: string, c: Conn): string[] {
   return [
-    "psql", "-X", "-q", "-w", "-v", "ON_ERROR_STOP=1", "--single-transaction",
-    "-h", c.host, "-p", String(c.port), "-U", "postgres", "-d", database,
-    "-c", `DROP OWNED BY ${ident(owner)}`, "-f", "-",
+    "psql",
+    "-X",
+    "-q",
+    "-w",
+    "-v",
+    "ON_ERROR_STOP=1",
+    "--single-transaction",
+    "-h",
+    c.host,
+    "-p",
+    String(c.port),
+    "-U",
+    "postgres",
+    "-d",
+    database,
+    "-c",
+    `DROP OWNED BY ${ident(owner)}`,
+    "-f",
+    "-",
   ];
 }

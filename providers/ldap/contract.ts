@@ -23,7 +23,12 @@ export const ldapContract: ContractDefinition<LdapRequest> = {
   request: {
     type: "object",
     fields: {
-      groups: { type: "list", items: { type: "string", format: "name" }, unique: true, default: [] },
+      groups: {
+        type: "list",
+        items: { type: "string", format: "name" },
+        unique: true,
+        default: [],
+      },
     },
   },
   resultFields: ["url", "baseDn", "usersDn", "groupsDn", "bindDn", "bindPassword", "adminUrl"],

@@ -130,7 +130,11 @@ export class Nginx extends pulumi.ComponentResource implements ProviderInstance 
   }
 
   /** nginx itself, publishing 80 and 443 on the host (Docker) or a LoadBalancer/NodePort (Kubernetes). */
-  private deployServer(name: string, args: ProviderArgs<ProxyRoute, NginxSettings>, files: WorkloadFile[]): void {
+  private deployServer(
+    name: string,
+    args: ProviderArgs<ProxyRoute, NginxSettings>,
+    files: WorkloadFile[],
+  ): void {
     const { settings } = args;
     const workload: Workload = {
       name: WORKLOAD,
@@ -184,7 +188,9 @@ const DOCKER_DNS = "127.0.0.11";
  * resolve once at start through the pod's resolver (a Service's cluster IP does not change).
  */
 function onTarget(settings: NginxSettings, kind: "docker" | "kubernetes"): NginxSettings {
-  return kind === "kubernetes" && settings.resolver === DOCKER_DNS ? { ...settings, resolver: "" } : settings;
+  return kind === "kubernetes" && settings.resolver === DOCKER_DNS
+    ? { ...settings, resolver: "" }
+    : settings;
 }
 
 /** `resolver` is inserted verbatim: addresses (`host[:port]`), space-separated. */
@@ -287,7 +293,11 @@ export const nginx: ProviderDefinition<ProxyRoute, NginxSettings> = {
   checkStack: (settings, _stack, _requests, path) => {
     const issues: Issue[] = [];
     if (settings.version !== undefined && !/^\d+\.\d+\.\d+$/.test(settings.version))
-      issues.push({ path: joinPath(path, "version"), message: `"${settings.version}" is not an nginx version`, hint: "e.g. 1.27.0 or 1.22.1" });
+      issues.push({
+        path: joinPath(path, "version"),
+        message: `"${settings.version}" is not an nginx version`,
+        hint: "e.g. 1.27.0 or 1.22.1",
+      });
     if (settings.listenAddress !== undefined && !isIP(settings.listenAddress))
       issues.push({
         path: joinPath(path, "listenAddress"),

@@ -8,11 +8,16 @@ import { SecretsRequest } from "./contract";
 export class ConfigSecrets extends pulumi.ComponentResource implements ProviderInstance {
   readonly results: Record<string, ContractResult> = {};
 
-  constructor(name: string, args: ProviderArgs<SecretsRequest>, opts?: pulumi.ComponentResourceOptions) {
+  constructor(
+    name: string,
+    args: ProviderArgs<SecretsRequest>,
+    opts?: pulumi.ComponentResourceOptions,
+  ) {
     super("psf:secrets:Config", name, {}, opts);
     for (const [requester, req] of Object.entries(args.requests)) {
       const value = args.configSecret(req.name);
-      if (!value) throw new pulumi.RunError(`bug: psf:secrets.${req.name} passed validation but is missing`);
+      if (!value)
+        throw new pulumi.RunError(`bug: psf:secrets.${req.name} passed validation but is missing`);
       this.results[requester] = { value: pulumi.secret(value) };
     }
     this.registerOutputs({});
@@ -28,7 +33,9 @@ export const config: ProviderDefinition<SecretsRequest> = {
     const issues: Issue[] = [];
     for (const [requester, req] of Object.entries(requests)) {
       if (stack.secretNames.includes(req.name)) continue;
-      const path = stack.services[requester] ? `services.${requester}.needs.secrets.name` : "providers.secrets";
+      const path = stack.services[requester]
+        ? `services.${requester}.needs.secrets.name`
+        : "providers.secrets";
       issues.push({
         path,
         message: `secret "${req.name}" is not set in the stack config (psf:secrets.${req.name})`,

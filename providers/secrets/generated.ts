@@ -13,7 +13,11 @@ export interface GeneratedSecretsSettings {
 export class GeneratedSecrets extends pulumi.ComponentResource implements ProviderInstance {
   readonly results: Record<string, ContractResult> = {};
 
-  constructor(name: string, args: ProviderArgs<SecretsRequest, GeneratedSecretsSettings>, opts?: pulumi.ComponentResourceOptions) {
+  constructor(
+    name: string,
+    args: ProviderArgs<SecretsRequest, GeneratedSecretsSettings>,
+    opts?: pulumi.ComponentResourceOptions,
+  ) {
     super("psf:secrets:Generated", name, {}, opts);
     for (const [requester, req] of Object.entries(args.requests)) {
       const password = new random.RandomPassword(

@@ -16,11 +16,19 @@ export interface HardcodedSettings {
 export class HardcodedSecrets extends pulumi.ComponentResource implements ProviderInstance {
   readonly results: Record<string, ContractResult> = {};
 
-  constructor(name: string, args: ProviderArgs<SecretsRequest, HardcodedSettings>, opts?: pulumi.ComponentResourceOptions) {
+  constructor(
+    name: string,
+    args: ProviderArgs<SecretsRequest, HardcodedSettings>,
+    opts?: pulumi.ComponentResourceOptions,
+  ) {
     super("psf:secrets:Hardcoded", name, {}, opts);
     for (const [requester, req] of Object.entries(args.requests)) {
       const fixed = args.settings.values[req.name];
-      const derived = crypto.createHash("sha256").update(`psf-dev:${req.name}`).digest("hex").slice(0, req.length);
+      const derived = crypto
+        .createHash("sha256")
+        .update(`psf-dev:${req.name}`)
+        .digest("hex")
+        .slice(0, req.length);
       this.results[requester] = { value: pulumi.secret(fixed ?? derived) };
     }
     this.registerOutputs({});
@@ -34,7 +42,14 @@ export const hardcoded: ProviderDefinition<SecretsRequest, HardcodedSettings> = 
   environments: ["development"],
   settings: {
     type: "object",
-    fields: { values: { type: "map", keyFormat: "name", values: { type: "string", minLength: 1 }, default: {} } },
+    fields: {
+      values: {
+        type: "map",
+        keyFormat: "name",
+        values: { type: "string", minLength: 1 },
+        default: {},
+      },
+    },
   },
   create: (name, args, opts) => new HardcodedSecrets(name, args, opts),
 };

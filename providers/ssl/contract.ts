@@ -21,7 +21,12 @@ export const sslContract: ContractDefinition<SslRequest> = {
     required: ["domain"],
     fields: {
       domain: { type: "string", format: "dns-wildcard", doc: "the certificate's common name" },
-      sans: { type: "list", items: { type: "string", format: "dns-wildcard" }, unique: true, default: [] },
+      sans: {
+        type: "list",
+        items: { type: "string", format: "dns-wildcard" },
+        unique: true,
+        default: [],
+      },
     },
   },
   resultFields: ["certPem", "keyPem", "caPem"],

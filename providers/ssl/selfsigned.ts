@@ -17,7 +17,8 @@ export interface SelfSignedSettings {
 function wildcardFor(req: SslRequest, domain: string): string | undefined {
   // Two labels after the star at least: `*.lan` is refused by browsers and by our own ssl contract.
   if (domain.split(".").length < 2) return undefined;
-  const under = (host: string) => host.endsWith(`.${domain}`) && !host.slice(0, -domain.length - 1).includes(".");
+  const under = (host: string) =>
+    host.endsWith(`.${domain}`) && !host.slice(0, -domain.length - 1).includes(".");
   return [req.domain, ...req.sans].every(under) ? `*.${domain}` : undefined;
 }
 
@@ -29,10 +30,18 @@ export class SelfSigned extends pulumi.ComponentResource implements ProviderInst
   readonly results: Record<string, ContractResult> = {};
   readonly caPem: pulumi.Output<string>;
 
-  constructor(name: string, args: ProviderArgs<SslRequest, SelfSignedSettings>, opts?: pulumi.ComponentResourceOptions) {
+  constructor(
+    name: string,
+    args: ProviderArgs<SslRequest, SelfSignedSettings>,
+    opts?: pulumi.ComponentResourceOptions,
+  ) {
     super("psf:ssl:SelfSigned", name, {}, opts);
     const { settings } = args;
-    const caKey = new tls.PrivateKey(`${name}-ca-key`, { algorithm: "ECDSA", ecdsaCurve: "P256" }, { parent: this });
+    const caKey = new tls.PrivateKey(
+      `${name}-ca-key`,
+      { algorithm: "ECDSA", ecdsaCurve: "P256" },
+      { parent: this },
+    );
     const ca = new tls.SelfSignedCert(
       `${name}-ca`,
       {
@@ -48,10 +57,18 @@ export class SelfSigned extends pulumi.ComponentResource implements ProviderInst
     this.caPem = ca.certPem;
     const issued = new Map<string, ContractResult>();
     const issue = (slug: string, commonName: string, dnsNames: string[]): ContractResult => {
-      const key = new tls.PrivateKey(`${name}-${slug}-key`, { algorithm: "ECDSA", ecdsaCurve: "P256" }, { parent: this });
+      const key = new tls.PrivateKey(
+        `${name}-${slug}-key`,
+        { algorithm: "ECDSA", ecdsaCurve: "P256" },
+        { parent: this },
+      );
       const csr = new tls.CertRequest(
         `${name}-${slug}-csr`,
-        { privateKeyPem: key.privateKeyPem, subject: { commonName, organization: settings.organization }, dnsNames },
+        {
+          privateKeyPem: key.privateKeyPem,
+          subject: { commonName, organization: settings.organization },
+          dnsNames,
+        },
         { parent: this },
       );
       const cert = new tls.LocallySignedCert(
@@ -71,7 +88,8 @@ export class SelfSigned extends pulumi.ComponentResource implements ProviderInst
     for (const [requester, req] of Object.entries(args.requests)) {
       const wildcard = settings.wildcard ? wildcardFor(req, args.stack.domain) : undefined;
       if (wildcard) {
-        if (!issued.has(wildcard)) issued.set(wildcard, issue("wildcard", wildcard, [wildcard, args.stack.domain]));
+        if (!issued.has(wildcard))
+          issued.set(wildcard, issue("wildcard", wildcard, [wildcard, args.stack.domain]));
         this.results[requester] = issued.get(wildcard)!;
       } else {
         const slug = requester.replace(/[^A-Za-z0-9-]+/g, "-");
@@ -92,7 +110,11 @@ export const selfsigned: ProviderDefinition<SslRequest, SelfSignedSettings> = {
       organization: { type: "string", minLength: 1, maxLength: 64, default: "PSF" },
       validityHours: { type: "int", min: 24, max: 24 * 3650, default: 24 * 365 },
       earlyRenewalHours: { type: "int", min: 0, max: 24 * 365, default: 24 * 30 },
-      wildcard: { type: "bool", default: true, doc: "one *.<domain> certificate for every service under the stack domain" },
+      wildcard: {
+        type: "bool",
+        default: true,
+        doc: "one *.<domain> certificate for every service under the stack domain",
+      },
     },
   },
   create: (name, args, opts) => new SelfSigned(name, args, opts),

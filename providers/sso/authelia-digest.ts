@@ -13,7 +13,11 @@ export function ab64(bytes: Buffer): string {
  * secret or a file-backend password. Deterministic in (secret, salt), so a stable salt keeps
  * the rendered config (and the next preview) unchanged.
  */
-export function pbkdf2Sha512Digest(secret: string, salt: Buffer, iterations = PBKDF2_ITERATIONS): string {
+export function pbkdf2Sha512Digest(
+  secret: string,
+  salt: Buffer,
+  iterations = PBKDF2_ITERATIONS,
+): string {
   if (salt.length < 8) throw new Error("pbkdf2: Authelia wants a salt of at least 8 bytes");
   const hash = pbkdf2Sync(Buffer.from(secret, "utf8"), salt, iterations, 64, "sha512");
   return `$pbkdf2-sha512$${iterations}$${ab64(salt)}$${ab64(hash)}`;

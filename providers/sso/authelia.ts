@@ -3,7 +3,12 @@ import * as random from "@pulumi/random";
 import * as tls from "@pulumi/tls";
 import { ContractResult } from "../../components/contract";
 import { Issue, joinPath } from "../../components/errors";
-import { ProviderArgs, ProviderDefinition, ProviderInstance, ProviderNeed } from "../../components/provider";
+import {
+  ProviderArgs,
+  ProviderDefinition,
+  ProviderInstance,
+  ProviderNeed,
+} from "../../components/provider";
 import { hostFor } from "../../components/resolver";
 import { Workload, WorkloadFile } from "../../components/workload";
 import { AccessRule, OidcClient, renderAutheliaConfig, renderUsersFile } from "./authelia-config";
@@ -37,9 +42,17 @@ const generated = (name: string, length: number, parent: pulumi.Resource) =>
  * `$pbkdf2-sha512$` digest of a generated secret, salted with 16 random bytes that are
  * themselves state: the same secret and salt give the same digest on every preview.
  */
-function digestOf(name: string, secret: pulumi.Output<string>, parent: pulumi.Resource): pulumi.Output<string> {
+function digestOf(
+  name: string,
+  secret: pulumi.Output<string>,
+  parent: pulumi.Resource,
+): pulumi.Output<string> {
   const salt = new random.RandomBytes(`${name}-salt`, { length: 16 }, { parent });
-  return pulumi.secret(pulumi.all([secret, salt.base64]).apply(([s, b]) => pbkdf2Sha512Digest(s, Buffer.from(b, "base64"))));
+  return pulumi.secret(
+    pulumi
+      .all([secret, salt.base64])
+      .apply(([s, b]) => pbkdf2Sha512Digest(s, Buffer.from(b, "base64"))),
+  );
 }
 
 const subjectOf = (r: { allowedGroups: string[]; allowedUsers: string[] }) => [
@@ -58,26 +71,36 @@ export class Authelia extends pulumi.ComponentResource implements ProviderInstan
   readonly shared: Record<string, pulumi.Output<string>>;
   readonly accounts?: pulumi.Output<Record<string, unknown>>;
 
-  constructor(name: string, args: ProviderArgs<SsoRequest, AutheliaSettings>, opts?: pulumi.ComponentResourceOptions) {
+  constructor(
+    name: string,
+    args: ProviderArgs<SsoRequest, AutheliaSettings>,
+    opts?: pulumi.ComponentResourceOptions,
+  ) {
     super("psf:sso:Authelia", name, {}, opts);
     const { settings, stack } = args;
     const portalUrl = args.publicUrl(hostFor(settings.subdomain, stack.domain));
     const forwardAuthUrl = `http://${args.target.address(WORKLOAD)}:${PORT}/api/authz/auth-request`;
-    const issuerKey = new tls.PrivateKey(`${name}-issuer-key`, { algorithm: "RSA", rsaBits: 2048 }, { parent: this });
+    const issuerKey = new tls.PrivateKey(
+      `${name}-issuer-key`,
+      { algorithm: "RSA", rsaBits: 2048 },
+      { parent: this },
+    );
 
     const clients: Array<pulumi.Output<OidcClient>> = [];
     for (const [requester, req] of Object.entries(args.requests)) {
       const secret = req.public ? undefined : generated(`${name}-client-${req.clientId}`, 48, this);
       clients.push(
-        pulumi.all([secret ? digestOf(`${name}-client-${req.clientId}`, secret, this) : undefined]).apply(([secretDigest]) => ({
-          id: req.clientId,
-          secretDigest,
-          public: req.public,
-          policy: req.policy,
-          subject: subjectOf(req),
-          redirectUris: req.redirectUris,
-          scopes: req.scopes,
-        })),
+        pulumi
+          .all([secret ? digestOf(`${name}-client-${req.clientId}`, secret, this) : undefined])
+          .apply(([secretDigest]) => ({
+            id: req.clientId,
+            secretDigest,
+            public: req.public,
+            policy: req.policy,
+            subject: subjectOf(req),
+            redirectUris: req.redirectUris,
+            scopes: req.scopes,
+          })),
       );
       this.results[requester] = {
         issuerUrl: pulumi.output(portalUrl),
@@ -93,7 +116,9 @@ export class Authelia extends pulumi.ComponentResource implements ProviderInstan
 
     const files: WorkloadFile[] = [];
     const ldap = args.result("ldap", name);
-    let users: Parameters<typeof renderAutheliaConfig>[0]["users"] | pulumi.Output<any> = { file: { path: USERS } };
+    let users: Parameters<typeof renderAutheliaConfig>[0]["users"] | pulumi.Output<any> = {
+      file: { path: USERS },
+    };
     if (ldap) {
       users = pulumi.all(ldap).apply((l) => ({ ldap: l as any }));
     } else {
@@ -103,21 +128,35 @@ export class Authelia extends pulumi.ComponentResource implements ProviderInstan
         return { person, p, password, digest: digestOf(`${name}-user-${person}`, password, this) };
       });
       this.accounts = pulumi.secret(
-        pulumi.all(people.map((x) => x.password)).apply((pw) =>
-          Object.fromEntries(people.map((x, i) => [x.person, { login: portalUrl, username: x.person, password: pw[i] }])),
-        ),
+        pulumi
+          .all(people.map((x) => x.password))
+          .apply((pw) =>
+            Object.fromEntries(
+              people.map((x, i) => [
+                x.person,
+                { login: portalUrl, username: x.person, password: pw[i] },
+              ]),
+            ),
+          ),
       );
       const content = pulumi
         .all(people.map((x) => x.digest))
         .apply((digests) =>
-          renderUsersFile(Object.fromEntries(people.map((x, i) => [x.person, { ...x.p, passwordDigest: digests[i] }]))),
+          renderUsersFile(
+            Object.fromEntries(
+              people.map((x, i) => [x.person, { ...x.p, passwordDigest: digests[i] }]),
+            ),
+          ),
         );
       files.push({ path: USERS, content: pulumi.secret(content), secret: true, mode: 0o600 });
     }
 
     const db = args.result("database", name);
-    if (!db) throw new Error("authelia: no database result (the resolver should have provided one)");
-    const smtpPassword = settings.smtp?.passwordSecret ? args.configSecret(settings.smtp.passwordSecret) : undefined;
+    if (!db)
+      throw new Error("authelia: no database result (the resolver should have provided one)");
+    const smtpPassword = settings.smtp?.passwordSecret
+      ? args.configSecret(settings.smtp.passwordSecret)
+      : undefined;
     const config = pulumi
       .all({
         jwt: generated(`${name}-jwt-secret`, 64, this),
@@ -137,7 +176,13 @@ export class Authelia extends pulumi.ComponentResource implements ProviderInstan
           port: PORT,
           theme: settings.theme,
           logLevel: settings.logLevel,
-          secrets: { jwt: v.jwt, session: v.session, storageEncryption: v.storageEncryption, oidcHmac: v.oidcHmac, issuerKeyPem: v.issuerKeyPem },
+          secrets: {
+            jwt: v.jwt,
+            session: v.session,
+            storageEncryption: v.storageEncryption,
+            oidcHmac: v.oidcHmac,
+            issuerKeyPem: v.issuerKeyPem,
+          },
           storage: {
             host: String(v.db.host),
             port: Number(v.db.port),
@@ -150,7 +195,14 @@ export class Authelia extends pulumi.ComponentResource implements ProviderInstan
           clients: v.clients,
           redis: settings.redis,
           notifier: settings.smtp
-            ? { smtp: { address: settings.smtp.address, sender: settings.smtp.sender, username: settings.smtp.username, password: v.smtpPassword } }
+            ? {
+                smtp: {
+                  address: settings.smtp.address,
+                  sender: settings.smtp.sender,
+                  username: settings.smtp.username,
+                  password: v.smtpPassword,
+                },
+              }
             : { filesystem: "/config/notification.txt" },
         }),
       );
@@ -164,12 +216,21 @@ export class Authelia extends pulumi.ComponentResource implements ProviderInstan
       command: ["authelia", "--config", CONFIG],
       files,
       ports: [{ name: "http", containerPort: PORT }],
-      healthcheck: { http: { path: "/api/health", port: PORT }, intervalSeconds: 10, timeoutSeconds: 5, retries: 6, startPeriodSeconds: 10 },
+      healthcheck: {
+        http: { path: "/api/health", port: PORT },
+        intervalSeconds: 10,
+        timeoutSeconds: 5,
+        retries: 6,
+        startPeriodSeconds: 10,
+      },
       // Storage lives in the database contract and sessions in memory or Redis: nothing on disk to keep.
       stateful: false,
     };
     args.target.deploy(workload, { parent: this });
-    this.shared = { forwardAuthUrl: pulumi.output(forwardAuthUrl), portalUrl: pulumi.output(portalUrl) };
+    this.shared = {
+      forwardAuthUrl: pulumi.output(forwardAuthUrl),
+      portalUrl: pulumi.output(portalUrl),
+    };
     this.registerOutputs({ portalUrl });
   }
 }
@@ -177,11 +238,17 @@ export class Authelia extends pulumi.ComponentResource implements ProviderInstan
 /** Default deny, then one rule per proxied service that asks for sign-in. */
 function accessRules(args: ProviderArgs<SsoRequest, AutheliaSettings>): AccessRule[] {
   const rules: AccessRule[] = [];
-  for (const [service, svc] of Object.entries(args.stack.services).sort(([a], [b]) => a.localeCompare(b))) {
+  for (const [service, svc] of Object.entries(args.stack.services).sort(([a], [b]) =>
+    a.localeCompare(b),
+  )) {
     const auth = (svc.needs.proxy as { auth?: string } | undefined)?.auth;
     if (auth !== "one_factor" && auth !== "two_factor") continue;
     const sso = args.requests[service];
-    rules.push({ domain: hostFor(svc.subdomain ?? service, args.stack.domain), policy: auth, subject: sso ? subjectOf(sso) : [] });
+    rules.push({
+      domain: hostFor(svc.subdomain ?? service, args.stack.domain),
+      policy: auth,
+      subject: sso ? subjectOf(sso) : [],
+    });
   }
   return rules;
 }
@@ -193,19 +260,32 @@ export const authelia: ProviderDefinition<SsoRequest, AutheliaSettings> = {
   settings: {
     type: "object",
     fields: {
-      subdomain: { type: "string", format: "label", default: "auth", doc: "the portal's host: <subdomain>.<domain>" },
+      subdomain: {
+        type: "string",
+        format: "label",
+        default: "auth",
+        doc: "the portal's host: <subdomain>.<domain>",
+      },
       theme: { type: "string", enum: ["light", "dark", "grey", "auto"], default: "auto" },
       logLevel: { type: "string", enum: ["error", "warn", "info", "debug"], default: "info" },
       redis: {
         type: "object",
         required: ["host"],
-        fields: { host: { type: "string", format: "dns" }, port: { type: "int", min: 1, max: 65535, default: 6379 } },
+        fields: {
+          host: { type: "string", format: "dns" },
+          port: { type: "int", min: 1, max: 65535, default: 6379 },
+        },
       },
       smtp: {
         type: "object",
         required: ["address", "sender"],
         fields: {
-          address: { type: "string", minLength: 1, maxLength: 255, doc: "submission://mail.example.org:587" },
+          address: {
+            type: "string",
+            minLength: 1,
+            maxLength: 255,
+            doc: "submission://mail.example.org:587",
+          },
           sender: { type: "string", format: "email" },
           username: { type: "string", minLength: 1, maxLength: 255 },
           passwordSecret: { type: "string", format: "name", doc: "a psf:secrets name" },
@@ -241,9 +321,20 @@ export const authelia: ProviderDefinition<SsoRequest, AutheliaSettings> = {
   },
   needs: (settings, stack) => {
     const needs: ProviderNeed[] = [
-      { contract: "database", requester: "authelia", request: { name: "authelia", extensions: [] } },
+      {
+        contract: "database",
+        requester: "authelia",
+        request: { name: "authelia", extensions: [] },
+      },
       // The portal is a public route; the proxy reads our forward-auth URL, so no ordering edge.
-      { contract: "proxy", requester: "authelia", request: { auth: "none" }, consumes: false, upstream: { host: WORKLOAD, port: PORT }, subdomain: settings.subdomain ?? "auth" },
+      {
+        contract: "proxy",
+        requester: "authelia",
+        request: { auth: "none" },
+        consumes: false,
+        upstream: { host: WORKLOAD, port: PORT },
+        subdomain: settings.subdomain ?? "auth",
+      },
     ];
     if (stack.providers && typeof stack.providers === "object" && "ldap" in stack.providers)
       needs.push({ contract: "ldap", requester: "authelia", request: { groups: [] } });

@@ -34,8 +34,18 @@ export const ssoContract: ContractDefinition<SsoRequest> = {
     type: "object",
     fields: {
       clientId: { type: "string", format: "name", doc: "default: the service name" },
-      redirectPaths: { type: "list", items: { type: "string", format: "url-path" }, unique: true, default: [] },
-      redirectUris: { type: "list", items: { type: "string", format: "url" }, unique: true, default: [] },
+      redirectPaths: {
+        type: "list",
+        items: { type: "string", format: "url-path" },
+        unique: true,
+        default: [],
+      },
+      redirectUris: {
+        type: "list",
+        items: { type: "string", format: "url" },
+        unique: true,
+        default: [],
+      },
       scopes: {
         type: "list",
         items: { type: "string", minLength: 1, maxLength: 64 },
@@ -43,8 +53,18 @@ export const ssoContract: ContractDefinition<SsoRequest> = {
         default: ["openid", "profile", "email", "groups"],
       },
       policy: { type: "string", enum: SSO_POLICIES, default: "two_factor" },
-      allowedGroups: { type: "list", items: { type: "string", format: "name" }, unique: true, default: [] },
-      allowedUsers: { type: "list", items: { type: "string", format: "name" }, unique: true, default: [] },
+      allowedGroups: {
+        type: "list",
+        items: { type: "string", format: "name" },
+        unique: true,
+        default: [],
+      },
+      allowedUsers: {
+        type: "list",
+        items: { type: "string", format: "name" },
+        unique: true,
+        default: [],
+      },
       public: { type: "bool", default: false, doc: "a public client (no secret, PKCE)" },
     },
   },
@@ -92,7 +112,11 @@ export const ssoContract: ContractDefinition<SsoRequest> = {
         });
     });
     if (!req.scopes.includes("openid"))
-      issues.push({ path: joinPath(ctx.path, "scopes"), message: 'must include "openid"', hint: "add openid to scopes" });
+      issues.push({
+        path: joinPath(ctx.path, "scopes"),
+        message: 'must include "openid"',
+        hint: "add openid to scopes",
+      });
     return issues;
   },
 };

@@ -6,7 +6,10 @@ const root = path.join(__dirname, "..", "..");
 const fixture = (name: string) => path.join(__dirname, "fixtures", `Pulumi.${name}.yaml`);
 
 function psf(...args: string[]) {
-  const r = spawnSync(process.execPath, [path.join(root, "bin", "psf.js"), ...args], { encoding: "utf8", cwd: root });
+  const r = spawnSync(process.execPath, [path.join(root, "bin", "psf.js"), ...args], {
+    encoding: "utf8",
+    cwd: root,
+  });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -24,8 +27,17 @@ describe("psf CLI", () => {
     it("exits 2 and reports every problem with its path and a hint, without a stack trace", () => {
       const r = psf("validate", "--config", fixture("broken"));
       assert.equal(r.code, 2);
-      for (const p of ["domian", "providers.secrets.use", "services.notes.image", "services.notes.port"])
-        assert.match(r.stderr, new RegExp(`^error: ${p.replace(/\./g, "\\.")}: `, "m"), `missing ${p} in:\n${r.stderr}`);
+      for (const p of [
+        "domian",
+        "providers.secrets.use",
+        "services.notes.image",
+        "services.notes.port",
+      ])
+        assert.match(
+          r.stderr,
+          new RegExp(`^error: ${p.replace(/\./g, "\\.")}: `, "m"),
+          `missing ${p} in:\n${r.stderr}`,
+        );
       assert.match(r.stderr, /hint: did you mean "domain"\?/);
       assert.match(r.stderr, /not allowed in production/);
       assert.doesNotMatch(r.stderr, STACK_FRAME);
@@ -41,7 +53,10 @@ describe("psf CLI", () => {
         assert.equal(typeof e.path, "string");
         assert.equal(typeof e.message, "string");
       }
-      assert.deepEqual(JSON.parse(psf("validate", "--config", fixture("basic"), "--json").stdout), { valid: true, errors: [] });
+      assert.deepEqual(JSON.parse(psf("validate", "--config", fixture("basic"), "--json").stdout), {
+        valid: true,
+        errors: [],
+      });
     });
 
     it("names the missing file instead of crashing", () => {
@@ -65,7 +80,9 @@ describe("psf CLI", () => {
       const types = plan.resources.map((x: { type: string }) => x.type);
       assert.ok(types.includes("docker:index/container:Container"), types.join(", "));
       assert.ok(types.includes("psf:app:App"));
-      const container = plan.resources.find((x: { type: string }) => x.type === "docker:index/container:Container");
+      const container = plan.resources.find(
+        (x: { type: string }) => x.type === "docker:index/container:Container",
+      );
       assert.equal(container.parent, "notes");
       // The hardcoded secret and the secure: ciphertexts must not be printed.
       assert.doesNotMatch(r.stdout, /hardcoded-dev-token-0123456789/);
@@ -96,7 +113,10 @@ describe("psf CLI", () => {
     });
 
     it("renders dot and rejects unknown formats", () => {
-      assert.match(psf("graph", "--config", fixture("basic"), "--format", "dot").stdout, /^digraph psf \{/);
+      assert.match(
+        psf("graph", "--config", fixture("basic"), "--format", "dot").stdout,
+        /^digraph psf \{/,
+      );
       assert.equal(psf("graph", "--config", fixture("basic"), "--format", "svg").code, 2);
     });
   });

@@ -10,11 +10,15 @@ const stacks = fs
   .filter((s): s is string => !!s);
 
 function plan(stack: string, ...flags: string[]): string {
-  const r = spawnSync(process.execPath, [path.join(root, "bin", "psf.js"), "plan", "--json", "--stack", stack, ...flags], {
-    encoding: "utf8",
-    cwd: root,
-    maxBuffer: 256 * 1024 * 1024,
-  });
+  const r = spawnSync(
+    process.execPath,
+    [path.join(root, "bin", "psf.js"), "plan", "--json", "--stack", stack, ...flags],
+    {
+      encoding: "utf8",
+      cwd: root,
+      maxBuffer: 256 * 1024 * 1024,
+    },
+  );
   assert.equal(r.status, 0, `psf plan --stack ${stack} exited ${r.status}:\n${r.stderr}`);
   return r.stdout;
 }
@@ -24,11 +28,16 @@ function plan(stack: string, ...flags: string[]): string {
  * plan and a string when revealed. (A list wrapped whole because one element is secret hides
  * plain neighbours too, such as file paths; those are not secrets and are not collected.)
  */
-function hiddenValues(masked: unknown, revealed: unknown, out: Set<string> = new Set()): Set<string> {
+function hiddenValues(
+  masked: unknown,
+  revealed: unknown,
+  out: Set<string> = new Set(),
+): Set<string> {
   if (masked === "[secret]") {
     if (typeof revealed === "string") out.add(revealed);
   } else if (masked && typeof masked === "object" && revealed && typeof revealed === "object")
-    for (const k of Object.keys(masked)) hiddenValues((masked as any)[k], (revealed as any)[k], out);
+    for (const k of Object.keys(masked))
+      hiddenValues((masked as any)[k], (revealed as any)[k], out);
   return out;
 }
 
@@ -50,13 +59,19 @@ describe("no secret in psf plan --json", () => {
         for (const re of GENERATED) {
           const shown = revealed.match(re) ?? [];
           assert.deepEqual(masked.match(re) ?? [], [], `${re} leaks in the masked plan`);
-          if (re === GENERATED[0]) assert.ok(shown.length > 0, "the stack generates passwords (else this test proves nothing)");
+          if (re === GENERATED[0])
+            assert.ok(
+              shown.length > 0,
+              "the stack generates passwords (else this test proves nothing)",
+            );
         }
       });
 
       it("shows no hidden value anywhere else in the plan", () => {
         // A secret embedded into a plain input (an env var, a URL, a config file) would show up here.
-        const hidden = [...hiddenValues(JSON.parse(masked), JSON.parse(revealed))].filter((s) => s.length >= 12);
+        const hidden = [...hiddenValues(JSON.parse(masked), JSON.parse(revealed))].filter(
+          (s) => s.length >= 12,
+        );
         assert.ok(hidden.length > 0);
         const leaks = hidden.filter((s) => masked.includes(JSON.stringify(s).slice(1, -1)));
         assert.deepEqual(leaks, []);

@@ -48,7 +48,13 @@ export interface DatabaseAdapter {
   start(): RunningDatabase;
 }
 
-const request = (name: string, extra: Partial<DatabaseRequest> = {}): DatabaseRequest => ({ engine: "postgres", name, user: name, extensions: [], ...extra });
+const request = (name: string, extra: Partial<DatabaseRequest> = {}): DatabaseRequest => ({
+  engine: "postgres",
+  name,
+  user: name,
+  extensions: [],
+  ...extra,
+});
 
 export function databaseContractSuite(providerName: string, adapter: DatabaseAdapter): void {
   describe(`database contract with a real server: ${providerName}`, function () {
@@ -57,10 +63,12 @@ export function databaseContractSuite(providerName: string, adapter: DatabaseAda
     let creds: Record<string, DatabaseCredentials>;
     const notes = request("notes", {
       extensions: adapter.extensions,
-      initSql: "CREATE TABLE seeded (id int PRIMARY KEY, note varchar(40));\nINSERT INTO seeded VALUES (1, 'from initSql');\n-- ends in a comment",
+      initSql:
+        "CREATE TABLE seeded (id int PRIMARY KEY, note varchar(40));\nINSERT INTO seeded VALUES (1, 'from initSql');\n-- ends in a comment",
     });
     const wiki = request("wiki", { user: "wiki_app" });
-    const rows = (c: DatabaseCredentials) => db.query(c, "SELECT id FROM seeded ORDER BY id").split("\n").join(",");
+    const rows = (c: DatabaseCredentials) =>
+      db.query(c, "SELECT id FROM seeded ORDER BY id").split("\n").join(",");
 
     before(function () {
       for (const p of adapter.programs) requireProgram(this, p);
@@ -83,7 +91,9 @@ export function databaseContractSuite(providerName: string, adapter: DatabaseAda
     });
 
     it("refuses a wrong password", () => {
-      assert.throws(() => db.query({ ...creds.notes, password: `${creds.notes.password}x` }, "SELECT 1"));
+      assert.throws(() =>
+        db.query({ ...creds.notes, password: `${creds.notes.password}x` }, "SELECT 1"),
+      );
     });
 
     it("keeps one service's role out of another service's database: it cannot even connect", () => {
@@ -91,7 +101,13 @@ export function databaseContractSuite(providerName: string, adapter: DatabaseAda
     });
 
     it("creates the requested extensions in the database that asked, and no others", () => {
-      assert.deepEqual(db.extensions("notes").filter((e) => adapter.extensions.includes(e)).sort(), [...adapter.extensions].sort());
+      assert.deepEqual(
+        db
+          .extensions("notes")
+          .filter((e) => adapter.extensions.includes(e))
+          .sort(),
+        [...adapter.extensions].sort(),
+      );
       assert.deepEqual(db.extensions("wiki"), []);
     });
 
@@ -109,7 +125,10 @@ export function databaseContractSuite(providerName: string, adapter: DatabaseAda
     });
 
     it("keeps a database and its data when its request is removed", () => {
-      db.query(creds.wiki, "CREATE TABLE pages (title varchar(40)); INSERT INTO pages VALUES ('home')");
+      db.query(
+        creds.wiki,
+        "CREATE TABLE pages (title varchar(40)); INSERT INTO pages VALUES ('home')",
+      );
       db.provision([notes]);
       assert.equal(db.query(creds.wiki, "SELECT title FROM pages"), "home");
     });
@@ -117,13 +136,22 @@ export function databaseContractSuite(providerName: string, adapter: DatabaseAda
     it("restores a dump of one database: its rows come back, later rows and tables go, others stay", () => {
       const dump = db.dump(creds.notes);
       assert.doesNotMatch(dump.toString("utf8"), /pages/, "the dump holds only its own database");
-      db.query(creds.notes, "DELETE FROM seeded WHERE id = 1; INSERT INTO seeded VALUES (3, 'after the dump'); CREATE TABLE later (id int)");
+      db.query(
+        creds.notes,
+        "DELETE FROM seeded WHERE id = 1; INSERT INTO seeded VALUES (3, 'after the dump'); CREATE TABLE later (id int)",
+      );
       db.restore(creds.notes, dump);
       assert.equal(rows(creds.notes), "1,2");
-      assert.throws(() => db.query(creds.notes, "SELECT count(*) FROM later"), "a table made after the dump is gone");
+      assert.throws(
+        () => db.query(creds.notes, "SELECT count(*) FROM later"),
+        "a table made after the dump is gone",
+      );
       assert.equal(db.query(creds.wiki, "SELECT title FROM pages"), "home");
       // The restored tables are the owner's again: it may change them.
-      db.query(creds.notes, "ALTER TABLE seeded ADD COLUMN tag text; ALTER TABLE seeded DROP COLUMN tag");
+      db.query(
+        creds.notes,
+        "ALTER TABLE seeded ADD COLUMN tag text; ALTER TABLE seeded DROP COLUMN tag",
+      );
     });
 
     it("restores that dump into a freshly provisioned server", () => {
@@ -131,7 +159,10 @@ export function databaseContractSuite(providerName: string, adapter: DatabaseAda
       fresh = adapter.start();
       const c = fresh.provision([notes]).notes;
       fresh.restore(c, dump);
-      assert.equal(fresh.query(c, "SELECT id FROM seeded ORDER BY id").split("\n").join(","), "1,2");
+      assert.equal(
+        fresh.query(c, "SELECT id FROM seeded ORDER BY id").split("\n").join(","),
+        "1,2",
+      );
       fresh.query(c, "INSERT INTO seeded VALUES (9, 'new owner writes')");
     });
   });

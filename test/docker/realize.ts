@@ -26,10 +26,14 @@ export class DockerRealizer {
     // The engine orders by dependencies; the mocked plan lists resources as their inputs resolved.
     // The same order from the workloads' roles: what others reach first.
     const rank = (r: PlannedResource) => {
-      const component = ((mask(r.inputs, true) as any).labels ?? []).find((l: any) => l.label === "psf.component")?.value;
+      const component = ((mask(r.inputs, true) as any).labels ?? []).find(
+        (l: any) => l.label === "psf.component",
+      )?.value;
       return ["database", "ldap", "sso", "app", "proxy", "backup"].indexOf(component);
     };
-    const containers = plan.filter((r) => r.type === "docker:index/container:Container").sort((a, b) => rank(a) - rank(b));
+    const containers = plan
+      .filter((r) => r.type === "docker:index/container:Container")
+      .sort((a, b) => rank(a) - rank(b));
     for (const r of containers) this.container(r.name, mask(r.inputs, true) as Record<string, any>);
     for (const r of plan) if (r.type === "command:local:Command") this.run(r);
   }
@@ -40,8 +44,10 @@ export class DockerRealizer {
   }
 
   down(): void {
-    for (const c of this.containers) spawnSync("docker", ["rm", "-f", "-v", c], { stdio: "ignore" });
-    for (const v of this.volumes) spawnSync("docker", ["volume", "rm", "-f", v], { stdio: "ignore" });
+    for (const c of this.containers)
+      spawnSync("docker", ["rm", "-f", "-v", c], { stdio: "ignore" });
+    for (const v of this.volumes)
+      spawnSync("docker", ["volume", "rm", "-f", v], { stdio: "ignore" });
     for (const n of this.networks) spawnSync("docker", ["network", "rm", n], { stdio: "ignore" });
   }
 
@@ -60,18 +66,49 @@ export class DockerRealizer {
     this.byName.set(resource, name);
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "psf-ctr-"));
     const envFile = path.join(dir, "env");
-    fs.writeFileSync(envFile, (i.envs ?? []).map((e: string) => `${e.replace(/\n/g, "\\n")}\n`).join(""), { mode: 0o600 });
+    fs.writeFileSync(
+      envFile,
+      (i.envs ?? []).map((e: string) => `${e.replace(/\n/g, "\\n")}\n`).join(""),
+      { mode: 0o600 },
+    );
     const [entry, ...entryArgs] = i.entrypoints ?? [];
     const net = i.networksAdvanced?.[0];
     const h = i.healthcheck;
     const args = [
-      "create", "--name", name, "--env-file", envFile, ...labels(i.labels),
-      ...(net ? ["--network", net.name, ...(net.aliases ?? []).flatMap((a: string) => ["--network-alias", a])] : []),
-      ...(i.mounts ?? []).flatMap((m: any) => ["--mount", `type=volume,source=${m.source},target=${m.target}${m.readOnly ? ",readonly" : ""}`]),
-      ...(i.ports ?? []).flatMap((p: any) => ["-p", `${p.ip}:${p.external}:${p.internal}/${p.protocol ?? "tcp"}`]),
+      "create",
+      "--name",
+      name,
+      "--env-file",
+      envFile,
+      ...labels(i.labels),
+      ...(net
+        ? [
+            "--network",
+            net.name,
+            ...(net.aliases ?? []).flatMap((a: string) => ["--network-alias", a]),
+          ]
+        : []),
+      ...(i.mounts ?? []).flatMap((m: any) => [
+        "--mount",
+        `type=volume,source=${m.source},target=${m.target}${m.readOnly ? ",readonly" : ""}`,
+      ]),
+      ...(i.ports ?? []).flatMap((p: any) => [
+        "-p",
+        `${p.ip}:${p.external}:${p.internal}/${p.protocol ?? "tcp"}`,
+      ]),
       ...(h
-        ? ["--health-cmd", h.tests[0] === "CMD-SHELL" ? h.tests[1] : h.tests.slice(1).map(shellQuote).join(" "),
-           "--health-interval", h.interval, "--health-timeout", h.timeout, "--health-retries", String(h.retries), "--health-start-period", h.startPeriod]
+        ? [
+            "--health-cmd",
+            h.tests[0] === "CMD-SHELL" ? h.tests[1] : h.tests.slice(1).map(shellQuote).join(" "),
+            "--health-interval",
+            h.interval,
+            "--health-timeout",
+            h.timeout,
+            "--health-retries",
+            String(h.retries),
+            "--health-start-period",
+            h.startPeriod,
+          ]
         : []),
       ...(i.restart ? ["--restart", i.restart] : []),
       ...(i.user ? ["--user", i.user] : []),
@@ -114,7 +151,10 @@ function labels(list: Array<{ label: string; value: string }> = []): string[] {
 }
 
 function docker(...args: string[]): string {
-  return execFileSync("docker", args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }).trim();
+  return execFileSync("docker", args, {
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "pipe"],
+  }).trim();
 }
 
 /** Waits for a container's health check to pass, as the provider's `wait` does. */
@@ -124,7 +164,9 @@ function waitHealthy(name: string, timeoutMs: number): void {
     const status = docker("inspect", "--format", "{{.State.Health.Status}}", name);
     if (status === "healthy") return;
     if (status === "unhealthy" || Date.now() > deadline)
-      throw new Error(`${name} is ${status}:\n${spawnSync("docker", ["logs", "--tail", "30", name], { encoding: "utf8" }).stderr}`);
+      throw new Error(
+        `${name} is ${status}:\n${spawnSync("docker", ["logs", "--tail", "30", name], { encoding: "utf8" }).stderr}`,
+      );
     execFileSync("sleep", ["1"]);
   }
 }

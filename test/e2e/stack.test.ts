@@ -24,23 +24,44 @@ describe("the ci stack, end to end", function () {
     PULUMI_SKIP_UPDATE_CHECK: "true",
   });
   const cli = (...args: string[]) => {
-    const r = spawnSync("pulumi", [...args, "--stack", STACK, "--non-interactive"], { cwd: dir, env: { ...process.env, ...env() }, encoding: "utf8" });
+    const r = spawnSync("pulumi", [...args, "--stack", STACK, "--non-interactive"], {
+      cwd: dir,
+      env: { ...process.env, ...env() },
+      encoding: "utf8",
+    });
     assert.equal(r.status, 0, r.stderr);
     return r.stdout;
   };
-  const demoContainers = () => docker("ps", "-q", "--filter", `label=psf.stack=${STACK}`, "--filter", "label=psf.workload=demo").split("\n").filter(Boolean);
+  const demoContainers = () =>
+    docker(
+      "ps",
+      "-q",
+      "--filter",
+      `label=psf.stack=${STACK}`,
+      "--filter",
+      "label=psf.workload=demo",
+    )
+      .split("\n")
+      .filter(Boolean);
 
   before(async () => {
     dir = projectCopy();
     fs.mkdirSync(path.join(dir, "state"));
-    stack = await automation.LocalWorkspace.createOrSelectStack({ stackName: STACK, workDir: dir }, { envVars: env() });
+    stack = await automation.LocalWorkspace.createOrSelectStack(
+      { stackName: STACK, workDir: dir },
+      { envVars: env() },
+    );
   });
 
   after(async () => {
-    if (stackObjects("ps -a").length) await stack.destroy({ color: "never" }).catch(() => undefined);
+    if (stackObjects("ps -a").length)
+      await stack.destroy({ color: "never" }).catch(() => undefined);
     fs.rmSync(dir, { recursive: true, force: true });
     fs.mkdirSync(path.join(__dirname, "..", "..", "bench", "results"), { recursive: true });
-    fs.writeFileSync(path.join(__dirname, "..", "..", "bench", "results", "e2e.json"), JSON.stringify({ date: new Date().toISOString(), timings }, null, 2) + "\n");
+    fs.writeFileSync(
+      path.join(__dirname, "..", "..", "bench", "results", "e2e.json"),
+      JSON.stringify({ date: new Date().toISOString(), timings }, null, 2) + "\n",
+    );
   });
 
   it("comes up from nothing: nginx with TLS reaches the app, whose data lands in postgres", async () => {
@@ -49,23 +70,35 @@ describe("the ci stack, end to end", function () {
     timings.upFromNothingMs = Date.now() - t0;
     assert.equal(res.summary.result, "succeeded");
     const exported = JSON.parse(cli("stack", "export"));
-    ca = exported.deployment.resources.find((r: any) => r.type === "tls:index/selfSignedCert:SelfSignedCert").outputs.certPem;
+    ca = exported.deployment.resources.find(
+      (r: any) => r.type === "tls:index/selfSignedCert:SelfSignedCert",
+    ).outputs.certPem;
     assert.match(ca, /BEGIN CERTIFICATE/);
     assert.equal((await request(ca, "POST", "hello from e2e")).status, 201);
     assert.match((await request(ca, "GET")).body, /hello from e2e/);
-    assert.equal(sh(`docker exec psf-${STACK}-postgres psql -U postgres -d demo -Atc "select body from notes"`), "hello from e2e");
+    assert.equal(
+      sh(
+        `docker exec psf-${STACK}-postgres psql -U postgres -d demo -Atc "select body from notes"`,
+      ),
+      "hello from e2e",
+    );
   });
 
   it("previews no changes right after", async () => {
     const t0 = Date.now();
     const res = await stack.preview({ color: "never" });
     timings.noopPreviewMs = Date.now() - t0;
-    const changes = Object.entries(res.changeSummary).filter(([op, n]) => op !== "same" && (n ?? 0) > 0);
+    const changes = Object.entries(res.changeSummary).filter(
+      ([op, n]) => op !== "same" && (n ?? 0) > 0,
+    );
     assert.deepEqual(changes, []);
     const t1 = Date.now();
     const up = await stack.up({ color: "never" });
     timings.noopUpMs = Date.now() - t1;
-    assert.deepEqual(Object.keys(up.summary.resourceChanges ?? {}).filter((k) => k !== "same"), []);
+    assert.deepEqual(
+      Object.keys(up.summary.resourceChanges ?? {}).filter((k) => k !== "same"),
+      [],
+    );
   });
 
   it("shows no generated secret in the up output, the stack outputs or the plain state", () => {
@@ -87,7 +120,10 @@ describe("the ci stack, end to end", function () {
     const [demo] = demoContainers();
     docker("rm", "-f", demo);
     const refresh = await stack.refresh({ color: "never" });
-    assert.ok((refresh.summary.resourceChanges?.delete ?? 0) >= 1, JSON.stringify(refresh.summary.resourceChanges));
+    assert.ok(
+      (refresh.summary.resourceChanges?.delete ?? 0) >= 1,
+      JSON.stringify(refresh.summary.resourceChanges),
+    );
     assert.equal((await stack.up({ color: "never" })).summary.result, "succeeded");
     assert.equal(demoContainers().length, 1);
     assert.match((await request(ca, "GET")).body, /hello from e2e/);
@@ -105,7 +141,10 @@ describe("the ci stack, end to end", function () {
   });
 
   it("restores deleted rows with the printed restore command after the backup job ran", async () => {
-    const services = (await stack.outputs()).services.value as Record<string, Record<string, string>>;
+    const services = (await stack.outputs()).services.value as Record<
+      string,
+      Record<string, string>
+    >;
     sh(services.demo.backupCommand);
     sh(`docker exec psf-${STACK}-postgres psql -U postgres -d demo -c "delete from notes"`);
     assert.equal((await request(ca, "GET")).body, "");
@@ -115,7 +154,10 @@ describe("the ci stack, end to end", function () {
 
   it("completes on the next up after an up interrupted with SIGINT", async () => {
     editStack(dir, (c) => (c["psf:services"].demo.env.RELEASE = "2"));
-    const child = spawn("pulumi", ["up", "--yes", "--stack", STACK, "--non-interactive"], { cwd: dir, env: { ...process.env, ...env() } });
+    const child = spawn("pulumi", ["up", "--yes", "--stack", STACK, "--non-interactive"], {
+      cwd: dir,
+      env: { ...process.env, ...env() },
+    });
     await new Promise((r) => setTimeout(r, 4000));
     child.kill("SIGINT");
     await new Promise((r) => child.on("exit", r));

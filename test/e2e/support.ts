@@ -13,11 +13,15 @@ export const HOST = "demo.psf-ci.localhost";
 /** A throwaway copy of the project, so the engine's edits (encryption salt, config) stay out of the checkout. */
 export function projectCopy(): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "psf-e2e-"));
-  for (const f of ["Pulumi.yaml", "package.json", "tsconfig.json", "index.ts"]) fs.copyFileSync(path.join(ROOT, f), path.join(dir, f));
-  for (const d of ["components", "providers"]) fs.cpSync(path.join(ROOT, d), path.join(dir, d), { recursive: true });
+  for (const f of ["Pulumi.yaml", "package.json", "tsconfig.json", "index.ts"])
+    fs.copyFileSync(path.join(ROOT, f), path.join(dir, f));
+  for (const d of ["components", "providers"])
+    fs.cpSync(path.join(ROOT, d), path.join(dir, d), { recursive: true });
   fs.mkdirSync(path.join(dir, "stacks"));
   // Without a checked-in encryption salt: the stack is new, under this run's passphrase.
-  const stackFile = fs.readFileSync(path.join(ROOT, "stacks", `Pulumi.${STACK}.yaml`), "utf8").replace(/^encryptionsalt:.*\n?/m, "");
+  const stackFile = fs
+    .readFileSync(path.join(ROOT, "stacks", `Pulumi.${STACK}.yaml`), "utf8")
+    .replace(/^encryptionsalt:.*\n?/m, "");
   fs.writeFileSync(path.join(dir, "stacks", `Pulumi.${STACK}.yaml`), stackFile);
   fs.symlinkSync(path.join(ROOT, "node_modules"), path.join(dir, "node_modules"));
   return dir;
@@ -37,19 +41,39 @@ export function docker(...args: string[]): string {
 
 /** Containers, networks or volumes the stack labelled. */
 export function stackObjects(kind: "ps -a" | "network ls" | "volume ls"): string[] {
-  const out = spawnSync("docker", [...kind.split(" "), "-q", "--filter", `label=psf.stack=${STACK}`], { encoding: "utf8" }).stdout.trim();
+  const out = spawnSync(
+    "docker",
+    [...kind.split(" "), "-q", "--filter", `label=psf.stack=${STACK}`],
+    { encoding: "utf8" },
+  ).stdout.trim();
   return out ? out.split("\n") : [];
 }
 
 export function sh(command: string, input?: string): string {
-  return execFileSync("sh", ["-c", command], { encoding: "utf8", input, stdio: ["pipe", "pipe", "pipe"] }).trim();
+  return execFileSync("sh", ["-c", command], {
+    encoding: "utf8",
+    input,
+    stdio: ["pipe", "pipe", "pipe"],
+  }).trim();
 }
 
 /** An HTTPS request through nginx on loopback, verified against the stack's CA. */
-export function request(ca: string, method: "GET" | "POST", body?: string): Promise<{ status: number; body: string }> {
+export function request(
+  ca: string,
+  method: "GET" | "POST",
+  body?: string,
+): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     const req = https.request(
-      { host: "127.0.0.1", port: HTTPS_PORT, servername: HOST, path: "/", method, ca, headers: { Host: HOST } },
+      {
+        host: "127.0.0.1",
+        port: HTTPS_PORT,
+        servername: HOST,
+        path: "/",
+        method,
+        ca,
+        headers: { Host: HOST },
+      },
       (res) => {
         let data = "";
         res.on("data", (c) => (data += c));

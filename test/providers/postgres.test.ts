@@ -24,7 +24,12 @@ import {
   startScript,
 } from "../../providers/database/postgres";
 import { CONTRIB_EXTENSIONS, provisioningSql } from "../../providers/database/postgres-sql";
-import { DatabaseAdapter, DatabaseCredentials, RunningDatabase, databaseContractSuite } from "../contracts/database";
+import {
+  DatabaseAdapter,
+  DatabaseCredentials,
+  RunningDatabase,
+  databaseContractSuite,
+} from "../contracts/database";
 import { isSecret, valueOf } from "../support/mocks";
 import { PG_BIN, TestPostgres, requireProgram, startPostgres } from "../support/real";
 
@@ -38,8 +43,15 @@ const SETTINGS: PostgresSettings = {
   dataVolume: "data",
 };
 
-const req = (name: string, extra: Partial<DatabaseRequest> = {}): DatabaseRequest => ({ engine: "postgres", name, user: name, extensions: [], ...extra });
-const urlOf = (c: DatabaseCredentials) => `postgresql://${c.user}:${encodeURIComponent(c.password)}@${c.host}:${c.port}/${c.database}`;
+const req = (name: string, extra: Partial<DatabaseRequest> = {}): DatabaseRequest => ({
+  engine: "postgres",
+  name,
+  user: name,
+  extensions: [],
+  ...extra,
+});
+const urlOf = (c: DatabaseCredentials) =>
+  `postgresql://${c.user}:${encodeURIComponent(c.password)}@${c.host}:${c.port}/${c.database}`;
 const tmpdir = () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "psf-pgt-"));
   fs.chmodSync(dir, 0o777);
@@ -61,11 +73,19 @@ class ProvisionedPostgres implements RunningDatabase {
 
   /** Runs one of the provider's in-container scripts with the container's env. */
   sh(script: string, input?: Buffer): Buffer {
-    return execFileSync("sh", ["-c", script], { env: { PATH: process.env.PATH, POSTGRES_PASSWORD: this.pg.password }, input, stdio: ["pipe", "pipe", "pipe"] });
+    return execFileSync("sh", ["-c", script], {
+      env: { PATH: process.env.PATH, POSTGRES_PASSWORD: this.pg.password },
+      input,
+      stdio: ["pipe", "pipe", "pipe"],
+    });
   }
 
   paths(): ServerPaths {
-    return { provisionFile: path.join(this.dir, "provision.sql"), readyMarker: path.join(this.dir, "ready"), port: this.pg.port };
+    return {
+      provisionFile: path.join(this.dir, "provision.sql"),
+      readyMarker: path.join(this.dir, "ready"),
+      port: this.pg.port,
+    };
   }
 
   sql(requests: DatabaseRequest[], opts = this.opts): string {
@@ -77,25 +97,49 @@ class ProvisionedPostgres implements RunningDatabase {
     fs.writeFileSync(this.paths().provisionFile, this.sql(requests, opts));
     this.sh(reloadScript(this.paths()));
     return Object.fromEntries(
-      requests.map((r) => [r.name, { host: "127.0.0.1", port: this.pg.port, database: r.name, user: r.user, password: this.passwords[r.user] }]),
+      requests.map((r) => [
+        r.name,
+        {
+          host: "127.0.0.1",
+          port: this.pg.port,
+          database: r.name,
+          user: r.user,
+          password: this.passwords[r.user],
+        },
+      ]),
     );
   }
 
   query(c: DatabaseCredentials, sql: string): string {
-    return execFileSync("psql", ["-X", "-w", "-v", "ON_ERROR_STOP=1", "-Atc", sql, urlOf(c)], { encoding: "utf8", stdio: ["pipe", "pipe", "pipe"] }).trim();
+    return execFileSync("psql", ["-X", "-w", "-v", "ON_ERROR_STOP=1", "-Atc", sql, urlOf(c)], {
+      encoding: "utf8",
+      stdio: ["pipe", "pipe", "pipe"],
+    }).trim();
   }
 
   extensions(database: string): string[] {
-    const out = this.pg.query("SELECT extname FROM pg_extension WHERE extname <> 'plpgsql' ORDER BY 1", database);
+    const out = this.pg.query(
+      "SELECT extname FROM pg_extension WHERE extname <> 'plpgsql' ORDER BY 1",
+      database,
+    );
     return out ? out.split("\n") : [];
   }
 
   catalog(): string {
-    const dbs = this.pg.query("SELECT datname FROM pg_database WHERE NOT datistemplate ORDER BY 1").split("\n");
+    const dbs = this.pg
+      .query("SELECT datname FROM pg_database WHERE NOT datistemplate ORDER BY 1")
+      .split("\n");
     return [
-      this.pg.query("SELECT xmin, rolname, rolcanlogin, rolpassword, shobj_description(oid, 'pg_authid') FROM pg_authid WHERE rolname !~ '^pg_' ORDER BY rolname"),
-      this.pg.query("SELECT xmin, datname, pg_get_userbyid(datdba), datacl, shobj_description(oid, 'pg_database') FROM pg_database ORDER BY datname"),
-      ...dbs.map((d) => `${d}: ${this.pg.query("SELECT xmin, extname, extversion, pg_get_userbyid(extowner) FROM pg_extension ORDER BY extname", d)}`),
+      this.pg.query(
+        "SELECT xmin, rolname, rolcanlogin, rolpassword, shobj_description(oid, 'pg_authid') FROM pg_authid WHERE rolname !~ '^pg_' ORDER BY rolname",
+      ),
+      this.pg.query(
+        "SELECT xmin, datname, pg_get_userbyid(datdba), datacl, shobj_description(oid, 'pg_database') FROM pg_database ORDER BY datname",
+      ),
+      ...dbs.map(
+        (d) =>
+          `${d}: ${this.pg.query("SELECT xmin, extname, extversion, pg_get_userbyid(extowner) FROM pg_extension ORDER BY extname", d)}`,
+      ),
     ].join("\n");
   }
 
@@ -125,9 +169,15 @@ databaseContractSuite("postgres", postgresAdapter);
 
 describe("postgres provisioning beyond the contract, with a real PostgreSQL", function () {
   let db: ProvisionedPostgres;
-  const ownerOf = (table: string, database: string) => db.pg.query(`SELECT pg_get_userbyid(relowner) FROM pg_class WHERE relname = '${table}'`, database);
-  const exists = (database: string) => db.pg.query(`SELECT count(*) FROM pg_database WHERE datname = '${database}'`) === "1";
-  const roleExists = (role: string) => db.pg.query(`SELECT count(*) FROM pg_roles WHERE rolname = '${role}'`) === "1";
+  const ownerOf = (table: string, database: string) =>
+    db.pg.query(
+      `SELECT pg_get_userbyid(relowner) FROM pg_class WHERE relname = '${table}'`,
+      database,
+    );
+  const exists = (database: string) =>
+    db.pg.query(`SELECT count(*) FROM pg_database WHERE datname = '${database}'`) === "1";
+  const roleExists = (role: string) =>
+    db.pg.query(`SELECT count(*) FROM pg_roles WHERE rolname = '${role}'`) === "1";
 
   before(function () {
     requireProgram(this, `${PG_BIN}/postgres`);
@@ -138,13 +188,19 @@ describe("postgres provisioning beyond the contract, with a real PostgreSQL", fu
   it("offers only extensions PostgreSQL 15 can create, every one of them", () => {
     db.provision([req("everything", { extensions: [...CONTRIB_EXTENSIONS] })]);
     const made = db.extensions("everything");
-    assert.deepEqual(CONTRIB_EXTENSIONS.filter((e) => !made.includes(e)), []);
+    assert.deepEqual(
+      CONTRIB_EXTENSIONS.filter((e) => !made.includes(e)),
+      [],
+    );
   });
 
   it("never puts a password in the script; the server stores the SCRAM verifier and accepts the password", () => {
     const c = db.provision([req("secretive")]).secretive;
     assert.ok(!db.sql([req("secretive")]).includes(c.password));
-    assert.match(db.pg.query("SELECT rolpassword FROM pg_authid WHERE rolname = 'secretive'"), /^SCRAM-SHA-256\$4096:/);
+    assert.match(
+      db.pg.query("SELECT rolpassword FROM pg_authid WHERE rolname = 'secretive'"),
+      /^SCRAM-SHA-256\$4096:/,
+    );
     assert.equal(db.query(c, "SELECT current_user"), "secretive");
   });
 
@@ -163,10 +219,17 @@ describe("postgres provisioning beyond the contract, with a real PostgreSQL", fu
 
   it("leaves initSql pending after it fails, keeps the other databases coming, and runs it once fixed", () => {
     const bad = req("flaky", { initSql: "CREATE TABLE half (id int); SELECT 1/0;" });
-    assert.throws(() => db.provision([bad, req("bystander", { extensions: ["citext"] })]), /division by zero/);
+    assert.throws(
+      () => db.provision([bad, req("bystander", { extensions: ["citext"] })]),
+      /division by zero/,
+    );
     assert.ok(exists("bystander"));
     assert.deepEqual(db.extensions("bystander"), ["citext"]);
-    assert.equal(db.pg.query("SELECT count(*) FROM pg_class WHERE relname = 'half'", "flaky"), "0", "rolled back");
+    assert.equal(
+      db.pg.query("SELECT count(*) FROM pg_class WHERE relname = 'half'", "flaky"),
+      "0",
+      "rolled back",
+    );
     db.provision([req("flaky", { initSql: "CREATE TABLE half (id int)" })]);
     assert.equal(ownerOf("half", "flaky"), "flaky");
   });
@@ -175,8 +238,14 @@ describe("postgres provisioning beyond the contract, with a real PostgreSQL", fu
     db.pg.query("CREATE DATABASE legacy");
     db.pg.query("CREATE TABLE kept (id int); INSERT INTO kept VALUES (7)", "legacy");
     db.provision([req("legacy", { initSql: "CREATE TABLE fresh (id int)" })]);
-    assert.equal(db.pg.query("SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = 'legacy'"), "legacy");
-    assert.equal(db.pg.query("SELECT count(*) FROM pg_class WHERE relname = 'fresh'", "legacy"), "0");
+    assert.equal(
+      db.pg.query("SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = 'legacy'"),
+      "legacy",
+    );
+    assert.equal(
+      db.pg.query("SELECT count(*) FROM pg_class WHERE relname = 'fresh'", "legacy"),
+      "0",
+    );
     assert.equal(db.pg.query("SELECT id FROM kept", "legacy"), "7");
   });
 
@@ -211,32 +280,58 @@ describe("postgres container scripts (real bash, postgres, pg_isready; fake imag
   let stderr = "";
   const password = "container-superuser-pw";
   const { uid, gid } = (() => {
-    const id = (f: string) => Number(spawnSync("id", [f, "postgres"], { encoding: "utf8" }).stdout.trim());
+    const id = (f: string) =>
+      Number(spawnSync("id", [f, "postgres"], { encoding: "utf8" }).stdout.trim());
     return { uid: id("-u"), gid: id("-g") };
   })();
-  const superuser = () => ({ host: "127.0.0.1", port: paths.port, database: "postgres", user: "postgres", password });
+  const superuser = () => ({
+    host: "127.0.0.1",
+    port: paths.port,
+    database: "postgres",
+    user: "postgres",
+    password,
+  });
   const query = (sql: string, database = "postgres") =>
-    execFileSync("psql", ["-X", "-w", "-Atc", sql, urlOf({ ...superuser(), database })], { encoding: "utf8" }).trim();
+    execFileSync("psql", ["-X", "-w", "-Atc", sql, urlOf({ ...superuser(), database })], {
+      encoding: "utf8",
+    }).trim();
   const healthy = () => spawnSync("sh", ["-c", healthScript(paths)]).status === 0;
-  const settings = () => ({ ...SETTINGS, port: paths.port, maxConnections: 20, sharedBuffers: "16M" });
+  const settings = () => ({
+    ...SETTINGS,
+    port: paths.port,
+    maxConnections: 20,
+    sharedBuffers: "16M",
+  });
   const requests = [req("notes", { extensions: ["pg_stat_statements"] })];
 
   function start(): void {
     stderr = "";
-    server = spawn("bash", ["-c", startScript(paths), "psf-postgres", ...serverArgs(settings(), requests)], {
-      uid,
-      gid,
-      cwd: dir,
-      env: { PATH: `${dir}/bin:/usr/bin:/bin`, POSTGRES_PASSWORD: password, FAKE_PGDATA: data, FAKE_SOCKETS: dir },
-      stdio: ["ignore", "ignore", "pipe"],
-    });
+    server = spawn(
+      "bash",
+      ["-c", startScript(paths), "psf-postgres", ...serverArgs(settings(), requests)],
+      {
+        uid,
+        gid,
+        cwd: dir,
+        env: {
+          PATH: `${dir}/bin:/usr/bin:/bin`,
+          POSTGRES_PASSWORD: password,
+          FAKE_PGDATA: data,
+          FAKE_SOCKETS: dir,
+        },
+        stdio: ["ignore", "ignore", "pipe"],
+      },
+    );
     server.stderr!.on("data", (b) => (stderr += b));
   }
 
   async function until(what: string, ok: () => boolean, seconds = 30): Promise<void> {
     for (let i = 0; i < seconds * 10; i++) {
       if (ok()) return;
-      if (server?.exitCode !== null) throw new Error(`the start script exited (${server?.exitCode}) waiting for ${what}:\n${stderr}`);
+      if (server?.exitCode !== null)
+        throw new Error(
+          `the start script exited (${server?.exitCode}) waiting for ${what}:\n${stderr}`,
+        );
       await new Promise((r) => setTimeout(r, 100));
     }
     throw new Error(`timed out waiting for ${what}:\n${stderr}`);
@@ -262,7 +357,11 @@ describe("postgres container scripts (real bash, postgres, pg_isready; fake imag
     }
     dir = tmpdir();
     data = path.join(dir, "data");
-    paths = { provisionFile: path.join(dir, "provision.sql"), readyMarker: path.join(dir, "ready"), port: 20000 + Math.floor(Math.random() * 20000) };
+    paths = {
+      provisionFile: path.join(dir, "provision.sql"),
+      readyMarker: path.join(dir, "ready"),
+      port: 20000 + Math.floor(Math.random() * 20000),
+    };
     fs.mkdirSync(path.join(dir, "bin"));
     fs.writeFileSync(
       path.join(dir, "bin", "docker-entrypoint.sh"),
@@ -270,7 +369,22 @@ describe("postgres container scripts (real bash, postgres, pg_isready; fake imag
       { mode: 0o755 },
     );
     fs.writeFileSync(path.join(dir, "pw"), password, { mode: 0o644 });
-    execFileSync("runuser", ["-u", "postgres", "--", `${PG_BIN}/initdb`, "-D", data, "-U", "postgres", "--auth=scram-sha-256", `--pwfile=${path.join(dir, "pw")}`], { stdio: "pipe" });
+    execFileSync(
+      "runuser",
+      [
+        "-u",
+        "postgres",
+        "--",
+        `${PG_BIN}/initdb`,
+        "-D",
+        data,
+        "-U",
+        "postgres",
+        "--auth=scram-sha-256",
+        `--pwfile=${path.join(dir, "pw")}`,
+      ],
+      { stdio: "pipe" },
+    );
   });
   after(async () => {
     if (server) await stop();
@@ -278,7 +392,9 @@ describe("postgres container scripts (real bash, postgres, pg_isready; fake imag
   });
 
   it("starts the server with the settings, applies the provisioning script, then turns healthy", async () => {
-    fs.writeFileSync(paths.provisionFile, provisioningSql(requests, { notes: "notes-pw" }), { mode: 0o644 });
+    fs.writeFileSync(paths.provisionFile, provisioningSql(requests, { notes: "notes-pw" }), {
+      mode: 0o644,
+    });
     start();
     await until("the ready marker", () => fs.existsSync(paths.readyMarker));
     assert.ok(healthy());
@@ -286,15 +402,37 @@ describe("postgres container scripts (real bash, postgres, pg_isready; fake imag
     assert.equal(query("SHOW shared_buffers"), "16MB");
     // The view only answers when the library was preloaded.
     assert.equal(query("SELECT count(*) >= 0 FROM pg_stat_statements", "notes"), "t");
-    assert.equal(execFileSync("psql", ["-X", "-w", "-Atc", "SELECT current_user", urlOf({ ...superuser(), database: "notes", user: "notes", password: "notes-pw" })], { encoding: "utf8" }).trim(), "notes");
+    assert.equal(
+      execFileSync(
+        "psql",
+        [
+          "-X",
+          "-w",
+          "-Atc",
+          "SELECT current_user",
+          urlOf({ ...superuser(), database: "notes", user: "notes", password: "notes-pw" }),
+        ],
+        { encoding: "utf8" },
+      ).trim(),
+      "notes",
+    );
   });
 
   it("applies a changed script to the running server with the reload command", () => {
-    fs.writeFileSync(paths.provisionFile, provisioningSql([...requests, req("wiki")], { notes: "notes-pw", wiki: "wiki-pw" }));
+    fs.writeFileSync(
+      paths.provisionFile,
+      provisioningSql([...requests, req("wiki")], { notes: "notes-pw", wiki: "wiki-pw" }),
+    );
     fs.rmSync(paths.readyMarker);
     assert.ok(!healthy(), "not ready without the marker");
-    execFileSync("sh", ["-c", reloadScript(paths)], { env: { PATH: process.env.PATH, POSTGRES_PASSWORD: password }, stdio: "pipe" });
-    assert.equal(query("SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = 'wiki'"), "wiki");
+    execFileSync("sh", ["-c", reloadScript(paths)], {
+      env: { PATH: process.env.PATH, POSTGRES_PASSWORD: password },
+      stdio: "pipe",
+    });
+    assert.equal(
+      query("SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = 'wiki'"),
+      "wiki",
+    );
     assert.ok(healthy());
   });
 
@@ -309,7 +447,11 @@ describe("postgres container scripts (real bash, postgres, pg_isready; fake imag
     start();
     await until("the failure message", () => /psf: provisioning failed/.test(stderr));
     assert.match(stderr, /division by zero/);
-    assert.equal(query("SELECT count(*) FROM pg_database WHERE datname = 'notes'"), "1", "still serving");
+    assert.equal(
+      query("SELECT count(*) FROM pg_database WHERE datname = 'notes'"),
+      "1",
+      "still serving",
+    );
     assert.ok(!healthy());
     assert.equal(await stop(), 0);
   });
@@ -328,7 +470,14 @@ describe("postgres provider in a Pulumi program (mocked engine)", () => {
       kind: "docker",
       deploy: (w) => {
         workload = w;
-        return { address: "db.internal", resources: [], exec: (cmd, o) => (execs.push({ cmd, stdin: o?.stdin }), pulumi.output(`exec ${cmd.join(" ")}`)) };
+        return {
+          address: "db.internal",
+          resources: [],
+          exec: (cmd, o) => (
+            execs.push({ cmd, stdin: o?.stdin }),
+            pulumi.output(`exec ${cmd.join(" ")}`)
+          ),
+        };
       },
       address: (n) => n,
       volume: () => {
@@ -336,11 +485,20 @@ describe("postgres provider in a Pulumi program (mocked engine)", () => {
       },
     };
     const plan = validateConfig(fixture(), "test", registry).plan!;
-    const requests = plan.providers.find((p) => p.contract === "database")!.requests as Record<string, DatabaseRequest>;
+    const requests = plan.providers.find((p) => p.contract === "database")!.requests as Record<
+      string,
+      DatabaseRequest
+    >;
     let pg: Postgres | undefined;
     await evaluate(registry, {}, "test", () => {
       pg = new Postgres("postgres", {
-        settings: { ...SETTINGS, maxConnections: 250, sharedBuffers: "1G", port: 6543, dataSize: "20Gi" },
+        settings: {
+          ...SETTINGS,
+          maxConnections: 250,
+          sharedBuffers: "1G",
+          port: 6543,
+          dataSize: "20Gi",
+        },
         requests,
         stack: plan.stack,
         target,
@@ -355,12 +513,29 @@ describe("postgres provider in a Pulumi program (mocked engine)", () => {
     assert.deepEqual(images, ["postgres=postgres:15-bookworm"]);
     assert.equal(w.image, "registry.local/postgres:15-bookworm");
     assert.equal(w.stateful, true);
-    assert.deepEqual(w.volumes, [{ volume: { owner: "postgres", name: "data" }, mountPath: "/var/lib/postgresql/data", size: "20Gi" }]);
-    assert.deepEqual(w.ports!.map((p) => [p.containerPort, p.hostPort]), [[6543, undefined]], "reached over the network only");
-    for (const arg of ["max_connections=250", "shared_buffers=1GB", "port=6543", "shared_preload_libraries=pg_stat_statements"])
+    assert.deepEqual(w.volumes, [
+      {
+        volume: { owner: "postgres", name: "data" },
+        mountPath: "/var/lib/postgresql/data",
+        size: "20Gi",
+      },
+    ]);
+    assert.deepEqual(
+      w.ports!.map((p) => [p.containerPort, p.hostPort]),
+      [[6543, undefined]],
+      "reached over the network only",
+    );
+    for (const arg of [
+      "max_connections=250",
+      "shared_buffers=1GB",
+      "port=6543",
+      "shared_preload_libraries=pg_stat_statements",
+    ])
       assert.equal(w.args![w.args!.indexOf(arg) - 1], "-c", arg);
     assert.equal(w.args![0], "postgres");
-    assert.ok(w.healthcheck!.command!.join(" ").includes("pg_isready -q -h 127.0.0.1 -p 6543 -U postgres"));
+    assert.ok(
+      w.healthcheck!.command!.join(" ").includes("pg_isready -q -h 127.0.0.1 -p 6543 -U postgres"),
+    );
     assert.deepEqual(Object.keys(w.secretEnv!), ["POSTGRES_PASSWORD"]);
     assert.equal(await isSecret(w.secretEnv!.POSTGRES_PASSWORD), true);
     assert.equal(w.env?.POSTGRES_PASSWORD, undefined);
@@ -378,10 +553,16 @@ describe("postgres provider in a Pulumi program (mocked engine)", () => {
     assert.equal(await valueOf(notes.port), 6543);
     assert.equal(await isSecret(notes.password), true);
     assert.equal(await isSecret(notes.url), true);
-    assert.equal(await valueOf(notes.url), "postgresql://notes:mock-password-postgres-password-notes@db.internal:6543/notes");
+    assert.equal(
+      await valueOf(notes.url),
+      "postgresql://notes:mock-password-postgres-password-notes@db.internal:6543/notes",
+    );
     assert.equal(await isSecret(notes.dumpCommand), false, "a command a person copies");
     const wiki = pg!.results.wiki;
-    assert.deepEqual([await valueOf(wiki.database), await valueOf(wiki.user)], ["wiki_db", "wiki_app"]);
+    assert.deepEqual(
+      [await valueOf(wiki.database), await valueOf(wiki.user)],
+      ["wiki_db", "wiki_app"],
+    );
     assert.deepEqual(execs, [
       { cmd: ["sh", "-c", dumpScript("notes", 6543)], stdin: undefined },
       { cmd: ["sh", "-c", restoreScript("notes", "notes", 6543)], stdin: true },
@@ -392,16 +573,43 @@ describe("postgres provider in a Pulumi program (mocked engine)", () => {
 
   it("puts no password in any planned Docker resource's plain inputs, and dump commands name their database", async () => {
     let stack: any;
-    const declared = await evaluate(registry, fixture(), "test", (raw, stackName) => (stack = runProgram(registry, { raw, stackName })));
-    const container = declared.find((r) => r.type === "docker:index/container:Container" && r.name === "postgres")!;
+    const declared = await evaluate(
+      registry,
+      fixture(),
+      "test",
+      (raw, stackName) => (stack = runProgram(registry, { raw, stackName })),
+    );
+    const container = declared.find(
+      (r) => r.type === "docker:index/container:Container" && r.name === "postgres",
+    )!;
     assert.ok(container, declared.map((r) => `${r.type} ${r.name}`).join("\n"));
-    for (const r of declared) assert.doesNotMatch(JSON.stringify(mask(r.inputs)), /mock-password-postgres-/, `${r.type} ${r.name}`);
-    assert.match(JSON.stringify(mask(container.inputs, true)), /POSTGRES_PASSWORD=mock-password-postgres-superuser-password/, "there, only masked");
-    const app = declared.find((r) => r.type === "docker:index/container:Container" && r.name === "notes")!;
-    assert.match(JSON.stringify(mask(app.inputs, true)), /DATABASE_URL=postgresql:\/\/notes:mock-password-postgres-password-notes@postgres:5432\/notes/);
+    for (const r of declared)
+      assert.doesNotMatch(
+        JSON.stringify(mask(r.inputs)),
+        /mock-password-postgres-/,
+        `${r.type} ${r.name}`,
+      );
+    assert.match(
+      JSON.stringify(mask(container.inputs, true)),
+      /POSTGRES_PASSWORD=mock-password-postgres-superuser-password/,
+      "there, only masked",
+    );
+    const app = declared.find(
+      (r) => r.type === "docker:index/container:Container" && r.name === "notes",
+    )!;
+    assert.match(
+      JSON.stringify(mask(app.inputs, true)),
+      /DATABASE_URL=postgresql:\/\/notes:mock-password-postgres-password-notes@postgres:5432\/notes/,
+    );
     const results = stack.providers.database.results;
-    assert.match((await valueOf(results.notes.dumpCommand)) as string, /^docker exec psf-test-postgres sh -c '.*pg_dump .* -d notes'$/);
-    assert.match((await valueOf(results.wiki.restoreCommand)) as string, /^docker exec -i psf-test-postgres sh -c '.*psql .* -d wiki_db .*DROP OWNED BY "wiki_app".*'$/);
+    assert.match(
+      (await valueOf(results.notes.dumpCommand)) as string,
+      /^docker exec psf-test-postgres sh -c '.*pg_dump .* -d notes'$/,
+    );
+    assert.match(
+      (await valueOf(results.wiki.restoreCommand)) as string,
+      /^docker exec -i psf-test-postgres sh -c '.*psql .* -d wiki_db .*DROP OWNED BY "wiki_app".*'$/,
+    );
   });
 });
 
@@ -418,36 +626,80 @@ describe("postgres provider validation", () => {
   it("accepts the fixture", () => assert.deepEqual(validateConfig(base, "t", registry).issues, []));
 
   it("rejects an unknown extension at its index, listing what is offered", () => {
-    const issues = edit((raw) => (raw.services.notes.needs.database.extensions = ["pg_trgm", "postgis3"]));
-    assert.deepEqual(issues.map((i) => [i.path, i.message]), [["services.notes.needs.database.extensions[1]", 'unknown extension "postgis3"']]);
-    assert.match(issues[0].hint!, /^postgres offers: pg_trgm, pgcrypto, uuid-ossp, citext, hstore, pg_stat_statements, btree_gin, btree_gist, unaccent, fuzzystrmatch, /);
+    const issues = edit(
+      (raw) => (raw.services.notes.needs.database.extensions = ["pg_trgm", "postgis3"]),
+    );
+    assert.deepEqual(
+      issues.map((i) => [i.path, i.message]),
+      [["services.notes.needs.database.extensions[1]", 'unknown extension "postgis3"']],
+    );
+    assert.match(
+      issues[0].hint!,
+      /^postgres offers: pg_trgm, pgcrypto, uuid-ossp, citext, hstore, pg_stat_statements, btree_gin, btree_gist, unaccent, fuzzystrmatch, /,
+    );
     assert.match(issues[0].hint!, /providers\.database\.extraExtensions/);
   });
 
   it("offers vector only when the settings say the image has it", () => {
     const use = (raw: any) => (raw.services.notes.needs.database.extensions = ["vector"]);
-    assert.deepEqual(edit(use).map((i) => i.path), ["services.notes.needs.database.extensions[0]"]);
-    assert.deepEqual(edit((raw) => (use(raw), (raw.providers.database.extraExtensions = ["vector"]))), []);
+    assert.deepEqual(
+      edit(use).map((i) => i.path),
+      ["services.notes.needs.database.extensions[0]"],
+    );
+    assert.deepEqual(
+      edit((raw) => (use(raw), (raw.providers.database.extraExtensions = ["vector"]))),
+      [],
+    );
   });
 
   it("rejects two services asking for the same database", () => {
-    const issues = edit((raw) => (raw.services.other = { image: "example/other:1", needs: { database: { name: "wiki_db" } } }));
-    assert.deepEqual(issues.map((i) => i.path), ["services.other.needs.database.name"]);
+    const issues = edit(
+      (raw) =>
+        (raw.services.other = {
+          image: "example/other:1",
+          needs: { database: { name: "wiki_db" } },
+        }),
+    );
+    assert.deepEqual(
+      issues.map((i) => i.path),
+      ["services.other.needs.database.name"],
+    );
   });
 
   it("rejects PostgreSQL's own database and roles", () => {
-    assert.deepEqual(edit((raw) => (raw.services.wiki.needs.database.name = "template1")).map((i) => i.path), ["services.wiki.needs.database.name"]);
-    assert.deepEqual(edit((raw) => (raw.services.wiki.needs.database.user = "postgres")).map((i) => i.path), ["services.wiki.needs.database.user"]);
-    assert.deepEqual(edit((raw) => (raw.services.wiki.needs.database.user = "pg_monitor")).map((i) => i.path), ["services.wiki.needs.database.user"]);
+    assert.deepEqual(
+      edit((raw) => (raw.services.wiki.needs.database.name = "template1")).map((i) => i.path),
+      ["services.wiki.needs.database.name"],
+    );
+    assert.deepEqual(
+      edit((raw) => (raw.services.wiki.needs.database.user = "postgres")).map((i) => i.path),
+      ["services.wiki.needs.database.user"],
+    );
+    assert.deepEqual(
+      edit((raw) => (raw.services.wiki.needs.database.user = "pg_monitor")).map((i) => i.path),
+      ["services.wiki.needs.database.user"],
+    );
   });
 
   it("rejects a mariadb request", () => {
-    assert.deepEqual(edit((raw) => (raw.services.wiki.needs.database.engine = "mariadb")).map((i) => i.path), ["services.wiki.needs.database.engine"]);
+    assert.deepEqual(
+      edit((raw) => (raw.services.wiki.needs.database.engine = "mariadb")).map((i) => i.path),
+      ["services.wiki.needs.database.engine"],
+    );
   });
 
   it("rejects shared buffers below PostgreSQL's minimum and unknown settings", () => {
-    assert.deepEqual(edit((raw) => (raw.providers.database.sharedBuffers = "64k")).map((i) => i.path), ["providers.database.sharedBuffers"]);
-    assert.deepEqual(edit((raw) => (raw.providers.database.sharedBuffers = "128k")), []);
-    assert.deepEqual(edit((raw) => (raw.providers.database.maxConections = 5)).map((i) => i.path), ["providers.database.maxConections"]);
+    assert.deepEqual(
+      edit((raw) => (raw.providers.database.sharedBuffers = "64k")).map((i) => i.path),
+      ["providers.database.sharedBuffers"],
+    );
+    assert.deepEqual(
+      edit((raw) => (raw.providers.database.sharedBuffers = "128k")),
+      [],
+    );
+    assert.deepEqual(
+      edit((raw) => (raw.providers.database.maxConections = 5)).map((i) => i.path),
+      ["providers.database.maxConections"],
+    );
   });
 });

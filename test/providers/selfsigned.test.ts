@@ -7,7 +7,10 @@ import { registry } from "../../providers";
 const raw = (wildcard?: boolean): RawConfig => ({
   environment: "development",
   domain: "example.org",
-  providers: { ssl: { use: "selfsigned", ...(wildcard === undefined ? {} : { wildcard }) }, proxy: { use: "nginx" } },
+  providers: {
+    ssl: { use: "selfsigned", ...(wildcard === undefined ? {} : { wildcard }) },
+    proxy: { use: "nginx" },
+  },
   services: {
     blog: { image: "example/blog:1.0", port: 2368, needs: { proxy: {} } },
     notes: { image: "example/notes:1.0", port: 8080, needs: { proxy: {} } },
@@ -16,8 +19,10 @@ const raw = (wildcard?: boolean): RawConfig => ({
   },
 });
 
-const plan = (config: RawConfig) => evaluate(registry, config, "test", (r, s) => runProgram(registry, { raw: r, stackName: s }));
-const csrs = (rs: PlannedResource[]) => rs.filter((r) => r.type === "tls:index/certRequest:CertRequest");
+const plan = (config: RawConfig) =>
+  evaluate(registry, config, "test", (r, s) => runProgram(registry, { raw: r, stackName: s }));
+const csrs = (rs: PlannedResource[]) =>
+  rs.filter((r) => r.type === "tls:index/certRequest:CertRequest");
 
 describe("selfsigned (ssl)", () => {
   it("serves every service under the stack domain from one wildcard certificate", async () => {
@@ -33,14 +38,17 @@ describe("selfsigned (ssl)", () => {
   it("issues one certificate per request with wildcard: false", async () => {
     const requests = csrs(await plan(raw(false)));
     assert.equal(requests.length, 4, requests.map((r) => r.name).join(", "));
-    for (const r of requests) assert.ok(!(r.inputs.dnsNames as string[]).some((n) => n.startsWith("*")), r.name);
+    for (const r of requests)
+      assert.ok(!(r.inputs.dnsNames as string[]).some((n) => n.startsWith("*")), r.name);
   });
 
   it("keeps every private key secret wherever it is used", async () => {
     const rs = await plan(raw());
     const signed = rs.filter((r) => r.type === "tls:index/locallySignedCert:LocallySignedCert");
     assert.ok(signed.length > 0);
-    for (const r of signed) assert.ok(isSecretValue(r.inputs.caPrivateKeyPem), `${r.name}: CA key in plain state`);
-    for (const r of csrs(rs)) assert.ok(isSecretValue(r.inputs.privateKeyPem), `${r.name}: key in plain state`);
+    for (const r of signed)
+      assert.ok(isSecretValue(r.inputs.caPrivateKeyPem), `${r.name}: CA key in plain state`);
+    for (const r of csrs(rs))
+      assert.ok(isSecretValue(r.inputs.privateKeyPem), `${r.name}: key in plain state`);
   });
 });

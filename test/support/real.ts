@@ -10,7 +10,8 @@ import * as path from "path";
 export function requireProgram(ctx: Mocha.Context, program: string): void {
   const found = spawnSync("sh", ["-c", `command -v ${program}`]).status === 0;
   if (found) return;
-  if (process.env.PSF_REQUIRE_REAL === "1") throw new Error(`${program} is not installed (CI installs it in .ci/run)`);
+  if (process.env.PSF_REQUIRE_REAL === "1")
+    throw new Error(`${program} is not installed (CI installs it in .ci/run)`);
   console.warn(`  skipped: ${program} is not installed`);
   ctx.skip();
 }
@@ -40,12 +41,33 @@ export function startPostgres(): TestPostgres {
   fs.writeFileSync(pwfile, password, { mode: 0o644 });
   const asPostgres = (cmd: string[]) => {
     const asRoot = process.getuid?.() === 0;
-    execFileSync(asRoot ? "runuser" : cmd[0], asRoot ? ["-u", "postgres", "--", ...cmd] : cmd.slice(1), { stdio: "pipe" });
+    execFileSync(
+      asRoot ? "runuser" : cmd[0],
+      asRoot ? ["-u", "postgres", "--", ...cmd] : cmd.slice(1),
+      { stdio: "pipe" },
+    );
   };
-  asPostgres([`${PG_BIN}/initdb`, "-D", data, "-U", "postgres", "--auth=scram-sha-256", `--pwfile=${pwfile}`, "-E", "UTF8"]);
   asPostgres([
-    `${PG_BIN}/pg_ctl`, "-D", data, "-w", "-l", path.join(dir, "log"),
-    "-o", `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1`, "start",
+    `${PG_BIN}/initdb`,
+    "-D",
+    data,
+    "-U",
+    "postgres",
+    "--auth=scram-sha-256",
+    `--pwfile=${pwfile}`,
+    "-E",
+    "UTF8",
+  ]);
+  asPostgres([
+    `${PG_BIN}/pg_ctl`,
+    "-D",
+    data,
+    "-w",
+    "-l",
+    path.join(dir, "log"),
+    "-o",
+    `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1`,
+    "start",
   ]);
   const url = `postgresql://postgres:${password}@127.0.0.1:${port}/postgres`;
   return {
@@ -54,9 +76,13 @@ export function startPostgres(): TestPostgres {
     password,
     url,
     query: (sql, database = "postgres") =>
-      execFileSync("psql", ["-X", "-v", "ON_ERROR_STOP=1", "-Atc", sql, url.replace(/\/postgres$/, `/${database}`)], {
-        encoding: "utf8",
-      }).trim(),
+      execFileSync(
+        "psql",
+        ["-X", "-v", "ON_ERROR_STOP=1", "-Atc", sql, url.replace(/\/postgres$/, `/${database}`)],
+        {
+          encoding: "utf8",
+        },
+      ).trim(),
     stop: () => {
       try {
         asPostgres([`${PG_BIN}/pg_ctl`, "-D", data, "-m", "immediate", "stop"]);

@@ -33,7 +33,13 @@ const workloads: Record<string, Workload> = {
     partOf: "api",
     image: "ghcr.io/example/api:2.0",
     ports: [{ name: "http", containerPort: 3000 }],
-    healthcheck: { http: { path: "/", port: 3000 }, intervalSeconds: 5, timeoutSeconds: 2, retries: 3, startPeriodSeconds: 0 },
+    healthcheck: {
+      http: { path: "/", port: 3000 },
+      intervalSeconds: 5,
+      timeoutSeconds: 2,
+      retries: 3,
+      startPeriodSeconds: 0,
+    },
     stateful: false,
   },
   web: {

@@ -109,9 +109,15 @@ describe("idempotence", () => {
     // The old image resource goes, the new one comes, the worker's container follows; nothing else is touched.
     const gone = [...before.keys()].filter((k) => !after.has(k));
     const added = [...after.keys()].filter((k) => !before.has(k));
-    assert.deepEqual(gone, ["docker:index/remoteImage:RemoteImage::psf::image-ghcr.io/example/worker:1.0"]);
-    assert.deepEqual(added, ["docker:index/remoteImage:RemoteImage::psf::image-ghcr.io/example/worker:1.1"]);
-    const changed = [...before.keys()].filter((k) => after.has(k) && before.get(k) !== after.get(k));
+    assert.deepEqual(gone, [
+      "docker:index/remoteImage:RemoteImage::psf::image-ghcr.io/example/worker:1.0",
+    ]);
+    assert.deepEqual(added, [
+      "docker:index/remoteImage:RemoteImage::psf::image-ghcr.io/example/worker:1.1",
+    ]);
+    const changed = [...before.keys()].filter(
+      (k) => after.has(k) && before.get(k) !== after.get(k),
+    );
     assert.deepEqual(changed, ["docker:index/container:Container::worker::worker"]);
   });
 });

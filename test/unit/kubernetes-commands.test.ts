@@ -16,7 +16,9 @@ import { TestRoot } from "./helpers";
 
 /** The argv a real `sh` passes to kubectl for a printed command line (kubectl itself is a function that prints it). */
 function kubectlArgv(commandLine: string): string[] {
-  const r = spawnSync("sh", ["-c", `kubectl() { printf '%s\\0' "$@"; }; ${commandLine}`], { encoding: "utf8" });
+  const r = spawnSync("sh", ["-c", `kubectl() { printf '%s\\0' "$@"; }; ${commandLine}`], {
+    encoding: "utf8",
+  });
   assert.equal(r.status, 0, r.stderr);
   return r.stdout.split("\0").slice(0, -1);
 }
@@ -28,7 +30,9 @@ const workloads: Workload[] = [
     partOf: "db",
     image: "postgres:16",
     secretEnv: { POSTGRES_PASSWORD: pulumi.secret("superuser-password-xyz") },
-    volumes: [{ volume: { owner: "db", name: "data" }, mountPath: "/var/lib/postgresql/data", size: "5Gi" }],
+    volumes: [
+      { volume: { owner: "db", name: "data" }, mountPath: "/var/lib/postgresql/data", size: "5Gi" },
+    ],
     ports: [{ name: "postgres", containerPort: 5432 }],
     stateful: true,
   },
@@ -49,7 +53,12 @@ const workloads: Workload[] = [
     command: ["/usr/local/bin/psf-backup"],
     files: [
       { path: "/usr/local/bin/psf-restore", content: "#!/bin/sh\necho restore\n", mode: 0o755 },
-      { path: "/etc/psf/backup.env", content: pulumi.secret("BORG_PASSPHRASE=very-secret-passphrase\n"), secret: true, mode: 0o600 },
+      {
+        path: "/etc/psf/backup.env",
+        content: pulumi.secret("BORG_PASSPHRASE=very-secret-passphrase\n"),
+        secret: true,
+        mode: 0o600,
+      },
     ],
     volumes: [
       { volume: { owner: "app", name: "data" }, mountPath: "/restore/volumes/data" },
@@ -81,13 +90,22 @@ interface Seen {
 }
 
 /** Deploys the workloads on a target, offline, keeping every resource's options. */
-async function deployAll(args: KubernetesTargetArgs): Promise<{ deployed: Record<string, Deployed>; seen: Seen[]; names: Map<pulumi.Resource, string> }> {
+async function deployAll(args: KubernetesTargetArgs): Promise<{
+  deployed: Record<string, Deployed>;
+  seen: Seen[];
+  names: Map<pulumi.Resource, string>;
+}> {
   const seen: Seen[] = [];
   const names = new Map<pulumi.Resource, string>();
   const deployed: Record<string, Deployed> = {};
   await evaluate(registry, {}, "t", () => {
     const capture: pulumi.ResourceTransformation = (a) => {
-      seen.push({ name: a.name, type: a.type, props: a.props, opts: a.opts as pulumi.CustomResourceOptions });
+      seen.push({
+        name: a.name,
+        type: a.type,
+        props: a.props,
+        opts: a.opts as pulumi.CustomResourceOptions,
+      });
       names.set(a.resource, `${a.type.split(":").pop()}/${a.name}`);
       return undefined;
     };
@@ -106,26 +124,64 @@ describe("Kubernetes target: commands and resource options", () => {
   });
 
   it("addresses kubectl to the stack's cluster: kubeconfig (~ is home), context and namespace, quoted for sh", () => {
-    const base = kubectlBase({ namespace: "apps", context: "prod cluster", kubeconfig: "~/.kube/my config" });
-    assert.deepEqual(kubectlArgv(base), ["--kubeconfig", `${os.homedir()}/.kube/my config`, "--context", "prod cluster", "-n", "apps"]);
+    const base = kubectlBase({
+      namespace: "apps",
+      context: "prod cluster",
+      kubeconfig: "~/.kube/my config",
+    });
+    assert.deepEqual(kubectlArgv(base), [
+      "--kubeconfig",
+      `${os.homedir()}/.kube/my config`,
+      "--context",
+      "prod cluster",
+      "-n",
+      "apps",
+    ]);
     // Kubeconfig content (not a path) is the provider's; kubectl then uses its own default.
-    assert.deepEqual(kubectlArgv(kubectlBase({ namespace: "apps", kubeconfig: "apiVersion: v1\nkind: Config\n" })), ["-n", "apps"]);
+    assert.deepEqual(
+      kubectlArgv(kubectlBase({ namespace: "apps", kubeconfig: "apiVersion: v1\nkind: Config\n" })),
+      ["-n", "apps"],
+    );
   });
 
   it("execs into a StatefulSet or Deployment, stdin attached when asked", async () => {
-    const dump = (await valueOf(run.deployed.db.exec(["sh", "-c", "pg_dump -d 'my db'"], { stdin: true })))!;
-    assert.deepEqual(kubectlArgv(dump), ["--context", "prod cluster", "-n", "apps", "exec", "-i", "statefulset/db", "--", "sh", "-c", "pg_dump -d 'my db'"]);
-    assert.deepEqual(kubectlArgv((await valueOf(run.deployed.app.exec(["true"])))!).slice(4), ["exec", "deployment/app", "--", "true"]);
+    const dump = (await valueOf(
+      run.deployed.db.exec(["sh", "-c", "pg_dump -d 'my db'"], { stdin: true }),
+    ))!;
+    assert.deepEqual(kubectlArgv(dump), [
+      "--context",
+      "prod cluster",
+      "-n",
+      "apps",
+      "exec",
+      "-i",
+      "statefulset/db",
+      "--",
+      "sh",
+      "-c",
+      "pg_dump -d 'my db'",
+    ]);
+    assert.deepEqual(kubectlArgv((await valueOf(run.deployed.app.exec(["true"])))!).slice(4), [
+      "exec",
+      "deployment/app",
+      "--",
+      "true",
+    ]);
     assert.equal(run.deployed.db.address, "db.apps.svc.cluster.local");
   });
 
   it("runs a scheduled workload's command in a one-off pod of the job's own spec, which validates as a Pod", async () => {
-    const cmd = (await valueOf(run.deployed["backup-app"].exec(["/usr/local/bin/psf-restore", "app-2024-05-01T03:00:00"])))!;
+    const cmd = (await valueOf(
+      run.deployed["backup-app"].exec(["/usr/local/bin/psf-restore", "app-2024-05-01T03:00:00"]),
+    ))!;
     const argv = kubectlArgv(cmd);
     assert.deepEqual(argv.slice(0, 5), ["--context", "prod cluster", "-n", "apps", "run"]);
     assert.match(argv[5], /^backup-app-run-\d+$/);
-    for (const flag of ["--rm", "-i", "--quiet", "--restart=Never", "--image=psf/borg:1"]) assert.ok(argv.includes(flag), `${flag} in ${argv.join(" ")}`);
-    const overrides = JSON.parse(argv.find((a) => a.startsWith("--overrides="))!.slice("--overrides=".length));
+    for (const flag of ["--rm", "-i", "--quiet", "--restart=Never", "--image=psf/borg:1"])
+      assert.ok(argv.includes(flag), `${flag} in ${argv.join(" ")}`);
+    const overrides = JSON.parse(
+      argv.find((a) => a.startsWith("--overrides="))!.slice("--overrides=".length),
+    );
     const pod = { ...overrides, kind: "Pod", metadata: { ...overrides.metadata, name: argv[5] } };
     assert.doesNotThrow(() => validateObject(pod));
     const c = pod.spec.containers[0];
@@ -134,15 +190,24 @@ describe("Kubernetes target: commands and resource options", () => {
     assert.equal(c.stdin, true);
     assert.equal(pod.spec.restartPolicy, "Never");
     assert.deepEqual(
-      pod.spec.volumes.filter((v: any) => v.persistentVolumeClaim).map((v: any) => v.persistentVolumeClaim.claimName),
+      pod.spec.volumes
+        .filter((v: any) => v.persistentVolumeClaim)
+        .map((v: any) => v.persistentVolumeClaim.claimName),
       ["app-data", "borg-repository"],
     );
-    assert.equal(pod.spec.volumes.find((v: any) => v.secret).secret.secretName, "backup-app-secret");
+    assert.equal(
+      pod.spec.volumes.find((v: any) => v.secret).secret.secretName,
+      "backup-app-secret",
+    );
     // Beside the service whose claim it writes to; never the secret itself in the command.
-    assert.deepEqual(pod.spec.affinity.podAffinity.requiredDuringSchedulingIgnoredDuringExecution[0].labelSelector.matchLabels, {
-      "app.kubernetes.io/name": "app",
-      "app.kubernetes.io/instance": "t-app",
-    });
+    assert.deepEqual(
+      pod.spec.affinity.podAffinity.requiredDuringSchedulingIgnoredDuringExecution[0].labelSelector
+        .matchLabels,
+      {
+        "app.kubernetes.io/name": "app",
+        "app.kubernetes.io/instance": "t-app",
+      },
+    );
     assert.ok(!cmd.includes("very-secret-passphrase"));
   });
 
@@ -176,7 +241,14 @@ describe("Kubernetes target: commands and resource options", () => {
       assert.equal(r.status, 0, r.stderr);
       assert.match(r.stdout, /the job log/);
       const create = r.calls[0].split(" ");
-      assert.deepEqual(create.slice(0, 6), ["--context", "prod", "cluster", "-n", "apps", "create"]);
+      assert.deepEqual(create.slice(0, 6), [
+        "--context",
+        "prod",
+        "cluster",
+        "-n",
+        "apps",
+        "create",
+      ]);
       assert.ok(create.includes("--from=cronjob/backup-app"));
       const job = create[create.length - 1];
       assert.match(job, /^backup-app-\d+$/);
@@ -194,15 +266,24 @@ describe("Kubernetes target: commands and resource options", () => {
     const claims = run.seen.filter((s) => s.type.endsWith("PersistentVolumeClaim"));
     assert.deepEqual(claims.map((c) => c.name).sort(), ["app-data", "borg-repository", "db-data"]);
     for (const c of claims) assert.deepEqual(c.opts.ignoreChanges, ["spec"], c.name);
-    const size = (name: string) => claims.find((c) => c.name === name)!.props.spec.resources.requests.storage;
+    const size = (name: string) =>
+      claims.find((c) => c.name === name)!.props.spec.resources.requests.storage;
     assert.equal(size("db-data"), "5Gi");
     assert.equal(size("app-data"), "1Gi");
   });
 
   it("starts a workload after its namespace, ConfigMap and Secret, which env references only name", () => {
-    const deps = (name: string) => ((run.seen.find((s) => s.name === name && !s.type.endsWith("Service"))!.opts.dependsOn as pulumi.Resource[]) ?? []).map((r) => run.names.get(r));
+    const deps = (name: string) =>
+      (
+        (run.seen.find((s) => s.name === name && !s.type.endsWith("Service"))!.opts
+          .dependsOn as pulumi.Resource[]) ?? []
+      ).map((r) => run.names.get(r));
     assert.deepEqual(deps("db").sort(), ["Namespace/apps", "Secret/db-secret"]);
-    assert.deepEqual(deps("backup-app").sort(), ["ConfigMap/backup-app-files", "Namespace/apps", "Secret/backup-app-secret"]);
+    assert.deepEqual(deps("backup-app").sort(), [
+      "ConfigMap/backup-app-files",
+      "Namespace/apps",
+      "Secret/backup-app-secret",
+    ]);
     assert.deepEqual(deps("app"), ["Namespace/apps"]);
   });
 

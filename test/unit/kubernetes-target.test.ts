@@ -12,15 +12,19 @@ import { MODELS_VERSION, validateObject } from "../support/kubernetes-schema";
 const root = path.join(__dirname, "..", "..");
 /** The dev stack, unchanged but for its target (and whoami's replicas and resources). */
 function devOn(target: Record<string, unknown>): RawConfig {
-  const raw = structuredClone(readStackFile(path.join(root, "stacks", "Pulumi.dev.yaml")).raw) as any;
+  const raw = structuredClone(
+    readStackFile(path.join(root, "stacks", "Pulumi.dev.yaml")).raw,
+  ) as any;
   raw.target = { kind: "kubernetes", namespace: "psf", ...target };
   raw.services.whoami.replicas = 2;
   raw.services.whoami.resources = { cpu: "50m", memory: "32Mi", memoryLimit: "64Mi" };
   return raw;
 }
-const plan = (raw: RawConfig) => evaluate(registry, raw, "dev", (r, s) => runProgram(registry, { raw: r, stackName: s }));
+const plan = (raw: RawConfig) =>
+  evaluate(registry, raw, "dev", (r, s) => runProgram(registry, { raw: r, stackName: s }));
 const kindOf = (r: PlannedResource) => r.type.split(":").pop()!;
-const objects = (rs: PlannedResource[]) => rs.filter((r) => r.type.startsWith("kubernetes:") && !r.type.startsWith("kubernetes:index"));
+const objects = (rs: PlannedResource[]) =>
+  rs.filter((r) => r.type.startsWith("kubernetes:") && !r.type.startsWith("kubernetes:index"));
 const find = (rs: PlannedResource[], kind: string, name: string) => {
   const r = rs.find((x) => kindOf(x) === kind && x.name === name);
   assert.ok(r, `no ${kind} ${name} among ${rs.map((x) => `${kindOf(x)}/${x.name}`).join(", ")}`);
@@ -31,7 +35,10 @@ const podSpecs = (rs: PlannedResource[]) =>
   objects(rs)
     .map((r) => [`${kindOf(r)}/${r.name}`, mask(r.inputs, true) as any] as const)
     .filter(([, o]) => ["Deployment", "StatefulSet", "CronJob"].includes(o.kind))
-    .map(([id, o]) => [id, o.kind === "CronJob" ? o.spec.jobTemplate.spec.template : o.spec.template] as const);
+    .map(
+      ([id, o]) =>
+        [id, o.kind === "CronJob" ? o.spec.jobTemplate.spec.template : o.spec.template] as const,
+    );
 
 describe("Kubernetes target", () => {
   let rs: PlannedResource[];
@@ -41,7 +48,9 @@ describe("Kubernetes target", () => {
   });
 
   it("maps the dev stack to idiomatic objects in its namespace, and nothing to Docker", () => {
-    const kinds = objects(rs).map((r) => `${kindOf(r)}/${r.name}`).sort();
+    const kinds = objects(rs)
+      .map((r) => `${kindOf(r)}/${r.name}`)
+      .sort();
     for (const k of [
       "Namespace/psf",
       "StatefulSet/postgres",
@@ -56,16 +65,27 @@ describe("Kubernetes target", () => {
       "PersistentVolumeClaim/whoami-data",
     ])
       assert.ok(kinds.includes(k), `${k} missing from ${kinds.join(", ")}`);
-    assert.deepEqual(rs.filter((r) => r.type.startsWith("docker:")), []);
+    assert.deepEqual(
+      rs.filter((r) => r.type.startsWith("docker:")),
+      [],
+    );
     // Ingress mode: the platform serves routes; no nginx of our own.
     assert.ok(!kinds.some((k) => k.endsWith("/nginx")), kinds.join(", "));
-    for (const r of objects(rs).filter((x) => kindOf(x) !== "Namespace")) assert.equal((mask(r.inputs) as any).metadata.namespace, "psf", r.name);
+    for (const r of objects(rs).filter((x) => kindOf(x) !== "Namespace"))
+      assert.equal((mask(r.inputs) as any).metadata.namespace, "psf", r.name);
   });
 
   it("labels workloads app.kubernetes.io/* and selects pods by name and instance", () => {
     const d = find(rs, "Deployment", "whoami");
-    assert.deepEqual(d.spec.selector.matchLabels, { "app.kubernetes.io/name": "whoami", "app.kubernetes.io/instance": "dev-whoami" });
-    for (const [k, v] of Object.entries({ "app.kubernetes.io/component": "app", "app.kubernetes.io/part-of": "whoami", "app.kubernetes.io/managed-by": "psf" }))
+    assert.deepEqual(d.spec.selector.matchLabels, {
+      "app.kubernetes.io/name": "whoami",
+      "app.kubernetes.io/instance": "dev-whoami",
+    });
+    for (const [k, v] of Object.entries({
+      "app.kubernetes.io/component": "app",
+      "app.kubernetes.io/part-of": "whoami",
+      "app.kubernetes.io/managed-by": "psf",
+    }))
       assert.equal(d.spec.template.metadata.labels[k], v);
   });
 
@@ -86,18 +106,37 @@ describe("Kubernetes target", () => {
     assert.equal(pg.readinessProbe.exec.command[0], "sh");
     assert.ok(pg.startupProbe, "postgres has a start period: a startup probe");
     // A job is not a server: no probes.
-    assert.equal(find(rs, "CronJob", "backup-whoami").spec.jobTemplate.spec.template.spec.containers[0].readinessProbe, undefined);
+    assert.equal(
+      find(rs, "CronJob", "backup-whoami").spec.jobTemplate.spec.template.spec.containers[0]
+        .readinessProbe,
+      undefined,
+    );
   });
 
   it("sets replicas and resources per service, rolling a new pod in before an old one goes, beside it on its ReadWriteOnce claim", () => {
     const d = find(rs, "Deployment", "whoami");
     assert.equal(d.spec.replicas, 2);
-    assert.deepEqual(d.spec.template.spec.containers[0].resources, { requests: { cpu: "50m", memory: "32Mi" }, limits: { memory: "64Mi" } });
+    assert.deepEqual(d.spec.template.spec.containers[0].resources, {
+      requests: { cpu: "50m", memory: "32Mi" },
+      limits: { memory: "64Mi" },
+    });
     for (const name of ["whoami", "authelia"])
-      assert.deepEqual(find(rs, "Deployment", name).spec.strategy, { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } });
-    const terms = d.spec.template.spec.affinity.podAffinity.requiredDuringSchedulingIgnoredDuringExecution;
+      assert.deepEqual(find(rs, "Deployment", name).spec.strategy, {
+        type: "RollingUpdate",
+        rollingUpdate: { maxUnavailable: 0, maxSurge: 1 },
+      });
+    const terms =
+      d.spec.template.spec.affinity.podAffinity.requiredDuringSchedulingIgnoredDuringExecution;
     assert.deepEqual(terms, [
-      { labelSelector: { matchLabels: { "app.kubernetes.io/name": "whoami", "app.kubernetes.io/instance": "dev-whoami" } }, topologyKey: "kubernetes.io/hostname" },
+      {
+        labelSelector: {
+          matchLabels: {
+            "app.kubernetes.io/name": "whoami",
+            "app.kubernetes.io/instance": "dev-whoami",
+          },
+        },
+        topologyKey: "kubernetes.io/hostname",
+      },
     ]);
     // authelia mounts no claim: free to go anywhere.
     assert.equal(find(rs, "Deployment", "authelia").spec.template.spec.affinity, undefined);
@@ -109,7 +148,10 @@ describe("Kubernetes target", () => {
     assert.deepEqual(claim.spec.accessModes, ["ReadWriteOnce"]);
     assert.equal(claim.spec.resources.requests.storage, "1Gi");
     const sts = find(rs, "StatefulSet", "postgres").spec;
-    assert.deepEqual(sts.template.spec.volumes.find((v: any) => v.persistentVolumeClaim).persistentVolumeClaim, { claimName: "postgres-data" });
+    assert.deepEqual(
+      sts.template.spec.volumes.find((v: any) => v.persistentVolumeClaim).persistentVolumeClaim,
+      { claimName: "postgres-data" },
+    );
     // Its governing Service is headless: the pod's own address in DNS.
     assert.equal(sts.serviceName, "postgres");
     assert.equal(find(rs, "Service", "postgres-service").spec.clusterIP, "None");
@@ -119,15 +161,22 @@ describe("Kubernetes target", () => {
     assert.equal(job.concurrencyPolicy, "Forbid");
     const pod = job.jobTemplate.spec.template.spec;
     assert.ok(pod.volumes.some((v: any) => v.persistentVolumeClaim?.claimName === "whoami-data"));
-    assert.deepEqual(pod.affinity.podAffinity.requiredDuringSchedulingIgnoredDuringExecution.map((t: any) => t.labelSelector.matchLabels), [
-      { "app.kubernetes.io/name": "whoami", "app.kubernetes.io/instance": "dev-whoami" },
-    ]);
+    assert.deepEqual(
+      pod.affinity.podAffinity.requiredDuringSchedulingIgnoredDuringExecution.map(
+        (t: any) => t.labelSelector.matchLabels,
+      ),
+      [{ "app.kubernetes.io/name": "whoami", "app.kubernetes.io/instance": "dev-whoami" }],
+    );
   });
 
   it("asks for a volume size where the provider gives one", async () => {
     const raw = devOn({ proxyMode: "ingress" }) as any;
     raw.providers.database.dataSize = "20Gi";
-    assert.equal(find(await plan(raw), "PersistentVolumeClaim", "postgres-data").spec.resources.requests.storage, "20Gi");
+    assert.equal(
+      find(await plan(raw), "PersistentVolumeClaim", "postgres-data").spec.resources.requests
+        .storage,
+      "20Gi",
+    );
   });
 
   it("keeps every secret value in a Secret: never in a ConfigMap, a pod spec or an Ingress", () => {
@@ -143,21 +192,33 @@ describe("Kubernetes target", () => {
     for (const r of rs) collect(r.inputs);
     // Everything a Secret holds is secret content (files and env alike).
     for (const r of objects(rs).filter((x) => kindOf(x) === "Secret"))
-      for (const v of Object.values((mask(r.inputs, true) as any).stringData ?? {})) if (typeof v === "string" && v.length >= 12) secretValues.add(v);
+      for (const v of Object.values((mask(r.inputs, true) as any).stringData ?? {}))
+        if (typeof v === "string" && v.length >= 12) secretValues.add(v);
     assert.ok(secretValues.size > 5, `generated secrets found: ${secretValues.size}`);
     // Only Secrets hold anything secret: pod specs (their content digest too) stay readable in a diff.
-    const holders = objects(rs).filter((r) => JSON.stringify(mask(r.inputs)).includes("[secret]")).map((r) => `${kindOf(r)}/${r.name}`);
+    const holders = objects(rs)
+      .filter((r) => JSON.stringify(mask(r.inputs)).includes("[secret]"))
+      .map((r) => `${kindOf(r)}/${r.name}`);
     for (const h of holders) assert.ok(h.startsWith("Secret/"), h);
     for (const r of objects(rs).filter((x) => kindOf(x) !== "Secret")) {
       const text = JSON.stringify(mask(r.inputs, true));
-      for (const s of secretValues) assert.ok(!text.includes(s), `${kindOf(r)}/${r.name} holds a secret value: ${s.slice(0, 40)}`);
+      for (const s of secretValues)
+        assert.ok(
+          !text.includes(s),
+          `${kindOf(r)}/${r.name} holds a secret value: ${s.slice(0, 40)}`,
+        );
     }
     const env = find(rs, "Deployment", "whoami").spec.template.spec.containers[0].env;
-    assert.deepEqual(env.find((e: any) => e.name === "OIDC_CLIENT_SECRET").valueFrom, { secretKeyRef: { name: "whoami-secret", key: "OIDC_CLIENT_SECRET" } });
+    assert.deepEqual(env.find((e: any) => e.name === "OIDC_CLIENT_SECRET").valueFrom, {
+      secretKeyRef: { name: "whoami-secret", key: "OIDC_CLIENT_SECRET" },
+    });
     assert.equal(find(rs, "Secret", "route-whoami-tls").type, "kubernetes.io/tls");
     // Secret files are mounted from the Secret, plain ones from the ConfigMap.
     const vols = find(rs, "StatefulSet", "postgres").spec.template.spec.volumes;
-    assert.equal(vols.find((v: any) => v.name === "secret-files").secret.secretName, "postgres-secret");
+    assert.equal(
+      vols.find((v: any) => v.name === "secret-files").secret.secretName,
+      "postgres-secret",
+    );
   });
 
   it("rolls the pods when only a secret env value changes (a keyed digest in the pod template)", async () => {
@@ -182,14 +243,29 @@ describe("Kubernetes target", () => {
   it("routes with an Ingress on the ingress class, TLS from the ssl contract and forward auth through the SSO by its cluster name", () => {
     const ing = find(rs, "Ingress", "route-whoami");
     assert.equal(ing.spec.ingressClassName, "nginx");
-    assert.deepEqual(ing.spec.tls, [{ hosts: ["whoami.psf.localhost"], secretName: "route-whoami-tls" }]);
-    assert.deepEqual(ing.spec.rules[0].http.paths[0].backend, { service: { name: "whoami", port: { number: 80 } } });
+    assert.deepEqual(ing.spec.tls, [
+      { hosts: ["whoami.psf.localhost"], secretName: "route-whoami-tls" },
+    ]);
+    assert.deepEqual(ing.spec.rules[0].http.paths[0].backend, {
+      service: { name: "whoami", port: { number: 80 } },
+    });
     const a = ing.metadata.annotations;
     // The controller lives in another namespace: a short name would not resolve there.
-    assert.equal(a["nginx.ingress.kubernetes.io/auth-url"], "http://authelia.psf.svc.cluster.local:9091/api/authz/auth-request");
+    assert.equal(
+      a["nginx.ingress.kubernetes.io/auth-url"],
+      "http://authelia.psf.svc.cluster.local:9091/api/authz/auth-request",
+    );
     assert.equal(a["nginx.ingress.kubernetes.io/auth-method"], "GET");
-    assert.equal(a["nginx.ingress.kubernetes.io/auth-response-headers"], "Remote-User,Remote-Groups,Remote-Email,Remote-Name");
-    assert.equal(find(rs, "Ingress", "route-authelia").metadata.annotations["nginx.ingress.kubernetes.io/auth-url"], undefined);
+    assert.equal(
+      a["nginx.ingress.kubernetes.io/auth-response-headers"],
+      "Remote-User,Remote-Groups,Remote-Email,Remote-Name",
+    );
+    assert.equal(
+      find(rs, "Ingress", "route-authelia").metadata.annotations[
+        "nginx.ingress.kubernetes.io/auth-url"
+      ],
+      undefined,
+    );
     // Workloads reach each other by the same cluster names.
     const db = find(rs, "Secret", "whoami-secret").stringData.DATABASE_URL;
     assert.match(db, /@postgres\.psf\.svc\.cluster\.local:5432\/whoami$/);
@@ -202,7 +278,9 @@ describe("Kubernetes target", () => {
     assert.equal(svc.spec.externalTrafficPolicy, "Local");
     assert.deepEqual(svc.spec.ports.map((p: any) => p.port).sort(), [8080, 8443]);
     assert.ok(!objects(lb).some((r) => kindOf(r) === "Ingress"));
-    const conf = Object.values(find(lb, "ConfigMap", "nginx-files").data).find((v) => String(v).includes("http {")) as string;
+    const conf = Object.values(find(lb, "ConfigMap", "nginx-files").data).find((v) =>
+      String(v).includes("http {"),
+    ) as string;
     assert.ok(conf, "nginx.conf in a ConfigMap");
     assert.ok(!/resolver 127\.0\.0\.11/.test(conf), "Docker's DNS does not exist in a pod");
     assert.ok(conf.includes("authelia.psf.svc.cluster.local:9091"), "forward auth by cluster name");
@@ -214,16 +292,28 @@ describe("Kubernetes target", () => {
     assert.equal(svc.spec.type, "NodePort");
     assert.equal(svc.spec.externalTrafficPolicy, undefined);
     // Ports outside 30000-32767 are the cluster's to choose.
-    assert.ok(svc.spec.ports.every((p: any) => p.nodePort === undefined && p.port === p.targetPort), JSON.stringify(svc.spec.ports));
+    assert.ok(
+      svc.spec.ports.every((p: any) => p.nodePort === undefined && p.port === p.targetPort),
+      JSON.stringify(svc.spec.ports),
+    );
   });
 
   it("uses an existing namespace and ReadWriteMany claims when told to, with no affinity then", async () => {
-    const rwx = await plan(devOn({ namespace: "apps", createNamespace: false, volumeAccessMode: "ReadWriteMany" }));
+    const rwx = await plan(
+      devOn({ namespace: "apps", createNamespace: false, volumeAccessMode: "ReadWriteMany" }),
+    );
     assert.ok(!objects(rwx).some((r) => kindOf(r) === "Namespace"));
-    for (const r of objects(rwx)) assert.equal((mask(r.inputs) as any).metadata.namespace, "apps", r.name);
-    for (const r of objects(rwx).filter((x) => kindOf(x) === "PersistentVolumeClaim")) assert.deepEqual((mask(r.inputs) as any).spec.accessModes, ["ReadWriteMany"]);
+    for (const r of objects(rwx))
+      assert.equal((mask(r.inputs) as any).metadata.namespace, "apps", r.name);
+    for (const r of objects(rwx).filter((x) => kindOf(x) === "PersistentVolumeClaim"))
+      assert.deepEqual((mask(r.inputs) as any).spec.accessModes, ["ReadWriteMany"]);
     for (const [id, t] of podSpecs(rwx)) assert.equal(t.spec.affinity, undefined, id);
-    assert.equal(find(rwx, "Ingress", "route-whoami").metadata.annotations["nginx.ingress.kubernetes.io/auth-url"], "http://authelia.apps.svc.cluster.local:9091/api/authz/auth-request");
+    assert.equal(
+      find(rwx, "Ingress", "route-whoami").metadata.annotations[
+        "nginx.ingress.kubernetes.io/auth-url"
+      ],
+      "http://authelia.apps.svc.cluster.local:9091/api/authz/auth-request",
+    );
   });
 
   it(`renders manifests (one YAML stream) whose every object validates against the Kubernetes OpenAPI schema (kubernetes-models ${MODELS_VERSION})`, () => {
@@ -251,7 +341,11 @@ describe("Kubernetes target", () => {
   });
 
   it("is listed by psf plan --json --stack k8s", () => {
-    const r = spawnSync(process.execPath, [path.join(root, "bin", "psf.js"), "plan", "--json", "--stack", "k8s"], { encoding: "utf8", cwd: root });
+    const r = spawnSync(
+      process.execPath,
+      [path.join(root, "bin", "psf.js"), "plan", "--json", "--stack", "k8s"],
+      { encoding: "utf8", cwd: root },
+    );
     assert.equal(r.status, 0, r.stderr);
     const types = new Set(JSON.parse(r.stdout).resources.map((x: { type: string }) => x.type));
     for (const t of [
