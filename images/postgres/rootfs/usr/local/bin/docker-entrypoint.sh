@@ -1,11 +1,23 @@
 #!/bin/bash
-# The official postgres image's entrypoint contract, for Debian's PostgreSQL 15: as root it
-# prepares $PGDATA and drops to `postgres`; the first start runs initdb with
-# $POSTGRES_PASSWORD (scram over TCP); `postgres ...` arguments go to the server.
+# The official postgres image's entrypoint contract, for Debian's PostgreSQL 15:
+# - `postgres ...` (or bare `-c ...` flags) starts the server: as root it prepares $PGDATA and
+#   drops to `postgres`; the first start runs initdb with $POSTGRES_PASSWORD (scram over TCP);
+# - `postgres --version` / `--help` and any other command (`bash`, `psql`...) just run.
 set -euo pipefail
 export PATH="/usr/lib/postgresql/15/bin:$PATH"
 : "${PGDATA:=/var/lib/postgresql/data}"
 export PGDATA
+[ "${1:0:1}" = - ] && set -- postgres "$@"
+
+wants_server() {
+  [ "${1:-}" = postgres ] || return 1
+  shift
+  for arg; do
+    case "$arg" in -'?' | --help | --describe-config | -C | --version | -V) return 1 ;; esac
+  done
+}
+
+if ! wants_server "$@"; then exec "$@"; fi
 if [ "$(id -u)" = 0 ]; then
   mkdir -p "$PGDATA" /run/postgresql
   chown -R postgres:postgres "$PGDATA" /run/postgresql
@@ -19,5 +31,6 @@ if [ ! -s "$PGDATA/PG_VERSION" ]; then
   rm -f "$pwfile"
   echo "host all all all scram-sha-256" >>"$PGDATA/pg_hba.conf"
 fi
-[ "${1:-}" = postgres ] && shift
+shift
+# Listen beyond loopback, as the official image's config does (later arguments override it).
 exec postgres -c listen_addresses='*' "$@"
