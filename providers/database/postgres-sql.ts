@@ -185,25 +185,17 @@ export interface Conn {
   port: number;
 }
 
+/** `-h host -p port -U postgres`: the superuser's connection, shared by dump, restore and provisioning. */
+export function superuserArgs(c: Conn): string[] {
+  return ["-h", c.host, "-p", String(c.port), "-U", "postgres"];
+}
+
 /**
  * `pg_dump` of one database to stdout: plain SQL with owners and grants, which drops each
  * object it recreates (`--clean --if-exists`), so it loads into a live or a fresh database.
  */
 export function dumpArgs(database: string, c: Conn): string[] {
-  return [
-    "pg_dump",
-    "-w",
-    "-h",
-    c.host,
-    "-p",
-    String(c.port),
-    "-U",
-    "postgres",
-    "--clean",
-    "--if-exists",
-    "-d",
-    database,
-  ];
+  return ["pg_dump", "-w", ...superuserArgs(c), "--clean", "--if-exists", "-d", database];
 }
 
 /**
@@ -219,12 +211,7 @@ export function restoreArgs(database: string, owner: string, c: Conn): string[] 
     "-v",
     "ON_ERROR_STOP=1",
     "--single-transaction",
-    "-h",
-    c.host,
-    "-p",
-    String(c.port),
-    "-U",
-    "postgres",
+    ...superuserArgs(c),
     "-d",
     database,
     "-c",

@@ -11,6 +11,7 @@ import {
   dumpArgs,
   provisioningSql,
   restoreArgs,
+  superuserArgs,
   scramVerifiers,
 } from "./postgres-sql";
 
@@ -88,12 +89,7 @@ function provisionCommand(p: ServerPaths): string {
     "-w",
     "-v",
     "ON_ERROR_STOP=1",
-    "-h",
-    LOOPBACK,
-    "-p",
-    String(p.port),
-    "-U",
-    "postgres",
+    ...superuserArgs({ host: LOOPBACK, port: p.port }),
     "-d",
     "postgres",
     "-f",
