@@ -1,3 +1,4 @@
+import { spawnSync } from "child_process";
 import * as automation from "@pulumi/pulumi/automation";
 import * as crypto from "crypto";
 import * as fs from "fs";
@@ -6,8 +7,13 @@ import * as path from "path";
 import { validateConfig } from "../components/program";
 import { registry } from "../providers";
 import { ensureLocalImages } from "./local-images";
+import { explainUnhealthy } from "./health-report";
+import { EXIT_PREREQUISITE, PrerequisiteError } from "./prerequisite-error";
+import { ensureDocker, ensurePulumi, progress } from "./prerequisites";
+import { ensureProbe } from "./probe";
 import { EXIT_INVALID, reportIssues } from "./output";
 import { PROJECT_ROOT, loadSource } from "./source";
+import { toolchainEnv } from "./toolchain";
 
 export type EngineVerb = "up" | "preview" | "refresh" | "destroy";
 
@@ -19,19 +25,7 @@ export interface EngineOptions {
   expectNoChanges?: boolean;
 }
 
-/**
- * The air-gapped toolchain (scripts/toolchain.sh), when built, comes first on PATH, and its
- * plugin cache (home/plugins) is the engine's unless PULUMI_HOME is set.
- */
-export function toolchainEnv(): Record<string, string> {
-  const dir =
-    process.env.PSF_TOOLCHAIN_DIR ?? path.join(os.homedir(), ".cache", "psf", "toolchain");
-  const bin = path.join(dir, "bin");
-  if (!fs.existsSync(path.join(bin, "pulumi"))) return {};
-  const home = path.join(dir, "home");
-  const useHome = !process.env.PULUMI_HOME && fs.existsSync(path.join(home, "plugins"));
-  return { PATH: `${bin}:${process.env.PATH ?? ""}`, ...(useHome ? { PULUMI_HOME: home } : {}) };
-}
+export { toolchainEnv } from "./toolchain";
 
 /** A local `file://` backend in the project unless PULUMI_BACKEND_URL says otherwise. */
 export function backendUrl(): string {
@@ -74,15 +68,36 @@ export async function engineCommand(verb: EngineVerb, opts: EngineOptions): Prom
     reportIssues(issues, false);
     return EXIT_INVALID;
   }
-  const onDocker =
-    ((src.raw.target as { kind?: string } | undefined)?.kind ?? "docker") === "docker";
-  if ((verb === "up" || verb === "preview") && onDocker)
-    await ensureLocalImages(src.raw, src.stackName);
+  const target = (src.raw.target ?? {}) as { kind?: string; host?: string };
+  const onDocker = (target.kind ?? "docker") === "docker";
+  let probe: string | undefined;
+  let imageIds: Record<string, string> = {};
+  try {
+    if (onDocker) ensureDocker(target.host);
+    await ensurePulumi();
+    if ((verb === "up" || verb === "preview") && onDocker) {
+      probe = probeStep();
+      const images = await ensureLocalImages(src.raw, src.stackName);
+      imageIds = localImageIds(
+        images.map((i) => i.ref),
+        target.host,
+      );
+    }
+  } catch (e) {
+    if (!(e instanceof PrerequisiteError)) throw e;
+    process.stderr.write(`error: ${e.message}\n  hint: ${e.hint}\n`);
+    return EXIT_PREREQUISITE;
+  }
   const envVars = {
     PULUMI_BACKEND_URL: backendUrl(),
     ...passphraseEnv(opts.stack),
     ...toolchainEnv(),
     PULUMI_SKIP_UPDATE_CHECK: "true",
+    // `npm run lint` type-checks; the engine need not do it again on every run (half its time).
+    PULUMI_NODEJS_TRANSPILE_ONLY: "true",
+    // The program copies the probe into containers with HTTP health checks (none: shell probe).
+    PSF_PROBE: probe ?? "none",
+    PSF_IMAGE_IDS: JSON.stringify(imageIds),
   };
   if (envVars.PULUMI_BACKEND_URL.startsWith("file://"))
     fs.mkdirSync(envVars.PULUMI_BACKEND_URL.slice(7), { recursive: true });
@@ -95,7 +110,7 @@ export async function engineCommand(verb: EngineVerb, opts: EngineOptions): Prom
   try {
     if (verb === "up") {
       const res = await stack.up({ onOutput, diff: opts.diff, color: "never" });
-      printServices(res.outputs);
+      printSummary(res.outputs, opts.stack);
     } else if (verb === "preview") {
       const res = await stack.preview({ onOutput, diff: opts.diff, color: "never" });
       const changes = Object.entries(res.changeSummary).filter(
@@ -114,6 +129,7 @@ export async function engineCommand(verb: EngineVerb, opts: EngineOptions): Prom
     const err = e as { commandResult?: { code?: number; stderr?: string }; message?: string };
     if (err.commandResult) {
       process.stderr.write(err.commandResult.stderr ?? "");
+      if (onDocker && verb === "up") explainUnhealthy(opts.stack, target.host);
       return err.commandResult.code || 1;
     }
     process.stderr.write(`psf: ${err.message ?? String(e)}\n`);
@@ -121,10 +137,55 @@ export async function engineCommand(verb: EngineVerb, opts: EngineOptions): Prom
   }
 }
 
-function printServices(outputs: automation.OutputMap): void {
+/** The engine's id of each image reference, in one `docker image inspect`. */
+function localImageIds(refs: string[], host?: string): Record<string, string> {
+  if (!refs.length) return {};
+  const r = spawnSync(
+    "docker",
+    [...(host ? ["-H", host] : []), "image", "inspect", "--format", "{{.Id}}", ...refs],
+    { encoding: "utf8" },
+  );
+  const ids = (r.stdout ?? "").trim().split("\n");
+  return r.status === 0 && ids.length === refs.length
+    ? Object.fromEntries(refs.map((ref, i) => [ref, ids[i]]))
+    : {};
+}
+
+/** The health probe for containers: built (seconds) unless it is already. */
+function probeStep(): string | undefined {
+  const r = ensureProbe();
+  if (r.path) progress(`health probe: ${r.built ? "built" : "ready"} (${r.path})`);
+  else
+    progress(
+      `health probe: not built (${r.reason}); HTTP health checks need curl, wget or bash in the image`,
+    );
+  return r.path;
+}
+
+/** After `up`: where each service is, and how to sign in. */
+function printSummary(outputs: automation.OutputMap, stack: string): void {
   const services = (outputs.services?.value ?? {}) as Record<string, { url?: string }>;
   const lines = Object.entries(services)
     .filter(([, s]) => s?.url)
     .map(([name, s]) => `  ${name.padEnd(16)} ${s.url}`);
   if (lines.length) process.stdout.write(`\nServices:\n${lines.join("\n")}\n`);
+  // Secret outputs arrive masked here: names and the portal only, never a password.
+  const accounts = outputs.accounts?.value as Record<string, { login?: string }> | string;
+  const people = typeof accounts === "object" && accounts ? Object.keys(accounts) : [];
+  const portal = people.length
+    ? (accounts as Record<string, { login?: string }>)[people[0]].login
+    : "";
+  if (people.length)
+    process.stdout.write(
+      `\nSign in${portal && portal !== "[secret]" ? ` at ${portal}` : ""} as ${people.join(", ")}; their initial passwords:\n` +
+        `  npx psf output accounts --stack ${stack} --show-secrets\n`,
+    );
+  else if (outputs.accounts?.secret)
+    process.stdout.write(
+      `\nSign-in accounts: npx psf output accounts --stack ${stack} --show-secrets\n`,
+    );
+  if (outputs.caPem?.value)
+    process.stdout.write(
+      `Certificates come from the stack's own CA; to trust it: npx psf output caPem --stack ${stack} > psf-ca.pem\n`,
+    );
 }

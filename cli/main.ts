@@ -54,6 +54,17 @@ export async function main(argv: string[]): Promise<number> {
       });
     if (verb === "refresh") cmd.option("--expect-no-changes", "fail when drift is found");
   }
+  program
+    .command("output")
+    .description("the stack's outputs after up (services, accounts, caPem); secrets masked")
+    .argument("[name]", "one output")
+    .requiredOption("--stack <name>", "stack to read")
+    .option("--show-secrets", "print secret values (e.g. the initial passwords in accounts)")
+    .option("--json", "JSON, also for a single value")
+    .action(async (name: string | undefined, o) => {
+      const { outputCommand } = require("./output-command") as typeof import("./output-command");
+      code = await outputCommand(name, o);
+    });
   try {
     await program.parseAsync(argv, { from: "user" });
   } catch (e) {

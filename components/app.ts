@@ -13,6 +13,11 @@ export interface AppArgs {
   /** Results of the contracts the service needs. */
   results: Partial<Record<ContractName, ContractResult>>;
   target: Target;
+  /**
+   * A private CA the app must trust (the stack's self-signed one): mounted in the container,
+   * named by SSL_CERT_DIR (Go, next to the system store) and NODE_EXTRA_CA_CERTS (Node.js).
+   */
+  trustedCaPem?: pulumi.Input<string>;
   /** Values of `secure:` env entries, by env name (already Pulumi secrets). */
   secureEnv?: Record<string, pulumi.Output<string>>;
   /** Treat every env value as secret (its config key was encrypted as a whole). */
@@ -50,14 +55,17 @@ export class App extends pulumi.ComponentResource {
       if (secret) secretEnv[key] = pulumi.secret(rendered);
       else env[key] = rendered;
     }
+    const trust = args.trustedCaPem ? trustFiles(args.trustedCaPem) : undefined;
     const workload: Workload = {
       name,
       component: "app",
       partOf: name,
       image: args.image,
       args: service.command,
-      env,
+      // The service's own env wins over the trust settings.
+      env: { ...trust?.env, ...env },
       secretEnv,
+      files: trust?.files,
       volumes: Object.entries(service.volumes).map(([vol, mountPath]) => ({
         volume: { owner: name, name: vol },
         mountPath,
@@ -90,6 +98,20 @@ export class App extends pulumi.ComponentResource {
     this.url = args.results.proxy?.url as pulumi.Output<string> | undefined;
     this.registerOutputs({ url: this.url, address: this.address });
   }
+}
+
+/** Where an app finds the stack CA. */
+export const TRUSTED_CA_DIR = "/etc/psf/ca";
+
+function trustFiles(caPem: pulumi.Input<string>): {
+  files: Workload["files"];
+  env: Record<string, string>;
+} {
+  const file = `${TRUSTED_CA_DIR}/psf-ca.pem`;
+  return {
+    files: [{ path: file, content: caPem, mode: 0o644 }],
+    env: { SSL_CERT_DIR: `${TRUSTED_CA_DIR}:/etc/ssl/certs`, NODE_EXTRA_CA_CERTS: file },
+  };
 }
 
 /** Whether a template embeds a secret contract field (known statically from the contract). */

@@ -48,6 +48,11 @@ export interface ProviderInstance extends pulumi.ComponentResource {
   readonly shared?: Record<string, pulumi.Output<string>>;
   /** People's initial credentials (secret), exported as the stack output `accounts`. */
   readonly accounts?: pulumi.Output<Record<string, unknown>>;
+  /**
+   * What a consumer waits for before it starts: the provider's server, healthy. An app that
+   * reads its SSO's discovery document once at start (Miniflux) must not start before it.
+   */
+  readonly ready?: pulumi.Resource[];
 }
 
 /** Static description of a provider: settings, checks, needs, and how to build it. */

@@ -30,6 +30,8 @@ export class PsfStack extends pulumi.ComponentResource {
   readonly services: pulumi.Output<Record<string, Record<string, unknown>>>;
   /** People's initial credentials from the SSO provider (secret); empty without one. */
   readonly accounts: pulumi.Output<unknown>;
+  /** The stack's private CA, when its certificates come from one: for browsers and clients to trust. */
+  readonly caPem?: pulumi.Output<string>;
 
   constructor(name: string, args: PsfStackArgs, opts?: pulumi.ComponentResourceOptions) {
     super("psf:index:Stack", name, {}, opts);
@@ -59,6 +61,8 @@ export class PsfStack extends pulumi.ComponentResource {
       this.providers[p.contract] = instance;
     }
 
+    // A private CA (self-signed certificates): every app trusts it, to reach public URLs.
+    const trustedCaPem = this.providers.ssl?.shared?.caPem;
     const secretFields = Object.fromEntries(
       Object.entries(registry.contracts).map(([c, d]) => [c, d.secretFields]),
     );
@@ -75,9 +79,14 @@ export class PsfStack extends pulumi.ComponentResource {
           image: image(name, svc.image),
           results,
           target: this.target,
+          trustedCaPem,
           secretFields,
           secureEnv: args.secureEnv[name],
           allEnvSecret: args.servicesSecret,
+          // Start after the servers of what it needs (its database, its SSO, its proxy).
+          dependsOn: (plan.services[name]?.needs ?? []).flatMap(
+            (c) => this.providers[c]?.ready ?? [],
+          ),
         },
         { parent: this },
       );
@@ -100,6 +109,7 @@ export class PsfStack extends pulumi.ComponentResource {
       ),
     ) as unknown as pulumi.Output<Record<string, Record<string, unknown>>>;
     this.accounts = pulumi.secret(this.providers.sso?.accounts ?? {});
-    this.registerOutputs({ services: this.services, accounts: this.accounts });
+    this.caPem = trustedCaPem;
+    this.registerOutputs({ services: this.services, accounts: this.accounts, caPem: this.caPem });
   }
 }

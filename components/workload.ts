@@ -79,4 +79,11 @@ export interface Workload {
   reloadCommand?: string[];
   /** Extra labels. */
   labels?: Record<string, string>;
+  /**
+   * Further names the workload answers to inside the stack: a proxy takes the public hosts
+   * it serves, so an app reaches `https://auth.<domain>:<port>` (an OIDC issuer, say) without
+   * leaving the stack. Docker adds them as network aliases; on Kubernetes public names resolve
+   * through the cluster's DNS as they do outside.
+   */
+  aliases?: string[];
 }

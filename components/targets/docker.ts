@@ -15,7 +15,18 @@ export interface DockerTargetArgs {
   network?: string;
   /** Labels on every object, to find (and clean up) a stack's containers. */
   labels: Record<string, string>;
+  /**
+   * The static HTTP probe (scripts/probe, built by `psf up`) copied into every container with
+   * an HTTP health check, so the check runs in images without a shell, curl or wget. Without
+   * it, the check falls back to a shell probe (curl, wget or bash).
+   */
+  probe?: { path: string; sha256: string };
+  /** The engine's image id per reference (components/targets/image-ids.ts): a new id rolls its containers. */
+  imageIds?: Record<string, string>;
 }
+
+/** Where the probe lands inside a container. */
+export const PROBE_PATH = "/.psf/probe";
 
 /**
  * Realises workloads as Docker containers on one user network, each reachable by its
@@ -97,9 +108,9 @@ export class DockerTarget implements Target {
         command: scheduled ? scheduled.command : w.args,
         entrypoints: scheduled ? scheduled.entrypoint : w.command,
         envs: scheduled ? [] : pulumi.all([...env, ...secretEnv]),
-        uploads: files.map(upload),
+        uploads: [...files.map(upload), ...this.probeUpload(w)],
         mounts,
-        networksAdvanced: [{ name: this.network.name, aliases: [w.name] }],
+        networksAdvanced: [{ name: this.network.name, aliases: [w.name, ...(w.aliases ?? [])] }],
         ports: (w.ports ?? [])
           .filter((p) => p.hostPort !== undefined)
           .map((p) => ({
@@ -108,7 +119,8 @@ export class DockerTarget implements Target {
             ip: p.hostAddress ?? "127.0.0.1",
             protocol: p.protocol ?? "tcp",
           })),
-        healthcheck: w.healthcheck && !w.schedule ? healthcheck(w.healthcheck) : undefined,
+        healthcheck:
+          w.healthcheck && !w.schedule ? healthcheck(w.healthcheck, !!this.args.probe) : undefined,
         wait: !!w.healthcheck && !w.schedule,
         waitTimeout: w.healthcheck ? waitSeconds(w.healthcheck) : undefined,
         restart: "unless-stopped",
@@ -136,6 +148,17 @@ export class DockerTarget implements Target {
       exec,
       runNow: scheduled ? exec([scheduled.runPath]) : undefined,
     };
+  }
+
+  /** The probe binary, for a workload whose health check is an HTTP request. */
+  private probeUpload(w: Workload): docker.types.input.ContainerUpload[] {
+    const probe = this.args.probe;
+    if (!probe || !w.healthcheck?.http || w.schedule) return [];
+    // By path and hash: the binary never enters the state, and a rebuilt one replaces the container.
+    // 0755: a service may run as any user (Miniflux runs as nobody).
+    return [
+      { file: PROBE_PATH, source: probe.path, sourceHash: probe.sha256, permissions: "0755" },
+    ];
   }
 
   /** Writes changed files into the running container and runs its reload command. */
@@ -199,9 +222,10 @@ export class DockerTarget implements Target {
       );
     let image = this.images.get(ref);
     if (!image) {
+      const id = this.args.imageIds?.[ref];
       image = new docker.RemoteImage(
         `image-${ref}`,
-        { name: ref, keepLocally: true },
+        { name: ref, keepLocally: true, pullTriggers: id ? [id] : undefined },
         this.opts(this.parent),
       );
       this.images.set(ref, image);
@@ -234,10 +258,12 @@ function upload(f: WorkloadFile): docker.types.input.ContainerUpload {
 }
 
 /** No `startInterval`: it needs Docker API 1.44 (Docker 25), and Debian's docker.io speaks 1.41. */
-function healthcheck(h: Healthcheck): docker.types.input.ContainerHealthcheck {
+function healthcheck(h: Healthcheck, probe: boolean): docker.types.input.ContainerHealthcheck {
   const test = h.command
     ? ["CMD", ...h.command]
-    : ["CMD-SHELL", httpProbe(h.http!.port, h.http!.path)];
+    : probe
+      ? ["CMD", PROBE_PATH, `http://127.0.0.1:${h.http!.port}${h.http!.path}`]
+      : ["CMD-SHELL", httpProbe(h.http!.port, h.http!.path)];
   return {
     tests: test,
     interval: `${h.intervalSeconds}s`,
@@ -247,7 +273,7 @@ function healthcheck(h: Healthcheck): docker.types.input.ContainerHealthcheck {
   };
 }
 
-/** An HTTP probe that works in minimal images: curl, else wget, else bash's /dev/tcp. */
+/** The fallback HTTP probe, for images with a shell: curl, else wget, else bash's /dev/tcp. */
 export function httpProbe(port: number, path: string): string {
   const url = `http://127.0.0.1:${port}${path}`;
   return [

@@ -1,6 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import { StackSettings } from "../config";
 import { DockerTarget } from "./docker";
+import { imageIdsFromEnv } from "./image-ids";
+import { locateProbe } from "./probe";
 import { Target } from "./target";
 
 /** Labels every object of the stack carries. */
@@ -26,6 +28,8 @@ export function createTarget(stack: StackSettings, parent: pulumi.Resource): Tar
       host: t.host,
       network: t.network,
       labels: stackLabels(stack),
+      probe: locateProbe(),
+      imageIds: imageIdsFromEnv(),
     },
     parent,
   );

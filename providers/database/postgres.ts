@@ -149,6 +149,7 @@ export function restoreScript(database: string, owner: string, port: number): st
 /** One PostgreSQL server with a role, database and extensions per requesting service. */
 export class Postgres extends pulumi.ComponentResource implements ProviderInstance {
   readonly results: Record<string, ContractResult> = {};
+  readonly ready: pulumi.Resource[];
   /** Where other workloads reach the server. */
   readonly address: string;
 
@@ -213,6 +214,7 @@ export class Postgres extends pulumi.ComponentResource implements ProviderInstan
     };
     const deployed = args.target.deploy(workload, { parent: this });
     this.address = deployed.address;
+    this.ready = deployed.resources;
 
     for (const [requester, r] of Object.entries(args.requests)) {
       const password = passwords[r.user];

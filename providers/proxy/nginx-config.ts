@@ -52,8 +52,19 @@ export const CONTAINER_PATHS: NginxPaths = {
   accessLog: "/dev/stdout",
 };
 
-/** Ports nginx binds inside the container (published to the settings' host ports). */
-export const CONTAINER_LISTEN = { http: 80, https: 443, health: 8080 };
+/**
+ * Ports nginx binds inside its container: the public ports themselves, so that a workload in
+ * the stack reaches a public URL (`https://auth.<domain>:8443`, an OIDC issuer) at the same
+ * address as a browser does. The health server takes a port neither of them uses.
+ */
+export function containerListen(s: { httpPort: number; httpsPort: number }): {
+  http: number;
+  https: number;
+  health: number;
+} {
+  const health = [8080, 8079, 8078].find((p) => p !== s.httpPort && p !== s.httpsPort)!;
+  return { http: s.httpPort, https: s.httpsPort, health };
+}
 export const HEALTH_PATH = "/psf-health";
 /** The internal location the auth subrequest goes to. */
 export const AUTH_LOCATION = "/.psf-auth";
@@ -66,7 +77,11 @@ export interface RenderOptions {
   sso?: { forwardAuthUrl: string; portalUrl: string };
   /** Worker user (the official image has `nginx`); absent: no `user` directive. */
   user?: string;
-  /** The nginx version the config is for: `http2 on` needs 1.25.1, older ones `listen ... http2`. */
+  /**
+   * The nginx version the config is for: `http2 on` needs 1.25.1. Unknown: `listen ... http2`,
+   * which every nginx since 1.9.5 accepts (newer ones with a deprecation warning), so the
+   * config runs on the pinned image and on Debian's nginx alike.
+   */
   version?: string;
 }
 
@@ -161,7 +176,7 @@ export function renderNginxConfig(
   const anyWebsockets = entries.some(([, r]) => r.websockets);
   if (anyAuth && !o.sso)
     throw new Error("nginx: routes with auth need the SSO's forwardAuthUrl and portalUrl");
-  const modernHttp2 = versionAtLeast(o.version ?? "1.27.0", "1.25.1");
+  const modernHttp2 = o.version !== undefined && versionAtLeast(o.version, "1.25.1");
   const http = listenOn(o.listen.address, o.listen.http);
   const https = `${listenOn(o.listen.address, o.listen.https)} ssl${modernHttp2 ? "" : " http2"}`;
   const t = o.paths.tempDir;

@@ -6,12 +6,12 @@ import { ProviderArgs, ProviderDefinition, ProviderInstance } from "../../compon
 import { Workload, WorkloadFile } from "../../components/workload";
 import { ProxyRoute } from "./contract";
 import {
-  CONTAINER_LISTEN,
   CONTAINER_PATHS,
   HEALTH_PATH,
   IDENTITY_HEADERS,
   NginxSettings,
   certFiles,
+  containerListen,
   publicUrl,
   renderNginxConfig,
   upstreamUrl,
@@ -20,9 +20,8 @@ import {
 export type { NginxSettings } from "./nginx-config";
 
 const WORKLOAD = "nginx";
-/** The pinned image and the nginx version its config is rendered for. */
+/** The pinned image; the config runs on it and on older nginx alike unless `version` is set. */
 const IMAGE = "nginx:1.27-bookworm";
-const IMAGE_VERSION = "1.27.0";
 /** Test the new config first: a bad one is refused and the running one keeps serving. */
 export const RELOAD_COMMAND = ["sh", "-c", "nginx -t && nginx -s reload"];
 
@@ -48,6 +47,7 @@ function fullChain(
  */
 export class Nginx extends pulumi.ComponentResource implements ProviderInstance {
   readonly results: Record<string, ContractResult> = {};
+  ready: pulumi.Resource[] = [];
   /** The rendered `nginx.conf` (no secrets in it; keys are separate files). */
   readonly config: pulumi.Output<string>;
 
@@ -72,7 +72,7 @@ export class Nginx extends pulumi.ComponentResource implements ProviderInstance 
     this.config = sso.apply((s) =>
       renderNginxConfig(requests, settings, {
         paths: CONTAINER_PATHS,
-        listen: CONTAINER_LISTEN,
+        listen: containerListen(settings),
         sso: s,
         user: "nginx",
         version: settings.version,
@@ -155,28 +155,30 @@ export class Nginx extends pulumi.ComponentResource implements ProviderInstance 
       ports: [
         {
           name: "http",
-          containerPort: CONTAINER_LISTEN.http,
+          containerPort: containerListen(settings).http,
           hostPort: settings.httpPort,
           hostAddress: settings.listenAddress,
         },
         {
           name: "https",
-          containerPort: CONTAINER_LISTEN.https,
+          containerPort: containerListen(settings).https,
           hostPort: settings.httpsPort,
           hostAddress: settings.listenAddress,
         },
       ],
       healthcheck: {
-        http: { path: HEALTH_PATH, port: CONTAINER_LISTEN.health },
+        http: { path: HEALTH_PATH, port: containerListen(settings).health },
         intervalSeconds: 10,
         timeoutSeconds: 5,
         retries: 3,
         startPeriodSeconds: 5,
       },
       reloadCommand: RELOAD_COMMAND,
+      // Apps reach public URLs (the SSO's issuer above all) through this nginx, inside the stack.
+      aliases: [...new Set(Object.values(args.requests).map((r) => r.host))].sort(),
       stateful: false,
     };
-    args.target.deploy(workload, { parent: this });
+    this.ready = args.target.deploy(workload, { parent: this }).resources;
   }
 }
 
@@ -208,8 +210,7 @@ export const nginx: ProviderDefinition<ProxyRoute, NginxSettings> = {
         type: "string",
         minLength: 5,
         maxLength: 16,
-        default: IMAGE_VERSION,
-        doc: "nginx version of the image (set it with a psf:images.nginx override, e.g. 1.22.1 for Debian bookworm)",
+        doc: "nginx version of the image, to use directives of newer releases (`http2 on` from 1.25.1); unset, the config runs on any nginx from 1.9.5",
       },
       httpPort: {
         type: "int",

@@ -29,6 +29,8 @@ function wildcardFor(req: SslRequest, domain: string): string | undefined {
 export class SelfSigned extends pulumi.ComponentResource implements ProviderInstance {
   readonly results: Record<string, ContractResult> = {};
   readonly caPem: pulumi.Output<string>;
+  /** The CA the stack's workloads must trust to reach each other's public URLs. */
+  readonly shared: { caPem: pulumi.Output<string> };
 
   constructor(
     name: string,
@@ -55,6 +57,7 @@ export class SelfSigned extends pulumi.ComponentResource implements ProviderInst
       { parent: this },
     );
     this.caPem = ca.certPem;
+    this.shared = { caPem: this.caPem };
     const issued = new Map<string, ContractResult>();
     const issue = (slug: string, commonName: string, dnsNames: string[]): ContractResult => {
       const key = new tls.PrivateKey(

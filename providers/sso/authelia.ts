@@ -68,6 +68,7 @@ const subjectOf = (r: { allowedGroups: string[]; allowedUsers: string[] }) => [
  */
 export class Authelia extends pulumi.ComponentResource implements ProviderInstance {
   readonly results: Record<string, ContractResult> = {};
+  readonly ready: pulumi.Resource[];
   readonly shared: Record<string, pulumi.Output<string>>;
   readonly accounts?: pulumi.Output<Record<string, unknown>>;
 
@@ -226,7 +227,7 @@ export class Authelia extends pulumi.ComponentResource implements ProviderInstan
       // Storage lives in the database contract and sessions in memory or Redis: nothing on disk to keep.
       stateful: false,
     };
-    args.target.deploy(workload, { parent: this });
+    this.ready = args.target.deploy(workload, { parent: this }).resources;
     this.shared = {
       forwardAuthUrl: pulumi.output(forwardAuthUrl),
       portalUrl: pulumi.output(portalUrl),

@@ -335,11 +335,15 @@ new docker.Container("c", {
 `;
 }
 
-/** An image already on the Docker engine, with a shell (the PSF images have one). */
+/** An image already on the Docker engine, with a shell (not every one has: psf/whoami has none). */
 function localImage(): string | undefined {
   const r = spawnSync("docker", ["images", "--format", "{{.Repository}}:{{.Tag}}"], {
     encoding: "utf8",
   });
   const images = r.stdout.split("\n").filter((i) => i && !i.includes("<none>"));
-  return images.find((i) => i.startsWith("psf/")) ?? images[0];
+  const hasShell = (i: string) =>
+    spawnSync("docker", ["run", "--rm", "--entrypoint", "/bin/sh", i, "-c", "true"], {
+      stdio: "ignore",
+    }).status === 0;
+  return [...images.filter((i) => i.startsWith("psf/")), ...images].find(hasShell);
 }

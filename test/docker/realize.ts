@@ -126,7 +126,9 @@ export class DockerRealizer {
       for (const u of i.uploads) {
         const file = path.join(root, u.file);
         fs.mkdirSync(path.dirname(file), { recursive: true });
-        fs.writeFileSync(file, u.content);
+        // A `source` upload (the health probe) is a file on this machine, copied by path.
+        if (u.source) fs.copyFileSync(u.source, file);
+        else fs.writeFileSync(file, u.content);
         fs.chmodSync(file, parseInt(u.permissions ?? "0644", 8));
       }
       docker("cp", `${root}/.`, `${name}:/`);

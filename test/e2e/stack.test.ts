@@ -4,7 +4,17 @@ import * as fs from "fs";
 import * as path from "path";
 import * as automation from "@pulumi/pulumi/automation";
 import { toolchainEnv } from "../../cli/engine";
-import { STACK, docker, editStack, projectCopy, request, sh, stackObjects } from "./support";
+import {
+  STACK,
+  assertNoSecretIn,
+  docker,
+  editStack,
+  generatedSecrets,
+  projectCopy,
+  request,
+  sh,
+  stackObjects,
+} from "./support";
 
 /**
  * The ci stack on a real Docker engine with the real Pulumi engine (Automation API, local
@@ -102,18 +112,13 @@ describe("the ci stack, end to end", function () {
   });
 
   it("shows no generated secret in the up output, the stack outputs or the plain state", () => {
-    const revealed = JSON.parse(cli("stack", "export", "--show-secrets"));
-    const secrets = revealed.deployment.resources
-      .filter((r: any) => r.type === "random:index/randomPassword:RandomPassword")
-      .map((r: any) => r.outputs.result as string);
+    const secrets = generatedSecrets(cli("stack", "export", "--show-secrets"));
     assert.ok(secrets.length >= 3, `generated secrets: ${secrets.length}`);
-    const plainState = cli("stack", "export");
-    const outputs = cli("stack", "output", "--json");
-    for (const s of secrets) {
-      assert.ok(!upOutput.includes(s), "a secret in the up output");
-      assert.ok(!outputs.includes(s), "a secret in stack output");
-      assert.ok(!plainState.includes(s), "a secret in plain state");
-    }
+    assertNoSecretIn(secrets, {
+      "the up output": upOutput,
+      "stack output": cli("stack", "output", "--json"),
+      "the plain state": cli("stack", "export"),
+    });
   });
 
   it("finds a container removed behind its back with refresh, and the next up recreates it", async () => {

@@ -10,26 +10,37 @@ export const STACK = "ci";
 export const HTTPS_PORT = 18443;
 export const HOST = "demo.psf-ci.localhost";
 
-/** A throwaway copy of the project, so the engine's edits (encryption salt, config) stay out of the checkout. */
-export function projectCopy(): string {
+/**
+ * A throwaway copy of the project, so the engine's edits (encryption salt, config) stay out of
+ * the checkout. `withCli` adds what `psf` itself runs from (cli/, bin/, scripts/, images/).
+ */
+export function projectCopy(stack = STACK, withCli = false): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "psf-e2e-"));
   for (const f of ["Pulumi.yaml", "package.json", "tsconfig.json", "index.ts"])
     fs.copyFileSync(path.join(ROOT, f), path.join(dir, f));
-  for (const d of ["components", "providers"])
+  for (const d of [
+    "components",
+    "providers",
+    ...(withCli ? ["cli", "bin", "scripts", "images"] : []),
+  ])
     fs.cpSync(path.join(ROOT, d), path.join(dir, d), { recursive: true });
   fs.mkdirSync(path.join(dir, "stacks"));
   // Without a checked-in encryption salt: the stack is new, under this run's passphrase.
   const stackFile = fs
-    .readFileSync(path.join(ROOT, "stacks", `Pulumi.${STACK}.yaml`), "utf8")
+    .readFileSync(path.join(ROOT, "stacks", `Pulumi.${stack}.yaml`), "utf8")
     .replace(/^encryptionsalt:.*\n?/m, "");
-  fs.writeFileSync(path.join(dir, "stacks", `Pulumi.${STACK}.yaml`), stackFile);
+  fs.writeFileSync(path.join(dir, "stacks", `Pulumi.${stack}.yaml`), stackFile);
   fs.symlinkSync(path.join(ROOT, "node_modules"), path.join(dir, "node_modules"));
   return dir;
 }
 
 /** Edits the copy's stack file (the engine reads it on every operation). */
-export function editStack(dir: string, edit: (config: Record<string, any>) => void): void {
-  const file = path.join(dir, "stacks", `Pulumi.${STACK}.yaml`);
+export function editStack(
+  dir: string,
+  edit: (config: Record<string, any>) => void,
+  stack = STACK,
+): void {
+  const file = path.join(dir, "stacks", `Pulumi.${stack}.yaml`);
   const doc = YAML.parse(fs.readFileSync(file, "utf8"));
   edit(doc.config);
   fs.writeFileSync(file, YAML.stringify(doc));
@@ -40,10 +51,10 @@ export function docker(...args: string[]): string {
 }
 
 /** Containers, networks or volumes the stack labelled. */
-export function stackObjects(kind: "ps -a" | "network ls" | "volume ls"): string[] {
+export function stackObjects(kind: "ps -a" | "network ls" | "volume ls", stack = STACK): string[] {
   const out = spawnSync(
     "docker",
-    [...kind.split(" "), "-q", "--filter", `label=psf.stack=${STACK}`],
+    [...kind.split(" "), "-q", "--filter", `label=psf.stack=${stack}`],
     { encoding: "utf8" },
   ).stdout.trim();
   return out ? out.split("\n") : [];
@@ -57,22 +68,25 @@ export function sh(command: string, input?: string): string {
   }).trim();
 }
 
-/** An HTTPS request through nginx on loopback, verified against the stack's CA. */
-export function request(
-  ca: string,
-  method: "GET" | "POST",
-  body?: string,
-): Promise<{ status: number; body: string }> {
+/** An HTTPS request to nginx on loopback for a host, its certificate checked against the stack's CA. */
+export function httpsRequest(o: {
+  ca: string;
+  host: string;
+  port: number;
+  method?: "GET" | "POST";
+  path?: string;
+  body?: string;
+}): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     const req = https.request(
       {
         host: "127.0.0.1",
-        port: HTTPS_PORT,
-        servername: HOST,
-        path: "/",
-        method,
-        ca,
-        headers: { Host: HOST },
+        port: o.port,
+        servername: o.host,
+        path: o.path ?? "/",
+        method: o.method ?? "GET",
+        ca: o.ca,
+        headers: { Host: o.host },
       },
       (res) => {
         let data = "";
@@ -82,6 +96,31 @@ export function request(
     );
     req.on("error", reject);
     req.setTimeout(15_000, () => req.destroy(new Error("timeout")));
-    req.end(body);
+    req.end(o.body);
   });
+}
+
+/** The ci stack's demo app through nginx. */
+export function request(
+  ca: string,
+  method: "GET" | "POST",
+  body?: string,
+): Promise<{ status: number; body: string }> {
+  return httpsRequest({ ca, host: HOST, port: HTTPS_PORT, method, body });
+}
+
+/** Every generated password in a `stack export --show-secrets` document. */
+export function generatedSecrets(revealedExport: string): string[] {
+  return JSON.parse(revealedExport)
+    .deployment.resources.filter(
+      (r: any) => r.type === "random:index/randomPassword:RandomPassword",
+    )
+    .map((r: any) => r.outputs.result as string);
+}
+
+/** Fails when any secret appears in any of the named texts. */
+export function assertNoSecretIn(secrets: string[], texts: Record<string, string>): void {
+  for (const s of secrets)
+    for (const [where, text] of Object.entries(texts))
+      if (text.includes(s)) throw new Error(`a generated secret in ${where}`);
 }

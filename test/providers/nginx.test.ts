@@ -75,6 +75,7 @@ function renderInto(
   certs: (requester: string, host: string) => { certPem: string; keyPem: string },
   listen: { http: number; https: number; health: number },
   sso?: ProxyFixture["sso"],
+  version: string | null = localNginxVersion(),
 ): Rendered {
   const paths = tempPaths(dir);
   for (const d of [paths.certDir, paths.acmeRoot, paths.tempDir!])
@@ -90,7 +91,7 @@ function renderInto(
     listen: { address: "127.0.0.1", ...listen },
     sso,
     user: "root",
-    version: localNginxVersion(),
+    version: version ?? undefined,
   });
   fs.writeFileSync(paths.config, conf);
   return { dir, paths, healthPort: listen.health };
@@ -244,6 +245,21 @@ describe("nginx config accepted by the real nginx (nginx -t)", function () {
 
   it("accepts the fixture's routes with the default settings", () =>
     accepts("defaults", fixtureRoutes(), settingsWith()));
+
+  it("accepts the config rendered for no particular version (the default) on this nginx too", () => {
+    const r = renderInto(
+      path.join(dir, "versionless"),
+      fixtureRoutes(),
+      settingsWith(),
+      () => cert,
+      listen,
+      sso,
+      null,
+    );
+    assert.match(fs.readFileSync(r.paths.config, "utf8"), / ssl http2;/);
+    const result = nginxTest(r);
+    assert.ok(result.ok, result.output);
+  });
 
   it("accepts a rate limit per route", () =>
     accepts(
@@ -550,13 +566,17 @@ describe("nginx provider in a Pulumi program (mocked engine)", () => {
     assert.equal(w.image, "registry.local/nginx:1.27-bookworm");
     assert.deepEqual(w.reloadCommand, ["sh", "-c", "nginx -t && nginx -s reload"]);
     assert.equal(w.stateful, false);
+    // nginx listens on the public ports inside too, so workloads in the stack reach public URLs.
     assert.deepEqual(
       w.ports!.map((p) => [p.containerPort, p.hostPort, p.hostAddress]),
       [
         [80, 80, "192.0.2.10"],
-        [443, 8443, "192.0.2.10"],
+        [8443, 8443, "192.0.2.10"],
       ],
     );
+    // It answers to every public host inside the stack as well.
+    assert.deepEqual(w.aliases, [...new Set(Object.values(routes).map((r) => r.host))].sort());
+    assert.ok(w.aliases!.length >= 2);
 
     const byPath = new Map(w.files!.map((f) => [f.path, f]));
     assert.equal(byPath.size, 1 + 2 * Object.keys(routes).length);

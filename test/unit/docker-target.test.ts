@@ -397,6 +397,57 @@ describe("Docker target", () => {
     );
   });
 
+  describe("with the static probe built", () => {
+    let probed: Declared[] = [];
+    before(async () => {
+      resetDeclared();
+      const root = new TestRoot("probe-root");
+      const target = new DockerTarget(
+        {
+          prefix: "psf-probe",
+          labels: {},
+          probe: { path: "/cache/psf-probe", sha256: "ab".repeat(32) },
+        },
+        root,
+      );
+      for (const w of [
+        workloads.api,
+        workloads.db,
+        { ...workloads.proxy, aliases: ["auth.example.org", "notes.example.org"] },
+      ])
+        target.deploy(w, { parent: root });
+      await declaredSoFar();
+      probed = recorded().filter((r) => r.type === "docker:index/container:Container");
+    });
+    const inputs = (name: string) => probed.find((r) => r.name === name)!.inputs;
+
+    it("checks HTTP health with the probe, exec'd directly: no shell needed in the image", () => {
+      assert.deepEqual(inputs("api").healthcheck.tests, [
+        "CMD",
+        "/.psf/probe",
+        "http://127.0.0.1:3000/",
+      ]);
+    });
+
+    it("copies the probe by path and hash, runnable by any user, only where an HTTP check runs", () => {
+      assert.deepEqual(plain(inputs("api").uploads), [
+        {
+          file: "/.psf/probe",
+          source: "/cache/psf-probe",
+          sourceHash: "ab".repeat(32),
+          permissions: "0755",
+        },
+      ]);
+      assert.deepEqual(plain(inputs("db").uploads ?? []), []);
+    });
+
+    it("adds a workload's further names as network aliases", () => {
+      assert.deepEqual(inputs("proxy").networksAdvanced, [
+        { name: "psf-probe", aliases: ["proxy", "auth.example.org", "notes.example.org"] },
+      ]);
+    });
+  });
+
   describe("the HTTP health probe (real sh against a real server)", () => {
     let server: http.Server;
     let port = 0;
