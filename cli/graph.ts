@@ -1,8 +1,6 @@
-import { validateConfig } from "../components/program";
 import { Plan } from "../components/resolver";
-import { registry } from "../providers";
 import { EXIT_INVALID, reportIssues } from "./output";
-import { SourceOptions, loadSource } from "./source";
+import { SourceOptions, checkSource } from "./source";
 
 interface Edge {
   from: string;
@@ -83,15 +81,12 @@ export function graphCommand(opts: SourceOptions & { format?: string }): number 
     );
     return EXIT_INVALID;
   }
-  const src = loadSource(opts);
-  const result = src.issues.length
-    ? { issues: src.issues }
-    : validateConfig(src.raw, src.stackName, registry);
-  if (!("plan" in result) || !result.plan) {
-    reportIssues(result.issues, false);
+  const { plan, issues } = checkSource(opts);
+  if (issues.length || !plan) {
+    reportIssues(issues, false);
     return EXIT_INVALID;
   }
-  const g = graphOf(result.plan);
+  const g = graphOf(plan);
   process.stdout.write((format === "dot" ? renderDot(g) : renderMermaid(g)) + "\n");
   return 0;
 }

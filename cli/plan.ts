@@ -1,18 +1,15 @@
-import { runProgram, validateConfig } from "../components/program";
+import { runProgram } from "../components/program";
 import { registry } from "../providers";
 import { EXIT_INVALID, reportIssues } from "./output";
 import { evaluate, mask } from "./mock-engine";
-import { SourceOptions, loadSource } from "./source";
+import { SourceOptions, checkSource } from "./source";
 
 /** `psf plan`: evaluates the program offline and prints the resources it would declare. */
 export async function planCommand(
   opts: SourceOptions & { json?: boolean; showSecrets?: boolean },
 ): Promise<number> {
-  const src = loadSource(opts);
-  const issues = src.issues.length
-    ? src.issues
-    : validateConfig(src.raw, src.stackName, registry).issues;
-  if (issues.length) {
+  const { src, plan, issues } = checkSource(opts);
+  if (issues.length || !plan) {
     reportIssues(issues, !!opts.json);
     return EXIT_INVALID;
   }

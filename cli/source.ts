@@ -1,7 +1,10 @@
 import * as fs from "fs";
 import * as path from "path";
 import { RawConfig, readStackFile } from "../components/config";
-import { Issue } from "../components/errors";
+import { Issue, notWithin } from "../components/errors";
+import { validateConfig } from "../components/program";
+import { Plan } from "../components/resolver";
+import { registry } from "../providers";
 
 /** The project root: the nearest directory above this file holding Pulumi.yaml (sources run from `cli/` or `bin-build/cli/`). */
 export const PROJECT_ROOT = ((): string => {
@@ -22,12 +25,15 @@ export function loadSource(opts: SourceOptions): {
   stackName: string;
   file: string;
   issues: Issue[];
+  /** Nothing could be read; otherwise `issues` are problems of single keys, and `raw` the rest. */
+  fatal: boolean;
 } {
   if (opts.stack && opts.config)
     return {
       raw: {},
       stackName: "",
       file: "",
+      fatal: true,
       issues: [
         {
           path: "--config",
@@ -53,6 +59,7 @@ export function loadSource(opts: SourceOptions): {
       raw: {},
       stackName,
       file,
+      fatal: true,
       issues: [
         {
           path: `--stack ${stackName}`,
@@ -62,6 +69,23 @@ export function loadSource(opts: SourceOptions): {
       ],
     };
   }
-  const { raw, issues } = readStackFile(file);
-  return { raw, stackName, file, issues };
+  const { raw, issues, fatal } = readStackFile(file);
+  return { raw, stackName, file, issues, fatal };
+}
+
+/**
+ * The one validation every command runs before anything else (validate, plan, graph; up and
+ * preview through cli/engine.ts): the stack file as read, then the config as validated. A
+ * problem of the file (a key set twice, an unknown tag) is reported once, at its path.
+ */
+export function checkSource(opts: SourceOptions): {
+  src: ReturnType<typeof loadSource>;
+  plan?: Plan;
+  issues: Issue[];
+} {
+  const src = loadSource(opts);
+  if (src.fatal) return { src, issues: src.issues };
+  const { plan, issues } = validateConfig(src.raw, src.stackName, registry);
+  if (src.issues.length === 0) return { src, plan, issues };
+  return { src, issues: [...src.issues, ...notWithin(src.issues, issues)] };
 }

@@ -36,3 +36,29 @@ export function joinPath(base: string, key: string | number): string {
   if (!base) return safe;
   return safe.startsWith('"') ? `${base}[${safe}]` : `${base}.${safe}`;
 }
+
+/**
+ * `services.a.env.B` → itself, `services.a.env`, `services.a`, `services`: cut between segments
+ * only, never inside a quoted key (`services["a.b"]`), so the work is linear in the path.
+ */
+export function pathAndParents(path: string): string[] {
+  const cuts: number[] = [];
+  for (let i = 0; i < path.length; i++) {
+    const c = path[i];
+    if (c === '"') {
+      // A quoted key: skip to its closing quote.
+      for (i++; i < path.length && path[i] !== '"'; i++) if (path[i] === "\\") i++;
+    } else if ((c === "." || c === "[") && i > 0) cuts.push(i);
+  }
+  return [path, ...cuts.reverse().map((i) => path.slice(0, i))];
+}
+
+/**
+ * `later` without the issues at or under a path that `first` reports: a value that failed its
+ * own check is not checked again downstream, so each mistake is reported once, where it is.
+ */
+export function notWithin(first: Issue[], later: Issue[]): Issue[] {
+  if (first.length === 0) return later;
+  const reported = new Set(first.map((i) => i.path));
+  return later.filter((i) => !pathAndParents(i.path).some((p) => reported.has(p)));
+}

@@ -1,8 +1,11 @@
 import * as pulumi from "@pulumi/pulumi";
 import { CONTRACT_NAMES, ContractName, ContractResult } from "./contract";
 
-/** `{{ database.url }}` inside an env value. */
-const REF = /\{\{\s*([^{}]*?)\s*\}\}/g;
+/**
+ * `{{ database.url }}` inside an env value. No lazy quantifier next to `\s*`: that backtracks
+ * quadratically on `{{` followed by many spaces; the captured text is trimmed instead.
+ */
+const REF = /\{\{([^{}]*)\}\}/g;
 
 export interface TemplateRef {
   contract: string;
@@ -15,10 +18,11 @@ export interface TemplateRef {
 export function parseTemplate(template: string): { refs: TemplateRef[]; error?: string } {
   const refs: TemplateRef[] = [];
   for (const m of template.matchAll(REF)) {
-    const parts = m[1].split(".");
+    const text = m[1].trim();
+    const parts = text.split(".");
     if (parts.length !== 2 || !parts[0] || !parts[1])
-      return { refs, error: `"{{ ${m[1]} }}" is not of the form {{ contract.field }}` };
-    refs.push({ contract: parts[0], field: parts[1], text: m[1] });
+      return { refs, error: `"{{ ${text} }}" is not of the form {{ contract.field }}` };
+    refs.push({ contract: parts[0], field: parts[1], text });
   }
   const stripped = template.replace(REF, "");
   if (stripped.includes("{{") || stripped.includes("}}"))

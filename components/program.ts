@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { RawConfig, parseStack } from "./config";
+import { RawConfig, parseStack, plainConfig } from "./config";
 import { ConfigError, Issue } from "./errors";
 import { Plan, Registry, imageKeyIssues, resolve } from "./resolver";
 import { PsfStack } from "./stack";
@@ -12,7 +12,10 @@ export function validateConfig(
   registry: Registry,
   project = "psf",
 ): { plan?: Plan; issues: Issue[] } {
-  const { settings, issues } = parseStack(raw, stackName, project);
+  // Plain data within the limits first (the engine's JSON config has had neither check).
+  const plain = plainConfig(raw);
+  if (plain.issue) return { issues: [plain.issue] };
+  const { settings, issues } = parseStack(plain.raw, stackName, project);
   const resolved = resolve(settings, registry);
   // Image keys name services: only checkable when the services parsed.
   const images = issues.some((i) => i.path === "services")

@@ -3,7 +3,15 @@ import { StackSettings } from "./config";
 import { Issue, joinPath } from "./errors";
 import { isContract, parseTemplate } from "./interpolate";
 import { ProviderDefinition, ProviderNeed } from "./provider";
-import { ObjectSpec, check, suggest, unknownKeyIssue } from "./validate/schema";
+import {
+  ObjectSpec,
+  SecureValue,
+  check,
+  describe,
+  hasKey,
+  suggest,
+  unknownKeyIssue,
+} from "./validate/schema";
 
 /** Contracts and providers known to the resolver. */
 export interface Registry {
@@ -51,7 +59,10 @@ export function hostFor(subdomain: string, domain: string): string {
  */
 export function resolve(stack: StackSettings, registry: Registry): { plan: Plan; issues: Issue[] } {
   const issues: Issue[] = [];
-  const chosen = chooseProviders(stack, registry, issues);
+  // Providers whose settings failed their checks: reported at their paths, so their stack-wide
+  // checks (which read the settings) and host ports are not checked again.
+  const unsettled = new Set<ContractName>();
+  const chosen = chooseProviders(stack, registry, issues, unsettled);
   const planned = new Map<ContractName, PlannedProvider>();
   for (const [contract, { definition, settings }] of chosen)
     planned.set(contract, { contract, definition, settings, requests: {}, dependsOn: [] });
@@ -66,11 +77,8 @@ export function resolve(stack: StackSettings, registry: Registry): { plan: Plan;
       const target = planned.get(contractKey);
       if (!target) {
         // A configured but broken provider entry is reported at its own path already.
-        const configured =
-          !!stack.providers &&
-          typeof stack.providers === "object" &&
-          contractKey in stack.providers;
-        if (!configured) issues.push(missingProvider(contractKey, path, registry));
+        if (!configured(stack, contractKey))
+          issues.push(missingProvider(contractKey, path, registry));
         continue;
       }
       const req = checkRequest(
@@ -101,7 +109,8 @@ export function resolve(stack: StackSettings, registry: Registry): { plan: Plan;
       edges.set(p.contract, deps);
       for (const c of p.definition.reads?.(p.settings, stack, p.requests) ?? []) {
         if (planned.has(c)) deps.add(c);
-        else if (Object.values(p.requests).length > 0)
+        // A configured but broken entry is reported at its own path already.
+        else if (Object.values(p.requests).length > 0 && !configured(stack, c))
           reportOnce(issues, missingNeedIssue(p, c, registry));
       }
       for (const need of p.definition.needs?.(p.settings, stack, p.requests) ?? []) {
@@ -111,7 +120,8 @@ export function resolve(stack: StackSettings, registry: Registry): { plan: Plan;
         added = true;
         const dep = planned.get(need.contract);
         if (!dep) {
-          reportOnce(issues, missingNeedIssue(p, need.contract, registry));
+          if (!configured(stack, need.contract))
+            reportOnce(issues, missingNeedIssue(p, need.contract, registry));
           continue;
         }
         if (need.consumes !== false) deps.add(need.contract);
@@ -145,11 +155,16 @@ export function resolve(stack: StackSettings, registry: Registry): { plan: Plan;
 
   for (const p of planned.values()) {
     const path = providerPath(p.contract);
-    issues.push(...(p.definition.checkStack?.(p.settings, stack, p.requests, path) ?? []));
+    if (!unsettled.has(p.contract))
+      issues.push(...(p.definition.checkStack?.(p.settings, stack, p.requests, path) ?? []));
     p.dependsOn = [...(edges.get(p.contract) ?? [])].sort();
   }
   const order = topoSort(planned, issues);
-  checkHostPorts(stack, [...planned.values()], issues);
+  checkHostPorts(
+    stack,
+    [...planned.values()].filter((p) => !unsettled.has(p.contract)),
+    issues,
+  );
   checkHosts(stack, planned.get("proxy"), issues);
   return { plan: { stack, providers: order, services }, issues };
 }
@@ -160,33 +175,52 @@ export function imageKeyIssues(
   providers: Array<{ definition: ProviderDefinition }>,
 ): Issue[] {
   const issues: Issue[] = [];
-  const known = [
+  const known = new Set([
     ...Object.keys(stack.services),
     ...providers.flatMap((p) => p.definition.images ?? [p.definition.name]),
-  ];
+  ]);
+  let sorted: string[] | undefined;
   for (const key of Object.keys(stack.images))
-    if (!known.includes(key)) {
-      const issue = unknownKeyIssue("images", key, [...new Set(known)].sort(), "image key");
+    if (!known.has(key)) {
+      sorted ??= [...known].sort();
+      const issue = unknownKeyIssue("images", key, sorted, "image key");
       issues.push({ ...issue, hint: `${issue.hint} (services and the providers in use)` });
     }
   return issues;
+}
+
+/** Whether the stack has an entry for `contract` in psf:providers, valid or not. */
+function configured(stack: StackSettings, contract: ContractName): boolean {
+  const providers = stack.providers as unknown;
+  return (
+    !!providers &&
+    typeof providers === "object" &&
+    !Array.isArray(providers) &&
+    hasKey(providers, contract)
+  );
 }
 
 function reportOnce(issues: Issue[], issue: Issue): void {
   if (!issues.some((i) => i.path === issue.path && i.message === issue.message)) issues.push(issue);
 }
 
-function chooseProviders(stack: StackSettings, registry: Registry, issues: Issue[]) {
+function chooseProviders(
+  stack: StackSettings,
+  registry: Registry,
+  issues: Issue[],
+  unsettled: Set<ContractName>,
+) {
   const chosen = new Map<
     ContractName,
     { definition: ProviderDefinition; settings: Record<string, unknown> }
   >();
   const raw = stack.providers as unknown;
   if (raw === undefined || raw === null) return chosen;
-  if (typeof raw !== "object" || Array.isArray(raw)) {
+  if (typeof raw !== "object" || Array.isArray(raw) || raw instanceof SecureValue) {
     issues.push({
       path: PROVIDER_PATH,
-      message: "expected a map of contract → {use: provider, ...settings}",
+      message: `expected a map of contract → {use: provider, ...settings}, got ${Array.isArray(raw) ? "a list" : describe(raw)}`,
+      hint: "e.g. providers: {database: {use: postgres}}",
     });
     return chosen;
   }
@@ -198,22 +232,37 @@ function chooseProviders(stack: StackSettings, registry: Registry, issues: Issue
     const path = providerPath(contract);
     const options = registry.providers.filter((p) => p.contract === contract);
     const names = options.map((p) => p.name);
-    if (!entry || typeof entry !== "object" || Array.isArray(entry)) {
+    if (
+      !entry ||
+      typeof entry !== "object" ||
+      Array.isArray(entry) ||
+      entry instanceof SecureValue
+    ) {
       issues.push({
         path,
-        message: "expected {use: <provider>, ...settings}",
-        hint: `providers for ${contract}: ${names.join(", ")}`,
+        message: `expected {use: <provider>, ...settings}, got ${Array.isArray(entry) ? "a list" : describe(entry)}`,
+        hint:
+          typeof entry === "string" && names.includes(entry)
+            ? `write ${contract}: {use: ${entry}}`
+            : `providers for ${contract}: ${names.join(", ")}`,
       });
       continue;
     }
-    const { use, ...rest } = entry as Record<string, unknown>;
+    const rest: Record<string, unknown> = Object.create(null);
+    for (const [k, v] of Object.entries(entry as Record<string, unknown>))
+      if (k !== "use") rest[k] = v;
+    const use = hasKey(entry, "use") ? (entry as Record<string, unknown>).use : undefined;
     const definition = options.find((p) => p.name === use);
     if (!definition) {
       const guess = typeof use === "string" ? suggest(use, names) : undefined;
       issues.push({
         path: joinPath(path, "use"),
         message:
-          use === undefined ? "is required" : `unknown ${contract} provider "${String(use)}"`,
+          use === undefined || use === null
+            ? "is required"
+            : typeof use === "string"
+              ? `unknown ${contract} provider ${describe(use)}`
+              : `expected a provider name, got ${describe(use)}`,
         hint:
           (guess ? `did you mean "${guess}"? ` : "") +
           `providers for ${contract}: ${names.join(", ")}`,
@@ -231,13 +280,35 @@ function chooseProviders(stack: StackSettings, registry: Registry, issues: Issue
     const settings = check(rest, definition.settings, path, issues) as
       Record<string, unknown> | undefined;
     if (settings === undefined || issues.length > before) {
-      // Settings errors are reported; still register the provider so requests are checked.
-      chosen.set(contract, { definition, settings: settings ?? {} });
+      // Settings errors are reported; still register the provider so requests are checked,
+      // with each failed setting at its default: nothing downstream reads a failed value.
+      unsettled.add(contract);
+      chosen.set(contract, {
+        definition,
+        settings: fallbackSettings(rest, definition.settings, path),
+      });
       continue;
     }
     chosen.set(contract, { definition, settings });
   }
   return chosen;
+}
+
+/** Settings with every field that fails its check replaced by its default (or left out). */
+function fallbackSettings(
+  rest: Record<string, unknown>,
+  spec: ObjectSpec,
+  path: string,
+): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, fieldSpec] of Object.entries(spec.fields)) {
+    const given = hasKey(rest, key) ? rest[key] : undefined;
+    const failed: Issue[] = [];
+    let v = check(given, fieldSpec, joinPath(path, key), failed);
+    if (failed.length > 0) v = check(undefined, fieldSpec, joinPath(path, key), []);
+    if (v !== undefined) out[key] = v;
+  }
+  return out;
 }
 
 function missingProvider(contract: ContractName, path: string, registry: Registry): Issue {
@@ -408,21 +479,24 @@ function findCycle(graph: Map<ContractName, Set<ContractName>>): ContractName[] 
 }
 
 function checkHostPorts(stack: StackSettings, providers: PlannedProvider[], issues: Issue[]): void {
-  const taken = new Map<string, string>();
+  // Port → address → who; looked up by port, so a stack with many published ports stays linear.
+  const taken = new Map<number, Map<string, string>>();
   const claim = (port: number, address: string, what: string, path: string) => {
     const wildcard = address === "0.0.0.0" || address === "";
-    for (const [key, other] of taken) {
-      const [a, p] = key.split("|");
-      if (Number(p) === port && (wildcard || a === "0.0.0.0" || a === address)) {
-        issues.push({
-          path,
-          message: `host port ${port} is already used by ${other}`,
-          hint: "publish on another host port, or another address",
-        });
-        return;
-      }
+    const onPort = taken.get(port) ?? new Map<string, string>();
+    taken.set(port, onPort);
+    const other = wildcard
+      ? onPort.values().next().value
+      : (onPort.get("0.0.0.0") ?? onPort.get(address));
+    if (other !== undefined) {
+      issues.push({
+        path,
+        message: `host port ${port} is already used by ${other}`,
+        hint: "publish on another host port, or another address",
+      });
+      return;
     }
-    taken.set(`${address}|${port}`, what);
+    onPort.set(address, what);
   };
   for (const p of providers)
     for (const hp of p.definition.hostPorts?.(p.settings) ?? [])

@@ -23,6 +23,38 @@ export function dnsName(value: string, allowWildcard = false): string | undefine
     if (label.includes("*")) return "may use `*` only as the whole first label";
     if (!LABEL.test(label)) return `label "${label}" may use only a-z, 0-9 and inner hyphens`;
   }
+  // URLs (WHATWG, as Node, browsers and every provider parse them) read a name whose last label
+  // is a number as an IPv4 address: `10.0.0.1` and `example.123` make no `https://auth.<name>`.
+  const last = labels[labels.length - 1];
+  if (/^(\d+|0x[0-9a-f]*)$/.test(last))
+    return isIPv4(value)
+      ? "is an IP address; a DNS name is needed here"
+      : `ends in the numeric label "${last}", which URLs read as an IP address`;
+  // What passes here must work as the host of a URL (e.g. an `xn--` label that is not punycode).
+  const host = `x.${labels.join(".")}`;
+  let parsed: string | undefined;
+  try {
+    parsed = new URL(`https://${host}/`).hostname;
+  } catch {
+    parsed = undefined;
+  }
+  if (parsed !== host) return "is not a host name a URL can hold";
+  return undefined;
+}
+
+function isIPv4(value: string): boolean {
+  return /^(\d{1,3}\.){3}\d{1,3}$/.test(value);
+}
+
+/** Longest base domain: room for a 63-character subdomain label (`<label>.<domain>` ≤ 253). */
+export const MAX_BASE_DOMAIN = 253 - 64;
+
+/** A base domain: a DNS name under which every `<subdomain>.<domain>` is a DNS name too. */
+export function baseDomain(value: string): string | undefined {
+  const bad = dnsName(value, false);
+  if (bad) return bad;
+  if (value.length > MAX_BASE_DOMAIN)
+    return `is ${value.length} characters long; a base domain has at most ${MAX_BASE_DOMAIN} (room for a subdomain of up to 63)`;
   return undefined;
 }
 
@@ -45,6 +77,7 @@ export function resourceName(value: string, max = 40): string | undefined {
 
 /** An absolute http(s) URL. */
 export function url(value: string, schemes = ["http", "https"]): string | undefined {
+  if (value.length > 2048) return `is ${value.length} characters long; at most 2048`;
   let parsed: URL;
   try {
     parsed = new URL(value);
@@ -59,6 +92,7 @@ export function url(value: string, schemes = ["http", "https"]): string | undefi
 
 /** An absolute URL path, e.g. `/oauth2/callback`. */
 export function urlPath(value: string): string | undefined {
+  if (value.length > 2048) return `is ${value.length} characters long; at most 2048`;
   if (!value.startsWith("/")) return "must start with /";
   if (/\s/.test(value)) return "must not contain spaces";
   return undefined;
@@ -66,6 +100,7 @@ export function urlPath(value: string): string | undefined {
 
 /** An absolute path inside a container. */
 export function absolutePath(value: string): string | undefined {
+  if (value.length > 4096) return `is ${value.length} characters long; at most 4096`;
   if (!value.startsWith("/")) return "must be an absolute path";
   if (value.includes("\0") || /\s/.test(value)) return "must not contain spaces";
   if (value.split("/").includes("..")) return "must not contain `..`";
@@ -74,12 +109,14 @@ export function absolutePath(value: string): string | undefined {
 
 /** A size such as `512M`, `1G`, `10k`, `0` (nginx/units: bytes with an optional k/m/g). */
 export function size(value: string): string | undefined {
+  if (value.length > 20) return "is not a size like 512M, 10k or 1G";
   if (!/^[0-9]+[kKmMgG]?$/.test(value)) return "is not a size like 512M, 10k or 1G";
   return undefined;
 }
 
 /** A memory quantity: bytes, or a k/M/G suffix, decimal or binary (`512M`, `512Mi`, `1G`). */
 export function memory(value: string): string | undefined {
+  if (value.length > 20) return "is not a memory size like 512Mi, 512M or 1G";
   if (!/^[1-9][0-9]*([kKmMgG]i?)?$/.test(value))
     return "is not a memory size like 512Mi, 512M or 1G";
   return undefined;
@@ -87,6 +124,7 @@ export function memory(value: string): string | undefined {
 
 /** A CPU quantity: cores (`0.5`, `2`) or millicores (`500m`). */
 export function cpu(value: string): string | undefined {
+  if (value.length > 20) return "is not a CPU amount like 0.5 or 500m";
   if (!/^([0-9]+(\.[0-9]{1,3})?|[1-9][0-9]*m)$/.test(value) || /^0+(\.0+)?$/.test(value))
     return "is not a CPU amount like 0.5 or 500m";
   return undefined;
@@ -102,6 +140,7 @@ const CRON_FIELDS: Array<[string, number, number]> = [
 
 /** A 5-field cron schedule (numbers, `*`, ranges, steps and lists). */
 export function cron(value: string): string | undefined {
+  if (value.length > 255) return `is ${value.length} characters long; at most 255`;
   const fields = value.trim().split(/\s+/);
   if (fields.length !== 5) return `has ${fields.length} fields; a cron schedule has 5`;
   for (let i = 0; i < 5; i++) {
@@ -122,6 +161,7 @@ export function cron(value: string): string | undefined {
 /** An LDAP distinguished name such as `dc=example,dc=org`. */
 export function ldapDn(value: string): string | undefined {
   if (value.length === 0) return "must not be empty";
+  if (value.length > 1024) return `is ${value.length} characters long; at most 1024`;
   for (const rdn of value.split(/(?<!\\),/)) {
     if (!/^[A-Za-z][A-Za-z0-9-]*=.+$/.test(rdn.trim())) return `"${rdn}" is not attr=value`;
   }
@@ -140,12 +180,15 @@ export function imageRef(value: string): string | undefined {
 
 /** An environment variable name. */
 export function envName(value: string): string | undefined {
+  if (value.length > 255) return `is ${value.length} characters long; at most 255`;
   if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(value)) return "must match [A-Za-z_][A-Za-z0-9_]*";
   return undefined;
 }
 
 /** An email address (pragmatic check: one @, a dot in the domain). */
 export function email(value: string): string | undefined {
+  if (value.length > 254)
+    return `is ${value.length} characters long; an email address has at most 254`;
   if (!/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(value)) return "is not an email address";
   return undefined;
 }
@@ -160,6 +203,7 @@ export function sqlIdentifier(value: string): string | undefined {
 }
 
 export const formats = {
+  domain: baseDomain,
   dns: (v: string) => dnsName(v, false),
   "dns-wildcard": (v: string) => dnsName(v, true),
   label: dnsLabel,
@@ -181,6 +225,7 @@ export type FormatName = keyof typeof formats;
 
 /** Example of a valid value, for hints. */
 export const formatExamples: Record<FormatName, string> = {
+  domain: "example.org",
   dns: "example.org",
   "dns-wildcard": "example.org or *.example.org",
   label: "whoami",

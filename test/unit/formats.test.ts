@@ -1,7 +1,9 @@
 import { strict as assert } from "assert";
 import {
   FormatName,
+  MAX_BASE_DOMAIN,
   absolutePath,
+  baseDomain,
   cpu,
   cron,
   dnsLabel,
@@ -247,6 +249,53 @@ describe("config formats", () => {
       ["my-app", "must use only"],
       ["Notes", "must use only"],
     ]);
+  });
+
+  it("refuses DNS names that URLs read otherwise: IP addresses, numeric last labels, bad punycode", () => {
+    rejects(
+      (v) => dnsName(v),
+      [
+        ["10.0.0.1", "is an IP address"],
+        ["192.168.1.254", "is an IP address"],
+        ["example.123", 'numeric label "123"'],
+        ["example.0x1f", 'numeric label "0x1f"'],
+        ["1.2.3", 'numeric label "3"'],
+        ["xn--a.example.org", "not a host name a URL can hold"],
+      ],
+    );
+    accepts((v) => dnsName(v), ["1.2.3.example.org", "123.example.org", "x1.y2.z3", "a--b.org"]);
+    // What passes is a host of a URL, under any subdomain, as Node reads it.
+    for (const name of ["example.org", "a-b.c0.org", "xn--nxasmq6b.com", "1.2.3.example.org"])
+      assert.equal(new URL(`https://auth.${name}:8443/`).hostname, `auth.${name}`);
+  });
+
+  it("accepts a base domain with room for a 63-character subdomain, and no longer", () => {
+    const label = "a".repeat(63);
+    const at = `${label}.${label}.${"b".repeat(189 - 128 - 4)}.org`;
+    assert.equal(at.length, MAX_BASE_DOMAIN);
+    accepts(baseDomain, ["example.org", "psf.localhost", at]);
+    rejects(baseDomain, [
+      [`${"a".repeat(61)}.${"a".repeat(60)}.${"b".repeat(63)}.org`, `at most ${MAX_BASE_DOMAIN}`],
+      ["10.0.0.1", "is an IP address"],
+      ["Example.org", "lower case"],
+    ]);
+    assert.equal(dnsName(`${label}.${at}`), undefined, "its longest host is a DNS name");
+  });
+
+  it("refuses over-long values before any pattern looks at them (linear time)", () => {
+    const long = "a@" + ".b".repeat(200_000) + " ";
+    const started = Date.now();
+    rejects(email, [[long, "at most 254"]]);
+    rejects(cpu, [["1".repeat(100_000) + "x", "not a CPU amount"]]);
+    rejects(size, [["1".repeat(100_000), "not a size"]]);
+    rejects(memory, [["1".repeat(100_000), "not a memory size"]]);
+    rejects(cron, [["* ".repeat(100_000), "at most 255"]]);
+    rejects((v) => url(v), [[`https://example.org/${"a".repeat(5000)}`, "at most 2048"]]);
+    rejects(urlPath, [[`/${"a".repeat(5000)}`, "at most 2048"]]);
+    rejects(absolutePath, [[`/${"a".repeat(5000)}`, "at most 4096"]]);
+    rejects(ldapDn, [[`dc=${"a".repeat(5000)}`, "at most 1024"]]);
+    rejects(envName, [["A".repeat(300), "at most 255"]]);
+    assert.ok(Date.now() - started < 2000, `${Date.now() - started} ms`);
   });
 
   it("gives hint examples that pass their own format", () => {

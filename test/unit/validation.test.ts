@@ -3,11 +3,13 @@ import * as fs from "fs";
 import * as path from "path";
 import * as YAML from "yaml";
 import * as pulumi from "@pulumi/pulumi";
-import { readStackFile } from "../../components/config";
+import { readStackFile, readStackText } from "../../components/config";
 import { ContractName } from "../../components/contract";
-import { ConfigError, Issue, formatIssues } from "../../components/errors";
+import { ConfigError, Issue, formatIssues, notWithin } from "../../components/errors";
+import { Registry } from "../../components/resolver";
 import { runProgram, validateConfig } from "../../components/program";
 import { ProviderDefinition } from "../../components/provider";
+import { LIMITS } from "../../components/validate/limits";
 import { SecureValue } from "../../components/validate/schema";
 import { registry as realRegistry } from "../../providers";
 import { installMocks } from "../support/mocks";
@@ -18,16 +20,73 @@ interface ExpectedError {
   message: string;
   hint?: string;
 }
+/** An edit of a base stack file's text (see the head of cases.yaml). */
+interface TextEdit {
+  replace?: string;
+  append?: string;
+  whole?: string;
+  with?: string;
+  pad?: number;
+  times?: number;
+}
 interface Case {
   name: string;
-  config: Record<string, unknown>;
+  base?: "dev";
+  config?: Record<string, unknown>;
+  text?: TextEdit[];
+  spaces?: number;
   errors: ExpectedError[];
 }
 
 const BASE = "valid/Pulumi.base.yaml";
+const DEV = path.join(__dirname, "..", "..", "stacks", "Pulumi.dev.yaml");
 const cases = YAML.parse(
   fs.readFileSync(path.join(FIXTURES, "invalid", "cases.yaml"), "utf8"),
 ) as Case[];
+
+/** The base file's text with a case's edits applied. */
+function editedText(text: string, edits: TextEdit[]): string {
+  for (const e of edits) {
+    const one = (i: number) =>
+      (e.with ?? e.append ?? "")
+        .replaceAll("@@PAD@@", "x".repeat(e.pad ?? 0))
+        .replaceAll("@@i@@", String(i));
+    const added = Array.from({ length: e.times ?? 1 }, (_, i) => one(i)).join("");
+    if (e.whole !== undefined) text = e.whole;
+    else if (e.replace !== undefined) {
+      assert.ok(text.includes(e.replace), `the base file has no ${JSON.stringify(e.replace)}`);
+      text = text.replace(e.replace, () => added);
+    } else text += added;
+  }
+  return text;
+}
+
+/** `@@SPACES@@` in every string of a case's config, as `n` spaces. */
+function withSpaces(v: unknown, n: number): unknown {
+  if (typeof v === "string") return v.replaceAll("@@SPACES@@", " ".repeat(n));
+  if (Array.isArray(v)) return v.map((x) => withSpaces(x, n));
+  if (v && typeof v === "object")
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, withSpaces(x, n)]));
+  return v;
+}
+
+/** What `psf validate` reports for stack file text: the file's own problems, then the config's. */
+function validateText(text: string, reg: Registry): Issue[] {
+  const read = readStackText(text, "<file>");
+  if (read.fatal) return read.issues;
+  return [...read.issues, ...notWithin(read.issues, validateConfig(read.raw, "base", reg).issues)];
+}
+
+/** Validates one case of cases.yaml. */
+function validateCase(c: Case): Issue[] {
+  const file = c.base === "dev" ? DEV : path.join(FIXTURES, BASE);
+  const reg = c.base === "dev" ? realRegistry : testRegistry();
+  if (c.text) return validateText(editedText(fs.readFileSync(file, "utf8"), c.text), reg);
+  const config = withSpaces(c.config ?? {}, c.spaces ?? 0);
+  const base = YAML.parse(fs.readFileSync(file, "utf8")).config as Record<string, unknown>;
+  return validateConfig(rawOf(overlay(base, config) as Record<string, unknown>), "base", reg)
+    .issues;
+}
 
 /** Validates the base stack with `change` merged in, as `psf validate --config` would. */
 function validateWith(change: Record<string, unknown>, reg = testRegistry()) {
@@ -118,7 +177,7 @@ describe("stack validation", () => {
   });
 
   describe("reports each mistake at its exact config path", () => {
-    for (const c of cases) it(c.name, () => assertIssues(validateWith(c.config).issues, c.errors));
+    for (const c of cases) it(c.name, () => assertIssues(validateCase(c), c.errors));
   });
 
   it("reports every problem of a config in one run", () => {
@@ -421,5 +480,140 @@ describe("stack validation", () => {
         ],
       );
     });
+  });
+});
+
+describe("limits of what psf reads (docs/validation.md)", () => {
+  const devText = fs.readFileSync(DEV, "utf8");
+  /** The dev stack with services added until the file has about `bytes` bytes. */
+  function devWithServices(bytes: number): string {
+    const doc = YAML.parse(devText) as { config: Record<string, any> };
+    const services = doc.config["psf:services"];
+    const one = (i: number) => ({
+      image: `registry.example.org/team/app${i}:1.0.${i}`,
+      port: 8080,
+      env: { DATABASE_URL: "{{ database.url }}", MODE: "production", INDEX: `${i}` },
+      volumes: { data: "/data" },
+      healthcheck: { http: "/health" },
+      needs: { database: { name: `app${i}` }, proxy: { auth: "none" } },
+    });
+    const base = { ...services };
+    let n = Math.floor(bytes / 300);
+    for (;;) {
+      doc.config["psf:services"] = { ...base };
+      for (let i = 0; i < n; i++) doc.config["psf:services"][`app${i}`] = one(i);
+      const text = YAML.stringify(doc, { lineWidth: 0 });
+      const size = Buffer.byteLength(text);
+      if (size <= bytes && size > bytes * 0.95) return text;
+      n = Math.floor((n * bytes * 0.98) / size);
+    }
+  }
+  /** Milliseconds to read and validate `text` (the better of two runs). */
+  function timed(text: string): { ms: number; issues: Issue[] } {
+    let best = Infinity;
+    let issues: Issue[] = [];
+    for (let k = 0; k < 2; k++) {
+      const started = process.hrtime.bigint();
+      issues = validateText(text, realRegistry);
+      best = Math.min(best, Number(process.hrtime.bigint() - started) / 1e6);
+    }
+    return { ms: best, issues };
+  }
+
+  it("documents the limits it applies", () => {
+    const doc = fs.readFileSync(path.join(__dirname, "..", "..", "docs", "validation.md"), "utf8");
+    assert.ok(doc.includes(`${LIMITS.fileBytes.toLocaleString("en")} bytes`), "file size");
+    assert.ok(doc.includes(`${LIMITS.depth} levels`), "depth");
+    assert.ok(doc.includes(LIMITS.values.toLocaleString("en")), "values");
+  });
+
+  it("validates a 1 MB stack file of services in time linear in its size", function () {
+    this.timeout(300_000);
+    const small = devWithServices(100_000);
+    const large = devWithServices(1_000_000);
+    assert.ok(Buffer.byteLength(large) <= LIMITS.fileBytes, `${Buffer.byteLength(large)} bytes`);
+    assert.ok(Buffer.byteLength(large) >= 900_000, `${Buffer.byteLength(large)} bytes`);
+    const a = timed(small);
+    const b = timed(large);
+    assert.deepEqual(a.issues, []);
+    assert.deepEqual(b.issues, []);
+    // Ten times the file, ten times the time (and some slack for a busy machine); quadratic
+    // work, as the yaml package's duplicate-key check was, would be a hundred times.
+    assert.ok(
+      b.ms < 25 * a.ms + 500,
+      `100 KB: ${Math.round(a.ms)} ms, 1 MB: ${Math.round(b.ms)} ms`,
+    );
+    // Under a second here; generous on a loaded CI machine.
+    assert.ok(b.ms < 15_000, `1 MB: ${Math.round(b.ms)} ms`);
+  });
+
+  it("refuses a file one byte over the size limit, and reads one at it", () => {
+    const base = "config:\n  psf:domain: example.org\n  psf:environment: development\n# ";
+    const at = base + "x".repeat(LIMITS.fileBytes - Buffer.byteLength(base) - 1) + "\n";
+    assert.equal(Buffer.byteLength(at), LIMITS.fileBytes);
+    assert.equal(readStackText(at).fatal, false);
+    const over = readStackText(at + "x", "<file>");
+    assert.equal(over.fatal, true);
+    assertIssues(over.issues, [
+      { path: "<file>", message: "the largest stack file PSF reads is 1 MiB", hint: "1 MiB" },
+    ]);
+  });
+
+  it("reads 32 levels of nesting and refuses 33, however they are written", () => {
+    // The file's top level is 1, config: 2, a psf: key's value 3.
+    const flow = (levels: number) =>
+      `config:\n  psf:x: ${"[".repeat(levels - 2)}${"]".repeat(levels - 2)}\n`;
+    const block = (levels: number) =>
+      "config:\n  psf:x:\n" +
+      Array.from({ length: levels - 2 }, (_, i) => `${"  ".repeat(i + 2)}k:`).join("\n") +
+      " 1\n";
+    const compact = (levels: number) => `config:\n  psf:x:\n    ${"- ".repeat(levels - 2)}1\n`;
+    for (const make of [flow, block, compact]) {
+      assert.equal(readStackText(make(LIMITS.depth)).fatal, false, make(LIMITS.depth));
+      const r = readStackText(make(LIMITS.depth + 1), "<file>");
+      assert.equal(r.fatal, true, make(LIMITS.depth + 1));
+      assert.match(r.issues[0].message, /nested deeper than 32 levels/);
+    }
+    // Far deeper stops at once, without the parser's recursion.
+    const started = Date.now();
+    const deep = readStackText(`config:\n  psf:x: ${"[".repeat(500_000)}\n`, "<file>");
+    assert.match(deep.issues[0].message, /nested deeper than 32 levels/);
+    assert.ok(Date.now() - started < 5_000);
+  });
+
+  it("refuses more values than it reads, aliases counted as often as they are used", () => {
+    const many = `config:\n  psf:x: [${"0,".repeat(LIMITS.values)}0]\n`;
+    const r = readStackText(many, "<file>");
+    assert.equal(r.fatal, true);
+    assert.match(r.issues[0].message, /more than 200,000 keys and values/);
+    const laughs =
+      "config:\n  a: &a [x,x,x,x,x,x,x,x,x,x]\n" +
+      ["b", "c", "d", "e", "f", "g"]
+        .map((k, i) => `  ${k}: &${k} [${Array(10).fill(`*${"abcdef"[i]}`).join(",")}]\n`)
+        .join("");
+    const started = Date.now();
+    const bomb = readStackText(laughs, "<file>");
+    assert.equal(bomb.fatal, true);
+    assert.match(bomb.issues[0].message, /more than 200,000 keys and values/);
+    assert.ok(Date.now() - started < 5_000);
+  });
+
+  it("reads the engine's config (JSON) within the same limits, into maps without prototype", () => {
+    let deep: unknown = 1;
+    for (let i = 0; i < 40; i++) deep = [deep];
+    const { issues } = validateConfig(
+      { domain: "example.org", services: deep },
+      "x",
+      testRegistry(),
+    );
+    // services is level 3 (as in a stack file), so level 33 is 30 lists further in.
+    assertIssues(issues, [
+      { path: `services${"[0]".repeat(30)}`, message: "nested deeper than 32 levels" },
+    ]);
+    const polluted: Record<string, unknown> = { domain: "example.org" };
+    polluted["__proto__"] = { environment: "production" };
+    assertIssues(validateConfig(polluted, "x", testRegistry()).issues, [
+      { path: "__proto__", message: 'unknown config key psf: "__proto__"' },
+    ]);
   });
 });
