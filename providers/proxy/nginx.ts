@@ -136,6 +136,7 @@ export class Nginx extends pulumi.ComponentResource implements ProviderInstance 
     files: WorkloadFile[],
   ): void {
     const { settings } = args;
+    const listen = containerListen(settings);
     const workload: Workload = {
       name: WORKLOAD,
       component: "proxy",
@@ -155,19 +156,19 @@ export class Nginx extends pulumi.ComponentResource implements ProviderInstance 
       ports: [
         {
           name: "http",
-          containerPort: containerListen(settings).http,
+          containerPort: listen.http,
           hostPort: settings.httpPort,
           hostAddress: settings.listenAddress,
         },
         {
           name: "https",
-          containerPort: containerListen(settings).https,
+          containerPort: listen.https,
           hostPort: settings.httpsPort,
           hostAddress: settings.listenAddress,
         },
       ],
       healthcheck: {
-        http: { path: HEALTH_PATH, port: containerListen(settings).health },
+        http: { path: HEALTH_PATH, port: listen.health },
         intervalSeconds: 10,
         timeoutSeconds: 5,
         retries: 3,

@@ -14,6 +14,7 @@ import {
   projectCopy,
   sh,
   stackObjects,
+  workloadContainers,
 } from "./support";
 
 const STACK = "dev";
@@ -66,17 +67,7 @@ describe("the dev stack, brought up by psf up as the README says", function () {
     assert.equal(r.status, 0, r.stderr);
     return r.stdout;
   };
-  const container = (workload: string) =>
-    docker(
-      "ps",
-      "-q",
-      "--filter",
-      `label=psf.stack=${STACK}`,
-      "--filter",
-      `label=psf.workload=${workload}`,
-    )
-      .split("\n")
-      .filter(Boolean);
+  const container = (workload: string) => workloadContainers(STACK, workload);
   const minifluxUsers = () =>
     sh(
       `docker exec psf-${STACK}-postgres psql -U postgres -d miniflux -Atc "select username from users order by 1"`,

@@ -14,6 +14,7 @@ import {
   request,
   sh,
   stackObjects,
+  workloadContainers,
 } from "./support";
 
 /**
@@ -42,17 +43,7 @@ describe("the ci stack, end to end", function () {
     assert.equal(r.status, 0, r.stderr);
     return r.stdout;
   };
-  const demoContainers = () =>
-    docker(
-      "ps",
-      "-q",
-      "--filter",
-      `label=psf.stack=${STACK}`,
-      "--filter",
-      "label=psf.workload=demo",
-    )
-      .split("\n")
-      .filter(Boolean);
+  const demoContainers = () => workloadContainers(STACK, "demo");
 
   before(async () => {
     dir = projectCopy();

@@ -50,6 +50,20 @@ export function docker(...args: string[]): string {
   return execFileSync("docker", args, { encoding: "utf8" }).trim();
 }
 
+/** The running containers of one workload of a stack (a replacement runs beside its old copy). */
+export function workloadContainers(stack: string, workload: string): string[] {
+  return docker(
+    "ps",
+    "-q",
+    "--filter",
+    `label=psf.stack=${stack}`,
+    "--filter",
+    `label=psf.workload=${workload}`,
+  )
+    .split("\n")
+    .filter(Boolean);
+}
+
 /** Containers, networks or volumes the stack labelled. */
 export function stackObjects(kind: "ps -a" | "network ls" | "volume ls", stack = STACK): string[] {
   const out = spawnSync(
