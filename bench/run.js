@@ -1,87 +1,63 @@
 #!/usr/bin/env node
-// `npm run bench`: times `psf plan --json` on generated stacks of 10, 100 and 500 services
-// and reports wall time and peak memory. Target: 500 services plan in under 5 s.
+// `npm run bench`: every figure of issue 10 beside its anchor measured in the same run, then the
+// goals met / NOT met and bench/results/summary.json (docs/benchmarks.md says what each means).
+//   plan      psf plan of 10, 100, 500 generated services (bench/plan.js)
+//   validate  psf validate of 100 and 500, beside a bare node start (bench/validate.js)
+//   compose   the ci stack: PSF no-op preview, no-op up, up from nothing, beside Docker Compose
+//             on the same workloads (bench/versus-compose.js; Docker needed)
+//   scale     10 and 50 services through the real engine: up time, engine and language host
+//             peak memory (bench/engine-scale.js; Docker needed)
+// PSF_BENCH_ONLY=plan,validate picks sections; PSF_BENCH_RUNS (default 3) the timed runs per
+// figure, reported as their median. A section that cannot run says SKIPPED and why.
 "use strict";
-const { spawnSync } = require("child_process");
-const fs = require("fs");
-const os = require("os");
-const path = require("path");
-const YAML = require("yaml");
-const { generatedStack } = require("./stack");
+const { RUNS } = require("./lib");
 
-const root = path.join(__dirname, "..");
-const sizes = (process.env.PSF_BENCH_SIZES || "10,100,500").split(",").map(Number);
-const runs = Number(process.env.PSF_BENCH_RUNS || 3);
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), "psf-bench-"));
-const results = [];
+const SECTIONS = {
+  plan: () => require("./plan").planBench(),
+  validate: () => require("./validate").validateBench(),
+  compose: () => require("./versus-compose").composeBench(),
+  scale: () => require("./engine-scale").scaleBench(),
+};
 
-for (const n of sizes) {
-  const file = path.join(dir, `Pulumi.bench${n}.yaml`);
-  fs.writeFileSync(file, YAML.stringify({ config: generatedStack(n) }));
-  const times = [];
-  let rss = 0;
-  let resources = 0;
-  for (let i = 0; i < runs; i++) {
-    const t0 = process.hrtime.bigint();
-    const r = spawnSync(
-      process.execPath,
-      [
-        "-r",
-        path.join(__dirname, "rss.js"),
-        path.join(root, "bin", "psf.js"),
-        "plan",
-        "--config",
-        file,
-        "--json",
-      ],
-      {
-        encoding: "utf8",
-        maxBuffer: 1 << 30,
-      },
+async function main() {
+  const only = (process.env.PSF_BENCH_ONLY || Object.keys(SECTIONS).join(","))
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
+  const unknown = only.filter((s) => !SECTIONS[s]);
+  if (unknown.length) {
+    console.error(
+      `bench: unknown section ${unknown.join(", ")} (PSF_BENCH_ONLY takes ${Object.keys(SECTIONS).join(", ")})`,
     );
-    const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-    if (r.status !== 0) {
-      console.error(r.stderr);
-      process.exit(1);
-    }
-    resources = JSON.parse(r.stdout).resources.length;
-    rss = Math.max(rss, Number(/PSF_BENCH_MAXRSS_KB=(\d+)/.exec(r.stderr)?.[1] ?? 0));
-    times.push(ms);
+    return 2;
   }
-  times.sort((a, b) => a - b);
-  const median = times[Math.floor(times.length / 2)];
-  results.push({
-    services: n,
-    resources,
-    medianMs: Math.round(median),
-    minMs: Math.round(times[0]),
-    peakRssMB: Math.round(rss / 1024),
-  });
   console.log(
-    `plan ${String(n).padStart(4)} services: ${String(resources).padStart(6)} resources, median ${Math.round(median)} ms (min ${Math.round(times[0])} ms), peak ${Math.round(rss / 1024)} MB`,
+    `bench: ${only.join(", ")}; median of ${RUNS} run${RUNS > 1 ? "s" : ""} per figure\n`,
   );
+  const sections = {};
+  for (const name of Object.keys(SECTIONS)) {
+    if (!only.includes(name)) {
+      sections[name] = { skipped: "not selected (PSF_BENCH_ONLY)" };
+      continue;
+    }
+    const started = Date.now();
+    try {
+      sections[name] = await SECTIONS[name]();
+    } catch (e) {
+      // A failed section is reported and the others still run.
+      console.log(`${name}: FAILED: ${e.message}`);
+      sections[name] = { skipped: `failed: ${e.message.split("\n")[0]}` };
+    }
+    console.log(`(${name}: ${Math.round((Date.now() - started) / 1000)} s)\n`);
+  }
+  await require("./summary").summarize(sections);
+  return 0;
 }
-fs.rmSync(dir, { recursive: true, force: true });
-const big = results.find((r) => r.services === 500);
-if (big)
-  console.log(
-    `target: 500 services under 5000 ms: ${big.medianMs < 5000 ? "met" : "NOT met"} (${big.medianMs} ms)`,
-  );
-fs.mkdirSync(path.join(root, "bench", "results"), { recursive: true });
-fs.writeFileSync(
-  path.join(root, "bench", "results", "plan.json"),
-  JSON.stringify(
-    { date: new Date().toISOString(), node: process.version, cpus: os.cpus().length, results },
-    null,
-    2,
-  ) + "\n",
-);
 
-// `pulumi up` wall times, recorded by the end-to-end suite (npm run test:e2e) on real Docker.
-const e2e = path.join(root, "bench", "results", "e2e.json");
-if (fs.existsSync(e2e)) {
-  const { date, timings } = JSON.parse(fs.readFileSync(e2e, "utf8"));
-  console.log(
-    `ci stack on Docker (${date}): up from nothing ${timings.upFromNothingMs} ms, no-op preview ${timings.noopPreviewMs} ms, no-op up ${timings.noopUpMs} ms`,
-  );
-} else console.log("ci stack on Docker: no timings yet (npm run test:e2e records them)");
+main().then(
+  (code) => process.exit(code),
+  (e) => {
+    console.error(`bench: ${e.stack ?? e}`);
+    process.exit(1);
+  },
+);

@@ -1,6 +1,8 @@
 // A generated stack of N services, each needing every contract the registry can serve.
 "use strict";
+const fs = require("fs");
 const path = require("path");
+const YAML = require("yaml");
 require("ts-node").register({
   transpileOnly: true,
   project: path.join(__dirname, "..", "tsconfig.json"),
@@ -43,4 +45,11 @@ function generatedStack(n) {
   };
 }
 
-module.exports = { generatedStack };
+/** Writes the generated stack of N services as DIR/Pulumi.benchN.yaml and returns its path. */
+function writeGeneratedStack(dir, n) {
+  const file = path.join(dir, `Pulumi.bench${n}.yaml`);
+  fs.writeFileSync(file, YAML.stringify({ config: generatedStack(n) }));
+  return file;
+}
+
+module.exports = { generatedStack, writeGeneratedStack };

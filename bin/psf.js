@@ -1,12 +1,16 @@
 #!/usr/bin/env node
 // Entry point of the psf CLI. TypeScript sources run through ts-node (transpile only).
 "use strict";
+require("./lazy-sdk");
 const path = require("path");
 // Planning a large stack allocates many short-lived Outputs; a larger young generation cuts
 // garbage-collection time (bench/: 500 services 5.9 s → 4.8 s). V8 sizes the heap at start,
-// so the flag must be on the command line: re-run ourselves with it when it is not.
+// so the flag must be on the command line: re-run ourselves with it when it is not. Only
+// `plan` evaluates the program in this process (up and preview leave it to the engine's
+// language host); every other command would pay a second node start for nothing.
 const SEMI_SPACE = "--max-semi-space-size=128";
-if (!process.execArgv.some((a) => a.startsWith("--max-semi-space-size"))) {
+const command = process.argv.slice(2).find((a) => !a.startsWith("-"));
+if (command === "plan" && !process.execArgv.some((a) => a.startsWith("--max-semi-space-size"))) {
   const { spawnSync } = require("child_process");
   const r = spawnSync(
     process.execPath,
@@ -15,33 +19,12 @@ if (!process.execArgv.some((a) => a.startsWith("--max-semi-space-size"))) {
   );
   process.exit(r.status ?? (r.signal ? 128 + require("os").constants.signals[r.signal] : 1));
 }
-const fs = require("fs");
-const root = path.join(__dirname, "..");
-const built = path.join(root, "bin-build");
-
-/** Whether `npm run build` output is newer than every TypeScript source (checked by mtime). */
-function buildIsFresh() {
-  let builtAt;
-  try {
-    builtAt = fs.statSync(path.join(built, "cli", "main.js")).mtimeMs;
-  } catch {
-    return false;
-  }
-  const newer = (dir) =>
-    fs.readdirSync(dir, { withFileTypes: true }).some((e) => {
-      const p = path.join(dir, e.name);
-      if (e.isDirectory()) return newer(p);
-      return e.name.endsWith(".ts") && fs.statSync(p).mtimeMs > builtAt;
-    });
-  return !["cli", "components", "providers"].some((d) => newer(path.join(root, d)));
-}
-
 // Compiled JavaScript (built by `npm ci` through `prepare`) starts faster; edited sources run
 // through ts-node until the next build, so a stale build is never used.
-const fresh = !process.env.PSF_FROM_SOURCE && buildIsFresh();
-if (!fresh)
-  require("ts-node").register({ transpileOnly: true, project: path.join(root, "tsconfig.json") });
-const code = (mod) => (fresh ? path.join(built, mod) : path.join(root, mod));
+const { freshBuild, registerTsNode, root } = require("./fresh-build");
+const fresh = !process.env.PSF_FROM_SOURCE && freshBuild("cli/main") !== undefined;
+if (!fresh) registerTsNode();
+const code = (mod) => (fresh ? path.join(root, "bin-build", mod) : path.join(root, mod));
 // The SDK captures a stack trace per Output; the CLI never shows them (SPEC §4).
 if (!process.env.PSF_DEBUG) Error.stackTraceLimit = 0;
 require(code("cli/main"))

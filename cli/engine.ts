@@ -14,6 +14,7 @@ import { ensureProbe } from "./probe";
 import { EXIT_INVALID, reportIssues } from "./output";
 import { PROJECT_ROOT, loadSource } from "./source";
 import { toolchainEnv } from "./toolchain";
+import { openStack, upWithOutputs } from "./engine-stack";
 
 export type EngineVerb = "up" | "preview" | "refresh" | "destroy";
 
@@ -93,8 +94,16 @@ export async function engineCommand(verb: EngineVerb, opts: EngineOptions): Prom
     ...passphraseEnv(opts.stack),
     ...toolchainEnv(),
     PULUMI_SKIP_UPDATE_CHECK: "true",
-    // `npm run lint` type-checks; the engine need not do it again on every run (half its time).
-    PULUMI_NODEJS_TRANSPILE_ONLY: "true",
+    // Plugins come from the toolchain (checked above); without this the engine spends ~2.5 s
+    // of every run retrying downloads of SDK packages' plugins the stack never uses.
+    PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
+    // Defers SDK modules the program never uses and skips the runner's TypeScript setup.
+    NODE_OPTIONS: [
+      process.env.NODE_OPTIONS,
+      `--require ${path.join(PROJECT_ROOT, "bin", "engine-preload.js")}`,
+    ]
+      .filter(Boolean)
+      .join(" "),
     // The program copies the probe into containers with HTTP health checks (none: shell probe).
     PSF_PROBE: probe ?? "none",
     PSF_IMAGE_IDS: JSON.stringify(imageIds),
@@ -102,17 +111,15 @@ export async function engineCommand(verb: EngineVerb, opts: EngineOptions): Prom
   if (envVars.PULUMI_BACKEND_URL.startsWith("file://"))
     fs.mkdirSync(envVars.PULUMI_BACKEND_URL.slice(7), { recursive: true });
   Object.assign(process.env, envVars);
-  const stack = await automation.LocalWorkspace.createOrSelectStack(
-    { stackName: opts.stack, workDir: PROJECT_ROOT },
-    { envVars },
-  );
+  const stack = await openStack(opts.stack, envVars);
   const onOutput = (out: string) => process.stdout.write(out);
+  const log = engineLog();
   try {
     if (verb === "up") {
-      const res = await stack.up({ onOutput, diff: opts.diff, color: "never" });
+      const res = await upWithOutputs(stack, { onOutput, diff: opts.diff, color: "never", ...log });
       printSummary(res.outputs, opts.stack);
     } else if (verb === "preview") {
-      const res = await stack.preview({ onOutput, diff: opts.diff, color: "never" });
+      const res = await stack.preview({ onOutput, diff: opts.diff, color: "never", ...log });
       const changes = Object.entries(res.changeSummary).filter(
         ([k, n]) => k !== "same" && (n ?? 0) > 0,
       );
@@ -135,6 +142,24 @@ export async function engineCommand(verb: EngineVerb, opts: EngineOptions): Prom
     process.stderr.write(`psf: ${err.message ?? String(e)}\n`);
     return 1;
   }
+}
+
+/**
+ * PSF_ENGINE_LOG=<file>: the engine's verbose log (timestamped, -v=7; mode 0600) appended to the file, for
+ * seeing where a run spends its time (bench/preview-profile.js reads it).
+ */
+function engineLog(): {
+  logVerbosity?: number;
+  logToStdErr?: boolean;
+  onError?: (s: string) => void;
+} {
+  const file = process.env.PSF_ENGINE_LOG;
+  if (!file) return {};
+  return {
+    logVerbosity: 7,
+    logToStdErr: true,
+    onError: (s) => fs.appendFileSync(file, s, { mode: 0o600 }),
+  };
 }
 
 /** The engine's id of each image reference, in one `docker image inspect`. */
@@ -169,20 +194,13 @@ function printSummary(outputs: automation.OutputMap, stack: string): void {
     .filter(([, s]) => s?.url)
     .map(([name, s]) => `  ${name.padEnd(16)} ${s.url}`);
   if (lines.length) process.stdout.write(`\nServices:\n${lines.join("\n")}\n`);
-  // Secret outputs arrive masked here: names and the portal only, never a password.
-  const accounts = outputs.accounts?.value as Record<string, { login?: string }> | string;
-  const people = typeof accounts === "object" && accounts ? Object.keys(accounts) : [];
-  const portal = people.length
-    ? (accounts as Record<string, { login?: string }>)[people[0]].login
-    : "";
+  // `signIn` holds names and the portal only; passwords stay in the secret `accounts`.
+  const signIn = outputs.signIn?.value as { portal?: string; people?: string[] } | undefined;
+  const people = signIn?.people ?? [];
   if (people.length)
     process.stdout.write(
-      `\nSign in${portal && portal !== "[secret]" ? ` at ${portal}` : ""} as ${people.join(", ")}; their initial passwords:\n` +
+      `\nSign in${signIn?.portal ? ` at ${signIn.portal}` : ""} as ${people.join(", ")}; their initial passwords:\n` +
         `  npx psf output accounts --stack ${stack} --show-secrets\n`,
-    );
-  else if (outputs.accounts?.secret)
-    process.stdout.write(
-      `\nSign-in accounts: npx psf output accounts --stack ${stack} --show-secrets\n`,
     );
   if (outputs.caPem?.value)
     process.stdout.write(

@@ -1,4 +1,4 @@
-import { Plan } from "../components/resolver";
+import type { Plan } from "../components/resolver";
 import { EXIT_INVALID, reportIssues } from "./output";
 import { SourceOptions, checkSource } from "./source";
 

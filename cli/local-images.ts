@@ -2,9 +2,11 @@ import { spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { RawConfig } from "../components/config";
-import { runProgram } from "../components/program";
+import { ConfigError } from "../components/errors";
+import { stackImages } from "../components/images";
+import { validateConfig } from "../components/validate-config";
 import { registry } from "../providers";
-import { PlannedResource, evaluate } from "./mock-engine";
+import type { PlannedResource } from "./mock-engine";
 import { PrerequisiteError } from "./prerequisite-error";
 import { PROJECT_ROOT } from "./source";
 
@@ -152,7 +154,10 @@ export function classifyPullFailure(output: string): "unreachable" | "missing" |
   return "refused";
 }
 
-/** The references the plan's RemoteImages name, each with the workloads' `psf.part-of`. */
+/**
+ * The references the RemoteImages of an evaluated program name, each with the workloads'
+ * `psf.part-of`: what `stackImages` must agree with (test/unit/stack-images.test.ts).
+ */
 export function imagesInPlan(declared: PlannedResource[]): Map<string, string[]> {
   const images = new Map<string, string[]>();
   const byResource = new Map<string, string>();
@@ -176,20 +181,22 @@ export function imagesInPlan(declared: PlannedResource[]): Map<string, string[]>
 }
 
 /**
- * Makes every image the stack's plan uses available in the local Docker engine (see the top of
- * this file). Returns what became of each image; throws a PrerequisiteError naming every image
- * nothing could provide.
+ * Makes every image the stack runs available in the local Docker engine (see the top of this
+ * file). The images come from the validated config (components/images.ts), so the program is
+ * not evaluated before the engine evaluates it. Returns what became of each image; throws a
+ * PrerequisiteError naming every image nothing could provide.
  */
 export async function ensureLocalImages(
   raw: RawConfig,
   stackName: string,
   opts: LocalImagesOptions = {},
 ): Promise<ImageResult[]> {
-  const declared = await evaluate(registry, raw, stackName, (r, s) =>
-    runProgram(registry, { raw: r, stackName: s }),
-  );
-  const host = opts.dockerHost ?? (raw.target as { host?: string } | undefined)?.host;
-  return provideImages(imagesInPlan(declared), { ...opts, dockerHost: host });
+  const { plan, issues } = validateConfig(raw, stackName, registry);
+  // Engine commands validate first (cli/engine.ts): an invalid config here is a bug.
+  if (!plan) throw new ConfigError(issues);
+  const target = plan.stack.target;
+  const host = opts.dockerHost ?? (target.kind === "docker" ? target.host : undefined);
+  return provideImages(stackImages(plan), { ...opts, dockerHost: host });
 }
 
 /** The images (reference → users) made available, as ensureLocalImages does after planning. */

@@ -1,7 +1,6 @@
 import { Command, Option } from "commander";
 import type { EngineVerb } from "./engine";
 import { graphCommand } from "./graph";
-import { planCommand } from "./plan";
 import { validateCommand } from "./validate";
 
 /** `psf ...`: returns the process exit code. */
@@ -34,6 +33,8 @@ export async function main(argv: string[]): Promise<number> {
     .option("--json", "machine-readable result")
     .option("--show-secrets", "print secret inputs instead of [secret]")
     .action(async (o) => {
+      // Loaded on demand: planning runs the program on the Pulumi SDK, which validate and graph never load.
+      const { planCommand } = require("./plan") as typeof import("./plan");
       code = await planCommand(o);
     });
   source(program.command("graph").description("the service → contract → provider graph"))

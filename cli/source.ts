@@ -2,8 +2,8 @@ import * as fs from "fs";
 import * as path from "path";
 import { RawConfig, readStackFile } from "../components/config";
 import { Issue, notWithin } from "../components/errors";
-import { validateConfig } from "../components/program";
-import { Plan } from "../components/resolver";
+import type { Plan } from "../components/resolver";
+import { validateConfig } from "../components/validate-config";
 import { registry } from "../providers";
 
 /** The project root: the nearest directory above this file holding Pulumi.yaml (sources run from `cli/` or `bin-build/cli/`). */

@@ -1,4 +1,4 @@
-import * as pulumi from "@pulumi/pulumi";
+import type * as pulumi from "@pulumi/pulumi";
 import { Issue } from "./errors";
 import { ObjectSpec } from "./validate/schema";
 import type { ServiceConfig, StackSettings } from "./config";

@@ -1,29 +1,13 @@
 import * as pulumi from "@pulumi/pulumi";
-import { RawConfig, parseStack, plainConfig } from "./config";
-import { ConfigError, Issue } from "./errors";
-import { Plan, Registry, imageKeyIssues, resolve } from "./resolver";
+import { RawConfig } from "./config";
+import { ConfigError } from "./errors";
+import { Registry } from "./resolver";
 import { PsfStack } from "./stack";
 import { SecureValue } from "./validate/schema";
+import { validateConfig } from "./validate-config";
 
-/** Validates a raw config end to end: every problem, or a plan. */
-export function validateConfig(
-  raw: RawConfig,
-  stackName: string,
-  registry: Registry,
-  project = "psf",
-): { plan?: Plan; issues: Issue[] } {
-  // Plain data within the limits first (the engine's JSON config has had neither check).
-  const plain = plainConfig(raw);
-  if (plain.issue) return { issues: [plain.issue] };
-  const { settings, issues } = parseStack(plain.raw, stackName, project);
-  const resolved = resolve(settings, registry);
-  // Image keys name services: only checkable when the services parsed.
-  const images = issues.some((i) => i.path === "services")
-    ? []
-    : imageKeyIssues(settings, resolved.plan.providers);
-  const all = [...issues, ...resolved.issues, ...images];
-  return all.length ? { issues: all } : { plan: resolved.plan, issues: [] };
-}
+// Callers that run the program validate through it too (cli/engine.ts, the provider tests).
+export { validateConfig };
 
 /** Reads the `psf:` config the engine passes to the program. */
 export function rawFromRuntime(): { raw: RawConfig; secretKeys: Set<string> } {

@@ -1,9 +1,11 @@
-import * as pulumi from "@pulumi/pulumi";
-import { ContractName, ContractResult } from "./contract";
-import { StackSettings } from "./config";
-import { Issue } from "./errors";
-import { Target } from "./targets/target";
-import { ObjectSpec } from "./validate/schema";
+// Type-only imports: definitions are read by validation, which must not load Pulumi (its
+// classes load on demand through `withComponent`); test/unit/validate-without-pulumi.test.ts.
+import type * as pulumi from "@pulumi/pulumi";
+import type { ContractName, ContractResult } from "./contract";
+import type { StackSettings } from "./config";
+import type { Issue } from "./errors";
+import type { Target } from "./targets/target";
+import { type ObjectSpec, hasKey } from "./validate/schema";
 
 /** A request a provider makes of another contract, under its own requester name. */
 export interface ProviderNeed {
@@ -35,8 +37,11 @@ export interface ProviderArgs<Req = any, Settings = any> {
   shared(contract: ContractName): Record<string, pulumi.Output<string>> | undefined;
   /** A `psf:secrets.<name>` value from encrypted stack config (a Pulumi secret). */
   configSecret(name: string): pulumi.Output<string> | undefined;
-  /** Resolves an image: `psf:images[key]` override, else the pinned default. */
-  image(key: string, fallback: string): string;
+  /**
+   * The image a workload runs: `psf:images[key]`, else `fallback`. A component passes only the
+   * key; `withComponent` fills in the image its definition declares under that key (`images`).
+   */
+  image(key: string, fallback?: string): string;
   /** The public URL of a host as the stack's proxy serves it (`https://auth.example.org:8443`). */
   publicUrl(host: string): string;
 }
@@ -63,8 +68,14 @@ export interface ProviderDefinition<Req = any, Settings = any> {
   description: string;
   /** Settings beside `use` in `psf:providers.<contract>`. */
   settings: ObjectSpec;
-  /** `psf:images` keys it reads through `args.image` (default: its own name). */
-  images?: readonly string[];
+  /**
+   * The images its workloads run, by `psf:images` key, with their defaults (postgres:
+   * `{postgres: "postgres:<version>-bookworm"}`): what `args.image(key)` resolves, and what
+   * `psf up` makes available before the engine starts (components/images.ts).
+   */
+  images?(settings: Settings): Record<string, string>;
+  /** Its workloads are one per request (backup jobs): with no request it runs no image. */
+  workloadsPerRequest?: boolean;
   /** Environments it may run in; `hardcoded` secrets are development-only. */
   environments?: readonly StackSettings["environment"][];
   /** Provider-specific checks of one request (postgres: known extensions). */
@@ -92,4 +103,35 @@ export interface ProviderDefinition<Req = any, Settings = any> {
     args: ProviderArgs<Req, Settings>,
     opts: pulumi.ComponentResourceOptions,
   ): ProviderInstance;
+}
+
+/** A provider's ComponentResource class, as its definition's `create` builds it. */
+export type ProviderComponent<Req, Settings> = new (
+  name: string,
+  args: ProviderArgs<Req, Settings>,
+  opts?: pulumi.ComponentResourceOptions,
+) => ProviderInstance;
+
+/**
+ * A definition whose ComponentResource class sits in a module of its own, required only when
+ * `create` runs: `psf validate` and `psf graph` read definitions without loading Pulumi. The
+ * class's `args.image(key)` defaults to the image the definition declares under `key`.
+ */
+export function withComponent<Req, Settings>(
+  definition: Omit<ProviderDefinition<Req, Settings>, "create">,
+  load: () => ProviderComponent<Req, Settings>,
+): ProviderDefinition<Req, Settings> {
+  return {
+    ...definition,
+    create(name, args, opts) {
+      const declared = definition.images?.(args.settings) ?? {};
+      const image = (key: string) => {
+        if (!hasKey(declared, key))
+          throw new Error(`bug: ${definition.name} declares no image "${key}"`);
+        return args.image(key, declared[key]);
+      };
+      const Component = load();
+      return new Component(name, { ...args, image }, opts);
+    },
+  };
 }

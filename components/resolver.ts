@@ -1,8 +1,8 @@
 import { CONTRACT_NAMES, ContractDefinition, ContractName, RequestContext } from "./contract";
 import { StackSettings } from "./config";
 import { Issue, joinPath } from "./errors";
-import { isContract, parseTemplate } from "./interpolate";
-import { ProviderDefinition, ProviderNeed } from "./provider";
+import type { ProviderDefinition, ProviderNeed } from "./provider";
+import { isContract, parseTemplate } from "./template";
 import {
   ObjectSpec,
   SecureValue,
@@ -172,12 +172,12 @@ export function resolve(stack: StackSettings, registry: Registry): { plan: Plan;
 /** A `psf:images` key nothing reads is a typo that silently keeps the default image. */
 export function imageKeyIssues(
   stack: StackSettings,
-  providers: Array<{ definition: ProviderDefinition }>,
+  providers: Array<Pick<PlannedProvider, "definition" | "settings">>,
 ): Issue[] {
   const issues: Issue[] = [];
   const known = new Set([
     ...Object.keys(stack.services),
-    ...providers.flatMap((p) => p.definition.images ?? [p.definition.name]),
+    ...providers.flatMap((p) => Object.keys(p.definition.images?.(p.settings) ?? {})),
   ]);
   let sorted: string[] | undefined;
   for (const key of Object.keys(stack.images))

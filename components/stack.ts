@@ -32,6 +32,8 @@ export class PsfStack extends pulumi.ComponentResource {
   readonly accounts: pulumi.Output<unknown>;
   /** The stack's private CA, when its certificates come from one: for browsers and clients to trust. */
   readonly caPem?: pulumi.Output<string>;
+  /** Where people sign in and who they are (no password): for `psf up`'s closing lines. */
+  readonly signIn: pulumi.Output<{ portal?: string; people: string[] }>;
 
   constructor(name: string, args: PsfStackArgs, opts?: pulumi.ComponentResourceOptions) {
     super("psf:index:Stack", name, {}, opts);
@@ -109,7 +111,20 @@ export class PsfStack extends pulumi.ComponentResource {
       ),
     ) as unknown as pulumi.Output<Record<string, Record<string, unknown>>>;
     this.accounts = pulumi.secret(this.providers.sso?.accounts ?? {});
+    // Names and the portal URL are plain config; only the passwords beside them are secret.
+    this.signIn = pulumi.unsecret(
+      pulumi.output(this.providers.sso?.accounts ?? {}).apply((a) => {
+        const people = Object.keys((a ?? {}) as Record<string, unknown>);
+        const first = (a as Record<string, { login?: string }>)[people[0]];
+        return { portal: first?.login, people };
+      }),
+    );
     this.caPem = trustedCaPem;
-    this.registerOutputs({ services: this.services, accounts: this.accounts, caPem: this.caPem });
+    this.registerOutputs({
+      services: this.services,
+      accounts: this.accounts,
+      signIn: this.signIn,
+      caPem: this.caPem,
+    });
   }
 }

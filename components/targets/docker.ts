@@ -180,8 +180,9 @@ export class DockerTarget implements Target {
       );
     const script = [
       "set -e",
-      // One `docker exec` per file; content arrives base64 on stdin, never in argv.
-      `node -e 'const fs=JSON.parse(process.env.PSF_FILES);for(const f of fs){console.log(f.path+"\\t"+f.mode.toString(8)+"\\t"+f.b64)}' |`,
+      // The files arrive as JSON on stdin: an environment variable is capped at 128 KiB, which
+      // a proxy's config with ~45 routes passes. One `docker exec` per file, content never in argv.
+      `node -e 'let s="";process.stdin.on("data",(d)=>(s+=d)).on("end",()=>{for(const f of JSON.parse(s))console.log(f.path+"\\t"+f.mode.toString(8)+"\\t"+f.b64)})' |`,
       `while IFS="$(printf '\\t')" read -r path mode b64; do`,
       `  printf %s "$b64" | docker exec -i "$PSF_CONTAINER" sh -c "mkdir -p \\"$(dirname "$path")\\" && base64 -d > \\"$path\\" && chmod $mode \\"$path\\""`,
       "done",
@@ -192,8 +193,8 @@ export class DockerTarget implements Target {
       {
         create: script,
         interpreter: ["/bin/sh", "-c"],
+        stdin: pulumi.secret(payload),
         environment: {
-          PSF_FILES: pulumi.secret(payload),
           PSF_CONTAINER: container.name,
           ...(this.args.host ? { DOCKER_HOST: this.args.host } : {}),
         },

@@ -76,6 +76,18 @@ export function describe(v: unknown): string {
   return typeName(v);
 }
 
+/**
+ * A copy of a spec's default list or map (plain data): a tenth of `structuredClone`'s cost,
+ * which was 5% of validating a 1 MB stack (--cpu-prof).
+ */
+function copyOf<T>(value: T): T {
+  if (Array.isArray(value)) return value.map(copyOf) as T;
+  if (value === null || typeof value !== "object") return value;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) out[k] = copyOf(v);
+  return out as T;
+}
+
 /** Whether `key` is an own key of a spec's or config's dictionary (never one inherited from Object). */
 export function hasKey(o: object, key: string): boolean {
   return Object.prototype.hasOwnProperty.call(o, key);
@@ -168,7 +180,7 @@ export function check(value: unknown, spec: Spec, path: string, issues: Issue[])
   if (value === undefined || value === null) {
     if (!("default" in spec) || spec.default === undefined) return undefined;
     // Each use gets its own copy of a default list or map; strings and numbers need none.
-    return typeof spec.default === "object" ? structuredClone(spec.default) : spec.default;
+    return typeof spec.default === "object" ? copyOf(spec.default) : spec.default;
   }
   switch (spec.type) {
     case "any":

@@ -1,5 +1,10 @@
-import * as YAML from "yaml";
+import type * as YAML from "yaml";
 import { LIMITS } from "./limits";
+import { readSimpleYaml } from "./yaml-simple";
+
+/** The `yaml` package, loaded for the files the fast reader declines: its load is 50 ms of a start. */
+let yamlPackage: typeof YAML | undefined;
+const yaml = () => (yamlPackage ??= require("yaml") as typeof YAML);
 
 /**
  * Reads YAML text into plain data, refusing what would make a stack config mean something
@@ -96,8 +101,9 @@ function newlines(s: string): number {
 
 /** Lexes and parses to CST tokens, stopping as soon as the text is certainly over a limit. */
 function tokensOf(text: string, lines: YAML.LineCounter): YAML.CST.Token[] {
-  const lexer = new YAML.Lexer();
-  const parser = new YAML.Parser(lines.addNewLine);
+  const Y = yaml();
+  const lexer = new Y.Lexer();
+  const parser = new Y.Parser(lines.addNewLine);
   lines.addNewLine(0);
   const tokens: YAML.CST.Token[] = [];
   // A lower bound of the nesting at each token: open flow collections, plus the block levels
@@ -128,7 +134,7 @@ function tokensOf(text: string, lines: YAML.LineCounter): YAML.CST.Token[] {
       atScalarText = false;
       line += newlines(lexeme);
     } else {
-      const type = YAML.CST.tokenType(lexeme);
+      const type = Y.CST.tokenType(lexeme);
       switch (type) {
         case "newline":
           atLineStart = true;
@@ -208,8 +214,9 @@ function tooMany(line?: number): YamlFatal {
 
 /** A scalar without tag or anchor: its value is all there is to read. */
 function isPlain(node: unknown): node is YAML.Scalar {
+  const Y = yaml();
   return (
-    YAML.isScalar(node) &&
+    Y.isScalar(node) &&
     node.tag === undefined &&
     node.anchor === undefined &&
     (node.value === null || typeof node.value !== "object")
@@ -218,14 +225,22 @@ function isPlain(node: unknown): node is YAML.Scalar {
 
 /** Reads one YAML document (a stack file) as plain data. */
 export function readYaml(text: string): YamlRead {
-  const lines = new YAML.LineCounter();
+  // The common shape, read directly; anything else (and every problem) goes the full way.
+  const simple = readSimpleYaml(text);
+  return simple ? { value: simple.value, issues: [] } : readFullYaml(text);
+}
+
+/** {@link readYaml} through the `yaml` package, for any YAML (exported to compare both readers). */
+export function readFullYaml(text: string): YamlRead {
+  const Y = yaml();
+  const lines = new Y.LineCounter();
   const lineOf = (offset: number | undefined) =>
     offset === undefined ? undefined : lines.linePos(offset).line;
   let docs: YAML.Document.Parsed[];
   try {
     docs = withPlainEnv(() => {
       const tokens = tokensOf(text, lines);
-      return [...new YAML.Composer(COMPOSE_OPTIONS).compose(tokens, true, text.length)];
+      return [...new Y.Composer(COMPOSE_OPTIONS).compose(tokens, true, text.length)];
     });
   } catch (e) {
     if (e instanceof Stop) return { value: undefined, issues: [], fatal: e.fatal };
@@ -287,7 +302,7 @@ export function readYaml(text: string): YamlRead {
     if (node === null || node === undefined) return null;
     const anchor = (node as { anchor?: string }).anchor;
     if (anchor && expanding === 0) anchors.set(anchor, node as YAML.Node);
-    if (YAML.isScalar(node)) {
+    if (Y.isScalar(node)) {
       if (node.tag === undefined) return node.value;
       if (!CORE_TAGS.has(node.tag) || !TAG_TYPES[node.tag](node.value)) {
         tagIssue(node.tag, where, node.value);
@@ -296,7 +311,7 @@ export function readYaml(text: string): YamlRead {
       }
       return node.value;
     }
-    if (YAML.isAlias(node)) {
+    if (Y.isAlias(node)) {
       const target = anchors.get(node.source);
       if (!target) return null; // an unknown anchor is a compose error, reported above
       if (open.has(target))
@@ -313,14 +328,14 @@ export function readYaml(text: string): YamlRead {
         expanding--;
       }
     }
-    if (!YAML.isMap(node) && !YAML.isSeq(node)) return null;
+    if (!Y.isMap(node) && !Y.isSeq(node)) return null;
     if (node.tag !== undefined && !CORE_TAGS.has(node.tag)) tagIssue(node.tag, where);
     // The root is level 1 of the limit.
     if (where.depth >= LIMITS.depth)
       throw new Stop(tooDeep(lineOf(node.range?.[0]), segments(where)));
     if (aliases) open.add(node);
     let out: unknown;
-    if (YAML.isSeq(node)) {
+    if (Y.isSeq(node)) {
       const list: unknown[] = new Array(node.items.length);
       for (let i = 0; i < node.items.length; i++) {
         const item = node.items[i];
@@ -333,7 +348,7 @@ export function readYaml(text: string): YamlRead {
       let seen: Map<string, number | undefined> | undefined;
       for (const pair of node.items) {
         const keyNode = pair.key as unknown;
-        if (!YAML.isScalar(keyNode) || keyNode.value === null || keyNode.value === undefined) {
+        if (!Y.isScalar(keyNode) || keyNode.value === null || keyNode.value === undefined) {
           issues.push({
             at: segments(where),
             message: "has a key that is not text (an empty key, an alias or a map as a key)",
@@ -348,7 +363,7 @@ export function readYaml(text: string): YamlRead {
             seen = new Map();
             for (const p of node.items) {
               const k = p.key as unknown;
-              if (YAML.isScalar(k) && k.value !== null && k.value !== undefined) {
+              if (Y.isScalar(k) && k.value !== null && k.value !== undefined) {
                 const name = String(k.value);
                 if (!seen.has(name)) seen.set(name, k.range?.[0]);
               }

@@ -1,7 +1,4 @@
-import * as crypto from "crypto";
-import * as pulumi from "@pulumi/pulumi";
-import { ContractResult } from "../../components/contract";
-import { ProviderArgs, ProviderDefinition, ProviderInstance } from "../../components/provider";
+import { withComponent } from "../../components/provider";
 import { SecretsRequest } from "./contract";
 
 export interface HardcodedSettings {
@@ -9,47 +6,24 @@ export interface HardcodedSettings {
   values: Record<string, string>;
 }
 
-/**
- * Predictable secrets for tests and local development, so fixtures can log in.
- * Refused outside `psf:environment: development`.
- */
-export class HardcodedSecrets extends pulumi.ComponentResource implements ProviderInstance {
-  readonly results: Record<string, ContractResult> = {};
-
-  constructor(
-    name: string,
-    args: ProviderArgs<SecretsRequest, HardcodedSettings>,
-    opts?: pulumi.ComponentResourceOptions,
-  ) {
-    super("psf:secrets:Hardcoded", name, {}, opts);
-    for (const [requester, req] of Object.entries(args.requests)) {
-      const fixed = args.settings.values[req.name];
-      const derived = crypto
-        .createHash("sha256")
-        .update(`psf-dev:${req.name}`)
-        .digest("hex")
-        .slice(0, req.length);
-      this.results[requester] = { value: pulumi.secret(fixed ?? derived) };
-    }
-    this.registerOutputs({});
-  }
-}
-
-export const hardcoded: ProviderDefinition<SecretsRequest, HardcodedSettings> = {
-  contract: "secrets",
-  name: "hardcoded",
-  description: "fixed development values; refused outside development",
-  environments: ["development"],
-  settings: {
-    type: "object",
-    fields: {
-      values: {
-        type: "map",
-        keyFormat: "name",
-        values: { type: "string", minLength: 1 },
-        default: {},
+export const hardcoded = withComponent<SecretsRequest, HardcodedSettings>(
+  {
+    contract: "secrets",
+    name: "hardcoded",
+    description: "fixed development values; refused outside development",
+    environments: ["development"],
+    settings: {
+      type: "object",
+      fields: {
+        values: {
+          type: "map",
+          keyFormat: "name",
+          values: { type: "string", minLength: 1 },
+          default: {},
+        },
       },
     },
   },
-  create: (name, args, opts) => new HardcodedSecrets(name, args, opts),
-};
+  () =>
+    (require("./hardcoded-component") as typeof import("./hardcoded-component")).HardcodedSecrets,
+);

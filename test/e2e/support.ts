@@ -16,14 +16,19 @@ export const HOST = "demo.psf-ci.localhost";
  */
 export function projectCopy(stack = STACK, withCli = false): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "psf-e2e-"));
-  for (const f of ["Pulumi.yaml", "package.json", "tsconfig.json", "index.ts"])
-    fs.copyFileSync(path.join(ROOT, f), path.join(dir, f));
+  // Timestamps kept: bin/program.js runs the compiled bin-build/ only while it is newer than
+  // the sources, as in the checkout.
+  const copy = (p: string) =>
+    fs.cpSync(path.join(ROOT, p), path.join(dir, p), { recursive: true, preserveTimestamps: true });
+  for (const f of ["Pulumi.yaml", "package.json", "tsconfig.json", "index.ts"]) copy(f);
   for (const d of [
     "components",
     "providers",
-    ...(withCli ? ["cli", "bin", "scripts", "images"] : []),
+    "bin",
+    ...(withCli ? ["cli", "scripts", "images"] : []),
   ])
-    fs.cpSync(path.join(ROOT, d), path.join(dir, d), { recursive: true });
+    copy(d);
+  if (fs.existsSync(path.join(ROOT, "bin-build"))) copy("bin-build");
   fs.mkdirSync(path.join(dir, "stacks"));
   // Without a checked-in encryption salt: the stack is new, under this run's passphrase.
   const stackFile = fs

@@ -16,7 +16,8 @@ import { check } from "../../components/validate/schema";
 import { Workload } from "../../components/workload";
 import { registry } from "../../providers";
 import { ProxyRoute } from "../../providers/proxy/contract";
-import { Nginx, NginxSettings, nginx } from "../../providers/proxy/nginx";
+import { NginxSettings, nginx } from "../../providers/proxy/nginx";
+import type { Nginx } from "../../providers/proxy/nginx-component";
 import { NginxPaths, certFiles, renderNginxConfig } from "../../providers/proxy/nginx-config";
 import {
   ProxyFixture,
@@ -542,24 +543,32 @@ describe("nginx provider in a Pulumi program (mocked engine)", () => {
     };
     let instance: Nginx | undefined;
     await evaluate(testRegistry, {}, "test", () => {
-      instance = new Nginx("nginx", {
-        settings: settingsWith({ httpsPort: 8443, listenAddress: "192.0.2.10" }),
-        requests: routes,
-        stack: validateConfig(fixture(), "test", testRegistry).plan!.stack,
-        target,
-        result: (contract, requester) =>
-          contract === "ssl"
-            ? {
-                certPem: pulumi.output(`CERT ${requester}\n`),
-                keyPem: pulumi.secret(`KEY ${requester}`),
-                caPem: pulumi.output("CA\n"),
-              }
-            : undefined,
-        shared: (contract) => (contract === "sso" ? new StubSso("sso").shared : undefined),
-        publicUrl: (host) => `https://${host}`,
-        configSecret: () => undefined,
-        image: (key, fallback) => (images.push(`${key}=${fallback}`), `registry.local/${fallback}`),
-      });
+      // Through the definition, which loads the class and declares the default image.
+      instance = nginx.create(
+        "nginx",
+        {
+          settings: settingsWith({ httpsPort: 8443, listenAddress: "192.0.2.10" }),
+          requests: routes,
+          stack: validateConfig(fixture(), "test", testRegistry).plan!.stack,
+          target,
+          result: (contract, requester) =>
+            contract === "ssl"
+              ? {
+                  certPem: pulumi.output(`CERT ${requester}\n`),
+                  keyPem: pulumi.secret(`KEY ${requester}`),
+                  caPem: pulumi.output("CA\n"),
+                }
+              : undefined,
+          shared: (contract) => (contract === "sso" ? new StubSso("sso").shared : undefined),
+          publicUrl: (host) => `https://${host}`,
+          configSecret: () => undefined,
+          image: (key, fallback) => (
+            images.push(`${key}=${fallback}`),
+            `registry.local/${fallback}`
+          ),
+        },
+        {},
+      ) as Nginx;
     });
     const w = workload!;
     assert.deepEqual(images, ["nginx=nginx:1.27-bookworm"]);

@@ -12,9 +12,9 @@ import { Target } from "../../components/targets/target";
 import { Workload } from "../../components/workload";
 import { registry } from "../../providers";
 import { DatabaseRequest } from "../../providers/database/contract";
+import { PostgresSettings, postgres } from "../../providers/database/postgres";
+import type { Postgres } from "../../providers/database/postgres-component";
 import {
-  Postgres,
-  PostgresSettings,
   ServerPaths,
   dumpScript,
   healthScript,
@@ -22,7 +22,7 @@ import {
   restoreScript,
   serverArgs,
   startScript,
-} from "../../providers/database/postgres";
+} from "../../providers/database/postgres-server";
 import { CONTRIB_EXTENSIONS, provisioningSql } from "../../providers/database/postgres-sql";
 import {
   DatabaseAdapter,
@@ -491,23 +491,31 @@ describe("postgres provider in a Pulumi program (mocked engine)", () => {
     >;
     let pg: Postgres | undefined;
     await evaluate(registry, {}, "test", () => {
-      pg = new Postgres("postgres", {
-        settings: {
-          ...SETTINGS,
-          maxConnections: 250,
-          sharedBuffers: "1G",
-          port: 6543,
-          dataSize: "20Gi",
+      // Through the definition, which loads the class and declares the default image.
+      pg = postgres.create(
+        "postgres",
+        {
+          settings: {
+            ...SETTINGS,
+            maxConnections: 250,
+            sharedBuffers: "1G",
+            port: 6543,
+            dataSize: "20Gi",
+          },
+          requests,
+          stack: plan.stack,
+          target,
+          result: () => undefined,
+          shared: () => undefined,
+          publicUrl: (host) => `https://${host}`,
+          configSecret: () => undefined,
+          image: (key, fallback) => (
+            images.push(`${key}=${fallback}`),
+            `registry.local/${fallback}`
+          ),
         },
-        requests,
-        stack: plan.stack,
-        target,
-        result: () => undefined,
-        shared: () => undefined,
-        publicUrl: (host) => `https://${host}`,
-        configSecret: () => undefined,
-        image: (key, fallback) => (images.push(`${key}=${fallback}`), `registry.local/${fallback}`),
-      });
+        {},
+      ) as Postgres;
     });
     const w = workload!;
     assert.deepEqual(images, ["postgres=postgres:15-bookworm"]);

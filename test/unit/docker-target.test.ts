@@ -324,14 +324,11 @@ describe("Docker target", () => {
     const reload = () =>
       resources.find((r) => r.type === "command:local:Command" && r.name === "proxy-reload");
 
-    it("gets a local command that depends on its container, with the files as a secret", async () => {
+    it("gets a local command that depends on its container, with the files as a secret on stdin", async () => {
       assert.ok(reload(), "a command:local:Command named proxy-reload");
       assert.equal(resources.filter((r) => r.type === "command:local:Command").length, 1);
       const { props, opts } = seen.get("proxy-reload")!;
-      assert.equal(
-        await secretInput((props.environment as Record<string, pulumi.Input<string>>).PSF_FILES),
-        true,
-      );
+      assert.equal(await secretInput(props.stdin as pulumi.Input<string>), true);
       assert.deepEqual(opts.dependsOn, [deployed.proxy.resources[0]]);
       assert.equal(deployed.proxy.resources.length, 2);
       // Uploads are applied by the reload step, not by replacing the container.
@@ -352,6 +349,7 @@ describe("Docker target", () => {
         );
         const r = spawnSync(cmd.interpreter[0], [...cmd.interpreter.slice(1), cmd.create], {
           encoding: "utf8",
+          input: cmd.stdin,
           env: { ...cmd.environment, PATH: `${bin}:${process.env.PATH}` },
         });
         assert.equal(r.status, 0, r.stderr);
@@ -365,6 +363,31 @@ describe("Docker target", () => {
         const calls = fs.readFileSync(log, "utf8").trim().split("\n");
         assert.equal(calls.length, 3);
         assert.equal(calls[2], `exec ${cmd.environment.PSF_CONTAINER} nginx -s reload`);
+      } finally {
+        fs.rmSync(bin, { recursive: true, force: true });
+      }
+    });
+
+    it("takes files larger than an environment variable may be (128 KiB) on stdin", () => {
+      const cmd = plain(reload()!.inputs);
+      const bin = fs.mkdtempSync(path.join(os.tmpdir(), "psf-fake-docker-"));
+      try {
+        fs.writeFileSync(
+          path.join(bin, "docker"),
+          `#!/bin/sh\nshift\n[ "$1" = -i ] && shift\nshift\n[ "$1" = nginx ] && exit 0\nexec "$@"\n`,
+          { mode: 0o755 },
+        );
+        const big = "x".repeat(300 * 1024);
+        const file = `${reloadDir}/big/routes.conf`;
+        const r = spawnSync(cmd.interpreter[0], [...cmd.interpreter.slice(1), cmd.create], {
+          encoding: "utf8",
+          input: JSON.stringify([
+            { path: file, mode: 0o644, b64: Buffer.from(big).toString("base64") },
+          ]),
+          env: { ...cmd.environment, PATH: `${bin}:${process.env.PATH}` },
+        });
+        assert.equal(r.status, 0, r.stderr);
+        assert.equal(fs.readFileSync(file, "utf8"), big);
       } finally {
         fs.rmSync(bin, { recursive: true, force: true });
       }

@@ -1,0 +1,183 @@
+import * as pulumi from "@pulumi/pulumi";
+import { ContractResult } from "../../components/contract";
+import { ProviderArgs, ProviderInstance } from "../../components/provider";
+import { Workload, WorkloadFile } from "../../components/workload";
+import { ProxyRoute } from "./contract";
+import { DOCKER_DNS, certRequester, hasAuth } from "./nginx";
+import {
+  CONTAINER_PATHS,
+  HEALTH_PATH,
+  IDENTITY_HEADERS,
+  NginxSettings,
+  certFiles,
+  containerListen,
+  publicUrl,
+  renderNginxConfig,
+  upstreamUrl,
+} from "./nginx-config";
+
+const WORKLOAD = "nginx";
+/** Test the new config first: a bad one is refused and the running one keeps serving. */
+export const RELOAD_COMMAND = ["sh", "-c", "nginx -t && nginx -s reload"];
+
+/** Leaf first, then the issuer unless the leaf PEM already carries it (a full chain). */
+function fullChain(
+  certPem: pulumi.Input<string>,
+  caPem: pulumi.Input<string | undefined> | undefined,
+): pulumi.Output<string> {
+  return pulumi
+    .all([certPem, caPem])
+    .apply(([cert, ca]) => (!ca || cert.includes(ca.trim()) ? cert : `${cert.trimEnd()}\n${ca}`));
+}
+
+/**
+ * One nginx serving every route: TLS from the ssl contract, HTTP→HTTPS redirects,
+ * security headers and forward auth through the SSO. Config changes reload nginx in place.
+ */
+export class Nginx extends pulumi.ComponentResource implements ProviderInstance {
+  readonly results: Record<string, ContractResult> = {};
+  ready: pulumi.Resource[] = [];
+  /** The rendered `nginx.conf` (no secrets in it; keys are separate files). */
+  readonly config: pulumi.Output<string>;
+
+  constructor(
+    name: string,
+    args: ProviderArgs<ProxyRoute, NginxSettings>,
+    opts?: pulumi.ComponentResourceOptions,
+  ) {
+    super("psf:proxy:Nginx", name, {}, opts);
+    const { requests } = args;
+    const settings = onTarget(args.settings, args.target.kind);
+    const shared = hasAuth(requests) ? args.shared("sso") : undefined;
+    if (hasAuth(requests) && (!shared?.forwardAuthUrl || !shared?.portalUrl))
+      throw new pulumi.RunError(
+        "nginx: routes with auth need an sso provider that offers forward auth (forwardAuthUrl, portalUrl)",
+      );
+    const sso: pulumi.Output<{ forwardAuthUrl: string; portalUrl: string } | undefined> = shared
+      ? pulumi
+          .all([shared.forwardAuthUrl, shared.portalUrl])
+          .apply(([forwardAuthUrl, portalUrl]) => ({ forwardAuthUrl, portalUrl }))
+      : pulumi.output(undefined);
+    this.config = sso.apply((s) =>
+      renderNginxConfig(requests, settings, {
+        paths: CONTAINER_PATHS,
+        listen: containerListen(settings),
+        sso: s,
+        user: "nginx",
+        version: settings.version,
+      }),
+    );
+
+    const files: WorkloadFile[] = [
+      { path: CONTAINER_PATHS.config, content: this.config, mode: 0o644 },
+    ];
+    for (const [requester, route] of Object.entries(requests)) {
+      const cert = args.result("ssl", certRequester(requester));
+      if (!cert) throw new Error(`nginx: no ssl result for ${certRequester(requester)}`);
+      const paths = certFiles(CONTAINER_PATHS, route.host);
+      files.push({ path: paths.cert, content: fullChain(cert.certPem, cert.caPem), mode: 0o644 });
+      files.push({
+        path: paths.key,
+        content: pulumi.secret(cert.keyPem),
+        secret: true,
+        mode: 0o600,
+      });
+    }
+
+    if (args.target.route) {
+      // The platform serves routes itself (Kubernetes ingress mode): declare them, run no nginx.
+      for (const [requester, route] of Object.entries(requests)) {
+        const cert = args.result("ssl", certRequester(requester))!;
+        args.target.route(
+          {
+            name: requester,
+            host: route.host,
+            upstream: route.upstream,
+            tls: { certPem: fullChain(cert.certPem, cert.caPem), keyPem: cert.keyPem },
+            auth:
+              route.auth !== "none" && shared
+                ? {
+                    forwardAuthUrl: shared.forwardAuthUrl,
+                    signinUrl: pulumi.interpolate`${shared.portalUrl}/?rd=$scheme://$http_host$escaped_request_uri`,
+                    headers: IDENTITY_HEADERS.map(([h]) => h),
+                  }
+                : undefined,
+            maxBodySize: route.maxBodySize,
+            websockets: route.websockets,
+          },
+          { parent: this },
+        );
+      }
+    } else this.deployServer(name, args, files);
+
+    for (const [requester, route] of Object.entries(requests))
+      this.results[requester] = {
+        url: pulumi.output(publicUrl(route.host, args.target.route ? 443 : settings.httpsPort)),
+        internalUrl: pulumi.output(upstreamUrl(route)),
+      };
+    this.registerOutputs({ config: this.config });
+  }
+
+  /** nginx itself, publishing 80 and 443 on the host (Docker) or a LoadBalancer/NodePort (Kubernetes). */
+  private deployServer(
+    name: string,
+    args: ProviderArgs<ProxyRoute, NginxSettings>,
+    files: WorkloadFile[],
+  ): void {
+    const { settings } = args;
+    const listen = containerListen(settings);
+    const workload: Workload = {
+      name: WORKLOAD,
+      component: "proxy",
+      partOf: name,
+      image: args.image("nginx"),
+      // The image's own CMD, minus its entrypoint scripts (they edit conf.d, which we do not use).
+      command: ["nginx", "-g", "daemon off;"],
+      files,
+      // ACME HTTP-01 challenges: a client writes into this volume, nginx serves it on port 80.
+      volumes: [
+        {
+          volume: { owner: WORKLOAD, name: "acme" },
+          mountPath: CONTAINER_PATHS.acmeRoot,
+          readOnly: true,
+        },
+      ],
+      ports: [
+        {
+          name: "http",
+          containerPort: listen.http,
+          hostPort: settings.httpPort,
+          hostAddress: settings.listenAddress,
+        },
+        {
+          name: "https",
+          containerPort: listen.https,
+          hostPort: settings.httpsPort,
+          hostAddress: settings.listenAddress,
+        },
+      ],
+      healthcheck: {
+        http: { path: HEALTH_PATH, port: listen.health },
+        intervalSeconds: 10,
+        timeoutSeconds: 5,
+        retries: 3,
+        startPeriodSeconds: 5,
+      },
+      reloadCommand: RELOAD_COMMAND,
+      // Apps reach public URLs (the SSO's issuer above all) through this nginx, inside the stack.
+      aliases: [...new Set(Object.values(args.requests).map((r) => r.host))].sort(),
+      stateful: false,
+    };
+    this.ready = args.target.deploy(workload, { parent: this }).resources;
+  }
+}
+
+/**
+ * Settings as they apply on the target. On Kubernetes there is no Docker DNS: upstream names
+ * resolve once at start through the pod's resolver (a Service's cluster IP does not change).
+ */
+function onTarget(settings: NginxSettings, kind: "docker" | "kubernetes"): NginxSettings {
+  return kind === "kubernetes" && settings.resolver === DOCKER_DNS
+    ? { ...settings, resolver: "" }
+    : settings;
+}
