@@ -1,7 +1,13 @@
 import * as pulumi from "@pulumi/pulumi";
 import { RawConfig } from "../components/config";
 import { Registry } from "../components/resolver";
+import { watchDeclarationOrder } from "./declaration-order";
+import { MockMonitor, answerLean } from "./lean-monitor";
 import { computedOutputs } from "./mock-outputs";
+import { installSdkShortcuts } from "./sdk-shortcuts";
+import { isSecretValue } from "./secret-value";
+
+export { isSecretValue, mask } from "./secret-value";
 
 /** A resource the program would declare, with secret inputs kept marked. */
 export interface PlannedResource {
@@ -12,50 +18,40 @@ export interface PlannedResource {
   inputs: Record<string, unknown>;
 }
 
-const SIG = "4dabf18193072939515e22adb298388d";
-const SECRET = "1b47061264138c4ac30d75fd1eb44270";
-
-/** Whether a value is a serialized Pulumi secret. */
-export function isSecretValue(v: unknown): v is { value: unknown } {
-  return !!v && typeof v === "object" && (v as Record<string, unknown>)[SIG] === SECRET;
-}
-
-/** Replaces every secret with "[secret]" (or its value, when revealing). */
-export function mask(v: unknown, reveal = false): unknown {
-  if (isSecretValue(v)) return reveal ? mask(v.value, true) : "[secret]";
-  if (Array.isArray(v)) return v.map((x) => mask(x, reveal));
-  if (v && typeof v === "object")
-    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, mask(x, reveal)]));
-  return v;
-}
+/** Computed outputs of a declared resource, in wire form (cli/secret-value.ts) or as Outputs. */
+export type ComputedOutputs = (
+  type: string,
+  name: string,
+  inputs: Record<string, unknown>,
+) => Record<string, unknown>;
 
 /**
- * Evaluates the program offline with Pulumi mocks and returns what it would declare.
- * Nothing reaches an engine, a cloud or the network.
+ * How the program is evaluated: `lean` (cli/lean-monitor.ts, cli/sdk-shortcuts.ts) for plans,
+ * or `stock`, the SDK's own MockMonitor and code paths, which the lean one must match
+ * (test/cli/lean-plan.test.ts).
+ */
+export type MockEngine = "lean" | "stock";
+
+/**
+ * Evaluates the program offline with Pulumi mocks and returns what it would declare, in the
+ * order it declares them. Nothing reaches an engine, a cloud or the network.
  */
 export async function evaluate(
   registry: Registry,
   raw: RawConfig,
   stackName: string,
   run: (raw: RawConfig, stackName: string) => unknown,
-  /** Computed outputs of a declared resource; default: placeholders (cli/mock-outputs.ts). */
-  computed: (
-    type: string,
-    name: string,
-    inputs: Record<string, unknown>,
-  ) => Record<string, unknown> = computedOutputs,
+  /** Default: placeholders (cli/mock-outputs.ts). */
+  computed: ComputedOutputs = computedOutputs,
+  engine: MockEngine = "lean",
 ): Promise<PlannedResource[]> {
   const resources: PlannedResource[] = [];
+  const declare = (r: PlannedResource) => resources.push(r);
   let currentParent: string | undefined;
   pulumi.runtime.setMocks(
     {
       newResource: (args) => {
-        resources.push({
-          type: args.type,
-          name: args.name,
-          parent: currentParent,
-          inputs: args.inputs,
-        });
+        declare({ type: args.type, name: args.name, parent: currentParent, inputs: args.inputs });
         const secretOut = Object.fromEntries(
           Object.entries(args.inputs).map(([k, v]) => [
             k,
@@ -73,32 +69,39 @@ export async function evaluate(
     stackName,
     true,
   );
-  // The mock monitor does not pass the parent to `newResource`; read it off the request.
-  const { MockMonitor } = require("@pulumi/pulumi/runtime/mocks");
-  const monitor = pulumi.runtime.getMonitor() as unknown as {
-    registerResource: (req: any, cb: any) => unknown;
-  };
-  if (monitor instanceof MockMonitor) {
+  const monitor = mockMonitor();
+  let restore = () => {};
+  if (engine === "lean") {
+    restore = installSdkShortcuts();
+    answerLean(monitor, declare, computed);
+  } else {
+    // The mock monitor does not pass the parent to `newResource`; read it off the request.
     const original = monitor.registerResource.bind(monitor);
-    monitor.registerResource = (req: { getParent(): string }, cb: unknown) => {
+    monitor.registerResource = (req, cb) => {
       currentParent = req.getParent() ? req.getParent().split("::").pop() : undefined;
       return original(req, cb);
     };
   }
-  // Two SDK diagnostics an offline plan does without (measured with --cpu-prof on 500 services,
-  // bench/): a full stack trace per resource for source positions (a third of plan time), and a
-  // wrapper per promise that records it for leak reports (a quarter of what remained, mostly GC).
-  const { Resource } = require("@pulumi/pulumi/resource") as {
-    Resource: { callsites(): unknown[] };
-  };
-  Resource.callsites = () => [];
-  const debuggable = require("@pulumi/pulumi/runtime/debuggable") as {
-    debuggablePromise: <T>(p: Promise<T>) => Promise<T>;
-  };
-  debuggable.debuggablePromise = (p) => p;
-  run(raw, stackName);
-  const { waitForRPCs } = require("@pulumi/pulumi/runtime/settings");
-  await waitForRPCs();
+  const declared = watchDeclarationOrder();
+  try {
+    run(raw, stackName);
+    const { waitForRPCs } = require("@pulumi/pulumi/runtime/settings");
+    await waitForRPCs();
+  } finally {
+    declared.stop();
+    restore();
+  }
   void registry;
-  return resources;
+  return declared.sort(resources);
+}
+
+/** The SDK's MockMonitor `setMocks` installed. */
+function mockMonitor(): MockMonitor {
+  const { MockMonitor } = require("@pulumi/pulumi/runtime/mocks");
+  const monitor = pulumi.runtime.getMonitor();
+  if (!(monitor instanceof MockMonitor))
+    throw new Error(
+      "psf plan: setMocks installed no MockMonitor; cli/mock-engine.ts must follow the SDK",
+    );
+  return monitor as unknown as MockMonitor;
 }

@@ -27,7 +27,11 @@ export async function planCommand(
     return 0;
   }
   const byParent = new Map<string | null, typeof resources>();
-  for (const r of resources) byParent.set(r.parent, [...(byParent.get(r.parent) ?? []), r]);
+  for (const r of resources) {
+    const siblings = byParent.get(r.parent);
+    if (siblings) siblings.push(r);
+    else byParent.set(r.parent, [r]);
+  }
   const lines: string[] = [];
   const walk = (parent: string | null, depth: number) => {
     for (const r of byParent.get(parent) ?? []) {

@@ -4,14 +4,16 @@ import { REF, parseTemplate } from "./template";
 
 /**
  * Renders a template with contract results. The output is secret exactly when one of
- * the results it embeds is secret (Pulumi carries that through `all`).
+ * the results it embeds is secret (Pulumi carries that through `apply` and `all`). A template
+ * without references stays a plain string, and one reference maps its Output directly:
+ * `all` would copy it first (these run once per env value of every service).
  */
 export function render(
   template: string,
   results: Partial<Record<ContractName, ContractResult>>,
-): pulumi.Output<string> {
+): pulumi.Input<string> {
   const { refs } = parseTemplate(template);
-  if (refs.length === 0) return pulumi.output(template);
+  if (refs.length === 0) return template;
   const values = refs.map((r) => {
     const result = results[r.contract as ContractName];
     if (result === undefined)
@@ -24,8 +26,10 @@ export function render(
       );
     return v;
   });
-  return pulumi.all(values).apply((vs) => {
+  const fill = (vs: unknown[]) => {
     let i = 0;
     return template.replace(REF, () => String(vs[i++]));
-  });
+  };
+  if (values.length === 1) return values[0].apply((v: unknown) => fill([v]));
+  return pulumi.all(values).apply(fill);
 }

@@ -22,18 +22,19 @@ export function cronContainer(w: Workload): {
         .join("\n") + "\n",
   );
   const argv = [...(w.command ?? []), ...(w.args ?? [])];
-  const job = pulumi
-    .all(argv)
-    .apply((parts) =>
-      [
-        "#!/bin/sh",
-        "set -a",
-        ". /etc/psf/job.env",
-        "set +a",
-        `exec ${parts.map(String).map(shellQuote).join(" ")}`,
-        "",
-      ].join("\n"),
-    );
+  const script = (parts: unknown[]) =>
+    [
+      "#!/bin/sh",
+      "set -a",
+      ". /etc/psf/job.env",
+      "set +a",
+      `exec ${parts.map(String).map(shellQuote).join(" ")}`,
+      "",
+    ].join("\n");
+  // A command of plain strings (the usual one) makes a plain script: no Output to resolve.
+  const job = argv.every((a) => typeof a === "string")
+    ? script(argv)
+    : pulumi.all(argv).apply(script);
   const crontab = `SHELL=/bin/sh\n${w.schedule} root ${runPath} >/proc/1/fd/1 2>/proc/1/fd/2\n`;
   return {
     entrypoint: ["/bin/sh", "-c"],

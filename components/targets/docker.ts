@@ -85,10 +85,6 @@ export class DockerTarget implements Target {
     }));
     const scheduled = w.schedule ? cronContainer(w) : undefined;
     const files = [...(w.files ?? []), ...(scheduled?.files ?? [])];
-    const env = Object.entries(w.env ?? {}).map(([k, v]) => pulumi.interpolate`${k}=${v}`);
-    const secretEnv = Object.entries(w.secretEnv ?? {}).map(([k, v]) =>
-      pulumi.secret(pulumi.interpolate`${k}=${v}`),
-    );
     // A host port can be bound by one container only, so such workloads cannot start beside
     // their old copy: they are replaced delete-before-create like stateful ones.
     const stable =
@@ -107,7 +103,8 @@ export class DockerTarget implements Target {
         image: image.imageId,
         command: scheduled ? scheduled.command : w.args,
         entrypoints: scheduled ? scheduled.entrypoint : w.command,
-        envs: scheduled ? [] : pulumi.all([...env, ...secretEnv]),
+        // A scheduled job reads its env from a file (cronContainer).
+        envs: scheduled ? [] : envList(w),
         uploads: [...files.map(upload), ...this.probeUpload(w)],
         mounts,
         networksAdvanced: [{ name: this.network.name, aliases: [w.name, ...(w.aliases ?? [])] }],
@@ -141,7 +138,10 @@ export class DockerTarget implements Target {
     const resources: pulumi.Resource[] = [container];
     if (w.reloadCommand) resources.push(this.reloader(w, container, opts.parent));
     const exec = (cmd: string[], o?: { stdin?: boolean }) =>
-      pulumi.interpolate`docker ${this.hostFlag()}exec ${o?.stdin ? "-i " : ""}${container.name} ${cmd.map(shellQuote).join(" ")}`;
+      container.name.apply(
+        (name) =>
+          `docker ${this.hostFlag()}exec ${o?.stdin ? "-i " : ""}${name} ${cmd.map(shellQuote).join(" ")}`,
+      );
     return {
       address: w.name,
       resources,
@@ -167,17 +167,19 @@ export class DockerTarget implements Target {
     container: docker.Container,
     parent: pulumi.Resource,
   ): command.local.Command {
-    const payload = pulumi
-      .all((w.files ?? []).map((f) => pulumi.all([f.path, f.content, f.mode ?? 0o644])))
-      .apply((fs) =>
+    const files = w.files ?? [];
+    // One secret Output of every file's content (paths and modes are plain), used twice below.
+    const payload = pulumi.secret(
+      pulumi.all(files.map((f) => f.content)).apply((contents) =>
         JSON.stringify(
-          fs.map(([path, content, mode]) => ({
-            path,
-            mode,
-            b64: Buffer.from(content).toString("base64"),
+          files.map((f, i) => ({
+            path: f.path,
+            mode: f.mode ?? 0o644,
+            b64: Buffer.from(contents[i]).toString("base64"),
           })),
         ),
-      );
+      ),
+    );
     const script = [
       "set -e",
       // The files arrive as JSON on stdin: an environment variable is capped at 128 KiB, which
@@ -193,12 +195,12 @@ export class DockerTarget implements Target {
       {
         create: script,
         interpreter: ["/bin/sh", "-c"],
-        stdin: pulumi.secret(payload),
+        stdin: payload,
         environment: {
           PSF_CONTAINER: container.name,
           ...(this.args.host ? { DOCKER_HOST: this.args.host } : {}),
         },
-        triggers: [container.id, pulumi.secret(payload)],
+        triggers: [container.id, payload],
         logging: "none",
       },
       { parent, dependsOn: [container] },
@@ -248,6 +250,18 @@ export class DockerTarget implements Target {
   private opts(parent: pulumi.Resource): pulumi.CustomResourceOptions {
     return { parent, provider: this.provider };
   }
+}
+
+/**
+ * `KEY=value` for every env entry, secret ones last: one Output over all the values (an
+ * interpolation per entry cost some ten Outputs each), secret when any entry is.
+ */
+function envList(w: Workload): pulumi.Output<string[]> {
+  const entries = [...Object.entries(w.env ?? {}), ...Object.entries(w.secretEnv ?? {})];
+  const list = pulumi
+    .all(entries.map(([, v]) => v))
+    .apply((values) => values.map((v, i) => `${entries[i][0]}=${v}`));
+  return Object.keys(w.secretEnv ?? {}).length > 0 ? pulumi.secret(list) : list;
 }
 
 function upload(f: WorkloadFile): docker.types.input.ContainerUpload {

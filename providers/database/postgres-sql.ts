@@ -66,6 +66,8 @@ export function scramVerifier(user: string, password: string, iterations = 4096)
   return scramFormat(salt, pbkdf2Sync(password, salt, iterations, 32, "sha256"), iterations);
 }
 
+const pbkdf2Async = promisify(pbkdf2);
+
 /**
  * The verifiers of many roles at once, their key stretching on libuv's thread pool: planning
  * hundreds of databases then overlaps with the program instead of blocking it (bench/).
@@ -77,7 +79,7 @@ export async function scramVerifiers(
   const entries = await Promise.all(
     Object.entries(passwords).map(async ([user, password]) => {
       const salt = scramSalt(user, password);
-      const salted = await promisify(pbkdf2)(password, salt, iterations, 32, "sha256");
+      const salted = await pbkdf2Async(password, salt, iterations, 32, "sha256");
       return [user, scramFormat(salt, salted, iterations)] as const;
     }),
   );
