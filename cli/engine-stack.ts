@@ -1,7 +1,7 @@
 import * as automation from "@pulumi/pulumi/automation";
 import * as fs from "fs";
 import * as path from "path";
-import { isSecretValue } from "./mock-engine";
+import { isSecretValue } from "./secret-value";
 import { PROJECT_ROOT } from "./source";
 
 /**
