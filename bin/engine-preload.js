@@ -6,8 +6,15 @@
 // release the module proxy serves) ignores project options and always asks for TypeScript.
 "use strict";
 require("./lazy-sdk");
-if (process.argv.some((a) => /[\\/]@pulumi[\\/]pulumi[\\/]cmd[\\/]run/.test(a)))
+if (process.argv.some((a) => /[\\/]@pulumi[\\/]pulumi[\\/]cmd[\\/]run/.test(a))) {
   delete process.env.PULUMI_NODEJS_TYPESCRIPT;
+  // bin/program.js turns the SDK's stack traces off for the program; doing it here as well
+  // covers the stack resource and the log calls the runner makes before the program loads.
+  if (!process.env.PSF_DEBUG) {
+    require("@pulumi/pulumi/resource").Resource.callsites = () => [];
+    Error.stackTraceLimit = 0;
+  }
+}
 
 // PSF_PROFILE_DIR=<dir>: a CPU profile of the program run (node refuses --cpu-prof in
 // NODE_OPTIONS), for finding what a preview spends its time on (docs/benchmarks.md).

@@ -2,11 +2,13 @@
 // which PSF never uses: the TypeScript compiler and npm's arborist cost ~0.85 s of every
 // start (measured: `@pulumi/pulumi` loads in 1.16 s with them, 0.3 s without). They load on
 // first use, so a program that does serialize a function still works.
-// Required first by bin/psf.js and, through Pulumi.yaml's `nodeargs`, by the engine's program.
+// Required first by bin/psf.js and, through bin/engine-preload.js, by the engine's program.
+// `defer(...)` adds more: the CLI defers what only a program run needs (see bin/psf.js).
 "use strict";
 const Module = require("module");
 
 const DEFERRED = new Set(["typescript", "@npmcli/arborist"]);
+exports.defer = (...names) => names.forEach((n) => DEFERRED.add(n));
 const sdkDir = `${require("path").sep}@pulumi${require("path").sep}pulumi${require("path").sep}`;
 const load = Module._load;
 

@@ -9,13 +9,14 @@ import { PROJECT_ROOT } from "./source";
  * need: each `pulumi` process costs 0.4–0.7 s, a no-op preview of the `ci` stack ~4 s in all.
  * Skipped: `pulumi stack select` when the stack exists (every command names `--stack`), and
  * after `up` the `stack output` and `stack history` calls (outputs come from the update's own
- * events). The version check runs once (cli/prerequisites.ts checked the CLI already).
+ * events), and `pulumi version`: cli/prerequisites.ts knows the version already.
  */
 export async function openStack(
   name: string,
   envVars: Record<string, string>,
+  version?: string,
 ): Promise<automation.Stack> {
-  const pulumiCommand = await automation.PulumiCommand.get({ skipVersionCheck: true });
+  const pulumiCommand = await commandOf(version);
   const ws = await automation.LocalWorkspace.create({
     workDir: PROJECT_ROOT,
     envVars,
@@ -23,6 +24,26 @@ export async function openStack(
   });
   if (stateExists(envVars.PULUMI_BACKEND_URL, name)) ws.selectStack = async () => {};
   return automation.Stack.createOrSelect(name, ws);
+}
+
+/**
+ * The CLI on PATH as the Automation API knows it. `PulumiCommand.get` would spawn `pulumi
+ * version` (0.4 s) to learn what the caller already knows; its constructor is only marked
+ * private in the typings. An unparsable version falls back to asking.
+ */
+async function commandOf(version: string | undefined): Promise<automation.PulumiCommand> {
+  // The SDK's own semver: its version objects are compared with the SDK's methods.
+  const sdkDir = path.dirname(require.resolve("@pulumi/pulumi/automation"));
+  const semver = require(require.resolve("semver", { paths: [sdkDir] })) as {
+    parse(v: string): object | null;
+  };
+  const parsed = version ? semver.parse(version.replace(/^v/, "")) : null;
+  if (!parsed) return automation.PulumiCommand.get({ skipVersionCheck: true });
+  const Command = automation.PulumiCommand as unknown as new (
+    command: string,
+    version: object,
+  ) => automation.PulumiCommand;
+  return new Command("pulumi", parsed);
 }
 
 /** Whether a `file://` backend already holds the stack (other backends: unknown, so no). */

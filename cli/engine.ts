@@ -1,10 +1,9 @@
-import { spawnSync } from "child_process";
 import * as automation from "@pulumi/pulumi/automation";
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { validateConfig } from "../components/program";
+import { validateConfig } from "../components/validate-config";
 import { registry } from "../providers";
 import { ensureLocalImages } from "./local-images";
 import { explainUnhealthy } from "./health-report";
@@ -62,9 +61,10 @@ export function passphraseEnv(stack: string): Record<string, string> {
 /** Runs the real Pulumi engine through the Automation API. Returns the exit code. */
 export async function engineCommand(verb: EngineVerb, opts: EngineOptions): Promise<number> {
   const src = loadSource({ stack: opts.stack });
-  const issues = src.issues.length
-    ? src.issues
-    : validateConfig(src.raw, src.stackName, registry).issues;
+  const checked = src.issues.length
+    ? { plan: undefined, issues: src.issues }
+    : validateConfig(src.raw, src.stackName, registry);
+  const issues = checked.issues;
   if (issues.length && verb !== "destroy") {
     reportIssues(issues, false);
     return EXIT_INVALID;
@@ -73,16 +73,14 @@ export async function engineCommand(verb: EngineVerb, opts: EngineOptions): Prom
   const onDocker = (target.kind ?? "docker") === "docker";
   let probe: string | undefined;
   let imageIds: Record<string, string> = {};
+  let version: string | undefined;
   try {
     if (onDocker) ensureDocker(target.host);
-    await ensurePulumi();
-    if ((verb === "up" || verb === "preview") && onDocker) {
+    version = await ensurePulumi();
+    if ((verb === "up" || verb === "preview") && onDocker && checked.plan) {
       probe = probeStep();
-      const images = await ensureLocalImages(src.raw, src.stackName);
-      imageIds = localImageIds(
-        images.map((i) => i.ref),
-        target.host,
-      );
+      const images = await ensureLocalImages(checked.plan);
+      imageIds = Object.fromEntries(images.flatMap((i) => (i.id ? [[i.ref, i.id]] : [])));
     }
   } catch (e) {
     if (!(e instanceof PrerequisiteError)) throw e;
@@ -97,6 +95,10 @@ export async function engineCommand(verb: EngineVerb, opts: EngineOptions): Prom
     // Plugins come from the toolchain (checked above); without this the engine spends ~2.5 s
     // of every run retrying downloads of SDK packages' plugins the stack never uses.
     PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
+    // Most of an up is waiting: for health checks, image layers, rollouts. The engine's
+    // default (4 per core: 8 on 2 cores) queued a 50-service stack behind its first 8 health
+    // checks; the user's PULUMI_PARALLEL still wins.
+    PULUMI_PARALLEL: process.env.PULUMI_PARALLEL || "32",
     // Defers SDK modules the program never uses and skips the runner's TypeScript setup.
     NODE_OPTIONS: [
       process.env.NODE_OPTIONS,
@@ -111,7 +113,7 @@ export async function engineCommand(verb: EngineVerb, opts: EngineOptions): Prom
   if (envVars.PULUMI_BACKEND_URL.startsWith("file://"))
     fs.mkdirSync(envVars.PULUMI_BACKEND_URL.slice(7), { recursive: true });
   Object.assign(process.env, envVars);
-  const stack = await openStack(opts.stack, envVars);
+  const stack = await openStack(opts.stack, envVars, version);
   const onOutput = (out: string) => process.stdout.write(out);
   const log = engineLog();
   try {
@@ -160,20 +162,6 @@ function engineLog(): {
     logToStdErr: true,
     onError: (s) => fs.appendFileSync(file, s, { mode: 0o600 }),
   };
-}
-
-/** The engine's id of each image reference, in one `docker image inspect`. */
-function localImageIds(refs: string[], host?: string): Record<string, string> {
-  if (!refs.length) return {};
-  const r = spawnSync(
-    "docker",
-    [...(host ? ["-H", host] : []), "image", "inspect", "--format", "{{.Id}}", ...refs],
-    { encoding: "utf8" },
-  );
-  const ids = (r.stdout ?? "").trim().split("\n");
-  return r.status === 0 && ids.length === refs.length
-    ? Object.fromEntries(refs.map((ref, i) => [ref, ids[i]]))
-    : {};
 }
 
 /** The health probe for containers: built (seconds) unless it is already. */

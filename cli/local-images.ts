@@ -1,11 +1,8 @@
 import { spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { RawConfig } from "../components/config";
-import { ConfigError } from "../components/errors";
+import type { Plan } from "../components/resolver";
 import { stackImages } from "../components/images";
-import { validateConfig } from "../components/validate-config";
-import { registry } from "../providers";
 import type { PlannedResource } from "./mock-engine";
 import { PrerequisiteError } from "./prerequisite-error";
 import { PROJECT_ROOT } from "./source";
@@ -37,6 +34,8 @@ export interface ImageResult {
   /** Why no registry provided it, for a built image (e.g. "no registry answered"). */
   pullFailure?: string;
   seconds: number;
+  /** The image's id in the engine (`sha256:...`), when it is there. */
+  id?: string;
   /** The line printed for it (none when present). */
   line?: string;
 }
@@ -187,16 +186,32 @@ export function imagesInPlan(declared: PlannedResource[]): Map<string, string[]>
  * PrerequisiteError naming every image nothing could provide.
  */
 export async function ensureLocalImages(
-  raw: RawConfig,
-  stackName: string,
+  plan: Plan,
   opts: LocalImagesOptions = {},
 ): Promise<ImageResult[]> {
-  const { plan, issues } = validateConfig(raw, stackName, registry);
-  // Engine commands validate first (cli/engine.ts): an invalid config here is a bug.
-  if (!plan) throw new ConfigError(issues);
   const target = plan.stack.target;
   const host = opts.dockerHost ?? (target.kind === "docker" ? target.host : undefined);
   return provideImages(stackImages(plan), { ...opts, dockerHost: host });
+}
+
+/** Each reference's image id in the engine, asked in parallel; missing ones are left out. */
+async function imageIds(refs: string[], env: NodeJS.ProcessEnv): Promise<Map<string, string>> {
+  const ids = await Promise.all(
+    refs.map(
+      (ref) =>
+        new Promise<string | undefined>((resolve) => {
+          let out = "";
+          const p = spawn("docker", ["image", "inspect", "--format", "{{.Id}}", ref], {
+            stdio: ["ignore", "pipe", "ignore"],
+            env,
+          });
+          p.stdout.on("data", (d) => (out += d));
+          p.on("error", () => resolve(undefined));
+          p.on("close", (code) => resolve(code === 0 && out.trim() ? out.trim() : undefined));
+        }),
+    ),
+  );
+  return new Map(refs.flatMap((ref, i) => (ids[i] ? [[ref, ids[i]!] as const] : [])));
 }
 
 /** The images (reference → users) made available, as ensureLocalImages does after planning. */
@@ -207,8 +222,14 @@ export async function provideImages(
   const log = opts.log ?? ((line: string) => process.stderr.write(`psf: ${line}\n`));
   const env = opts.dockerHost ? { ...process.env, DOCKER_HOST: opts.dockerHost } : process.env;
   const recipes = opts.recipes ?? readRecipes();
-  const present = (ref: string) =>
-    spawnSync("docker", ["image", "inspect", ref], { stdio: "ignore", env }).status === 0;
+  const idOf = (ref: string) => {
+    const r = spawnSync("docker", ["image", "inspect", "--format", "{{.Id}}", ref], {
+      encoding: "utf8",
+      env,
+    });
+    return r.status === 0 ? r.stdout.trim() || undefined : undefined;
+  };
+  const found = await imageIds([...images.keys()], env);
   const results: ImageResult[] = [];
   const problems: string[] = [];
   const keys = new Set<string>();
@@ -216,8 +237,9 @@ export async function provideImages(
   const built = new Map<string, string>(); // recipe → the first reference it was built for
 
   for (const [ref, usedBy] of images) {
-    if (present(ref)) {
-      results.push({ ref, usedBy, outcome: "present", seconds: 0 });
+    const id = found.get(ref);
+    if (id) {
+      results.push({ ref, usedBy, outcome: "present", seconds: 0, id });
       continue;
     }
     const start = Date.now();
@@ -230,7 +252,14 @@ export async function provideImages(
       if (pulled.ok) {
         const line = `image ${ref}: pulled in ${seconds(start)} s`;
         log(line);
-        results.push({ ref, usedBy, outcome: "pulled", seconds: seconds(start), line });
+        results.push({
+          ref,
+          usedBy,
+          outcome: "pulled",
+          seconds: seconds(start),
+          line,
+          id: idOf(ref),
+        });
         continue;
       }
       failure = pulled.why;
@@ -260,7 +289,8 @@ export async function provideImages(
     }
     if (!taggedByBuild(ref, recipe))
       spawnSync("docker", ["tag", `psf/${recipe.name}:ci`, ref], { stdio: "ignore", env });
-    if (!present(ref)) {
+    const builtId = idOf(ref);
+    if (!builtId) {
       problems.push(
         `image ${ref}${users}: images/${recipe.name} was built but the engine has no ${ref} (another image of that name?)`,
       );
@@ -275,6 +305,7 @@ export async function provideImages(
       ref,
       usedBy,
       outcome: "built",
+      id: builtId,
       recipe: recipe.name,
       pullFailure: failure,
       seconds: seconds(start),

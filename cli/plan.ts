@@ -14,7 +14,7 @@ export async function planCommand(
     return EXIT_INVALID;
   }
   const declared = await evaluate(registry, src.raw, src.stackName, (raw, stackName) =>
-    runProgram(registry, { raw, stackName }),
+    runProgram(registry, { raw, stackName, plan }),
   );
   const resources = declared.map((r) => ({
     type: r.type,

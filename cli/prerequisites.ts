@@ -105,7 +105,8 @@ export function toolchainComplete(dir = toolchainDir()): boolean {
  * when built, else `pulumi` on PATH when its version fits, else the toolchain built now from
  * the Go module proxy (about half an hour the first time).
  */
-export async function ensurePulumi(): Promise<void> {
+/** Makes a Pulumi CLI available; returns its version (`v3.248.0`) when known without asking it. */
+export async function ensurePulumi(): Promise<string | undefined> {
   const dir = toolchainDir();
   if (toolchainComplete(dir)) {
     // The build stamp names the version; asking the CLI would cost 0.4 s of every run.
@@ -114,12 +115,12 @@ export async function ensurePulumi(): Promise<void> {
       ? fs.readFileSync(stamp, "utf8").trim()
       : run(path.join(dir, "bin", "pulumi"), ["version"]).stdout?.trim();
     progress(`Pulumi CLI: ${v} and plugins from the air-gapped toolchain (${dir})`);
-    return;
+    return v;
   }
   const onPath = run("pulumi", ["version"]);
   if (onPath.status === 0 && fits(onPath.stdout)) {
     progress(`Pulumi CLI: ${onPath.stdout.trim()} on PATH (missing plugins download on first use)`);
-    return;
+    return onPath.stdout.trim();
   }
   const found = onPath.status === 0 ? `pulumi ${onPath.stdout.trim()} is too old` : "no pulumi";
   if (run("go", ["version"]).status !== 0)
@@ -139,6 +140,8 @@ export async function ensurePulumi(): Promise<void> {
       `see ${log}; npm run toolchain retries, or install the Pulumi CLI (curl -fsSL https://get.pulumi.com | sh)`,
     );
   progress(`Pulumi CLI: toolchain built in ${dir}`);
+  const stamp = path.join(dir, "stamps", "pulumi");
+  return fs.existsSync(stamp) ? fs.readFileSync(stamp, "utf8").trim() : undefined;
 }
 
 /**

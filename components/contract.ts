@@ -38,6 +38,12 @@ export interface ContractDefinition<Req = any> {
   resultFields: readonly string[];
   /** Result fields that are Pulumi secrets end to end. */
   secretFields: readonly string[];
+  /**
+   * Whether a requester's containers start only once this contract's provider is ready
+   * (default: yes). `needs` are all the requester's needs: a provider may be in the way only
+   * together with another contract.
+   */
+  requesterWaits?(needs: readonly ContractName[]): boolean;
   /** Fills defaults that depend on the requester (e.g. `database.name` = service name). */
   defaults?(req: Req, ctx: RequestContext): Req;
   /** Cross-field checks (e.g. backup volumes must be volumes the service declares). */

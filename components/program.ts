@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { RawConfig } from "./config";
 import { ConfigError } from "./errors";
-import { Registry } from "./resolver";
+import { Plan, Registry } from "./resolver";
 import { PsfStack } from "./stack";
 import { SecureValue } from "./validate/schema";
 import { validateConfig } from "./validate-config";
@@ -62,18 +62,21 @@ function parseConfigValue(value: string): unknown {
  */
 export function runProgram(
   registry: Registry,
-  opts: { raw?: RawConfig; stackName?: string; secretKeys?: Set<string> } = {},
+  opts: {
+    raw?: RawConfig;
+    stackName?: string;
+    secretKeys?: Set<string>;
+    /** The plan of `raw`, when the caller validated it already (`psf plan`: ~0.1 s at 500 services). */
+    plan?: Plan;
+  } = {},
 ): PsfStack {
   const fromRuntime = opts.raw
     ? { raw: opts.raw, secretKeys: opts.secretKeys ?? new Set<string>() }
     : rawFromRuntime();
   const stackName = opts.stackName ?? pulumi.getStack();
-  const { plan, issues } = validateConfig(
-    fromRuntime.raw,
-    stackName,
-    registry,
-    pulumi.getProject(),
-  );
+  const { plan, issues } = opts.plan
+    ? { plan: opts.plan, issues: [] }
+    : validateConfig(fromRuntime.raw, stackName, registry, pulumi.getProject());
   if (!plan) throw new pulumi.RunError(new ConfigError(issues).message);
   const secrets: Record<string, pulumi.Output<string>> = {};
   const rawSecrets = (fromRuntime.raw.secrets ?? {}) as Record<string, unknown>;

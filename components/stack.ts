@@ -85,8 +85,8 @@ export class PsfStack extends pulumi.ComponentResource {
           secretFields,
           secureEnv: args.secureEnv[name],
           allEnvSecret: args.servicesSecret,
-          // Start after the servers of what it needs (its database, its SSO, its proxy).
-          dependsOn: (plan.services[name]?.needs ?? []).flatMap(
+          // Start after the servers of what it needs (its database, its SSO), as each contract says.
+          dependsOn: waitsFor(plan.services[name]?.needs ?? [], registry).flatMap(
             (c) => this.providers[c]?.ready ?? [],
           ),
         },
@@ -127,4 +127,9 @@ export class PsfStack extends pulumi.ComponentResource {
       caPem: this.caPem,
     });
   }
+}
+
+/** The needs whose providers a service waits for before it starts. */
+function waitsFor(needs: readonly ContractName[], registry: Registry): ContractName[] {
+  return needs.filter((c) => registry.contracts[c].requesterWaits?.(needs) ?? true);
 }

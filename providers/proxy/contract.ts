@@ -41,6 +41,10 @@ export const proxyContract: ContractDefinition<ProxyRequest> = {
   },
   resultFields: ["url", "internalUrl"],
   secretFields: [],
+  // The proxy calls the app, not the other way round, so the app starts beside it (an up from
+  // nothing waits for one health check less). Except with an SSO: an OIDC client discovers its
+  // issuer at start, at the SSO's public URL, through the proxy.
+  requesterWaits: (needs) => needs.includes("sso"),
   check: (req, ctx) => {
     const issues: Issue[] = [];
     for (const [name, value] of Object.entries(req.extraHeaders)) {
