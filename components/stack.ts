@@ -28,7 +28,7 @@ export class PsfStack extends pulumi.ComponentResource {
   readonly apps: Record<string, App> = {};
   /** Per service: public URL and backup commands, for `pulumi stack output`. */
   readonly services: pulumi.Output<Record<string, Record<string, unknown>>>;
-  /** People's initial credentials from the SSO provider (secret); empty without one. */
+  /** People's initial credentials from the ldap or SSO provider (secret); empty without one. */
   readonly accounts: pulumi.Output<unknown>;
   /** The stack's private CA, when its certificates come from one: for browsers and clients to trust. */
   readonly caPem?: pulumi.Output<string>;
@@ -110,13 +110,15 @@ export class PsfStack extends pulumi.ComponentResource {
         }),
       ),
     ) as unknown as pulumi.Output<Record<string, Record<string, unknown>>>;
-    this.accounts = pulumi.secret(this.providers.sso?.accounts ?? {});
+    // People live in the directory when the stack has one, else in the SSO's own user store.
+    const accounts = this.providers.ldap?.accounts ?? this.providers.sso?.accounts ?? {};
+    this.accounts = pulumi.secret(accounts);
     // Names and the portal URL are plain config; only the passwords beside them are secret.
     this.signIn = pulumi.unsecret(
-      pulumi.output(this.providers.sso?.accounts ?? {}).apply((a) => {
+      pulumi.all([accounts, this.providers.sso?.shared?.portalUrl]).apply(([a, portalUrl]) => {
         const people = Object.keys((a ?? {}) as Record<string, unknown>);
         const first = (a as Record<string, { login?: string }>)[people[0]];
-        return { portal: first?.login, people };
+        return { portal: first?.login ?? portalUrl, people };
       }),
     );
     this.caPem = trustedCaPem;

@@ -7,6 +7,7 @@ import { restic } from "./backup/restic";
 import { databaseContract } from "./database/contract";
 import { postgres } from "./database/postgres";
 import { ldapContract } from "./ldap/contract";
+import { openldap } from "./ldap/openldap";
 import { proxyContract } from "./proxy/contract";
 import { nginx } from "./proxy/nginx";
 import { config } from "./secrets/config";
@@ -38,6 +39,8 @@ export const providers: ProviderDefinition[] = [
   hardcoded,
   // database
   postgres,
+  // ldap
+  openldap,
   // sso
   authelia,
   // proxy

@@ -55,6 +55,32 @@ export function relativeDn(dn: string, baseDn: string): string {
   return dn.toLowerCase().endsWith(suffix.toLowerCase()) ? dn.slice(0, -suffix.length) : dn;
 }
 
+/**
+ * Authelia's LDAP backend from the ldap contract's result alone: where, who to bind as, and the
+ * layout the directory's provider declares (its filters and attributes), so any ldap provider
+ * fits without a server-specific preset.
+ */
+export function ldapBackend(l: LdapBackend): Record<string, unknown> {
+  return {
+    address: l.url,
+    implementation: "custom",
+    timeout: "5s",
+    base_dn: l.baseDn,
+    additional_users_dn: relativeDn(l.usersDn, l.baseDn),
+    users_filter: `(&({username_attribute}={input})${l.usersFilter})`,
+    additional_groups_dn: relativeDn(l.groupsDn, l.baseDn),
+    groups_filter: `(&(${l.memberAttribute}={dn})${l.groupsFilter})`,
+    attributes: {
+      username: l.usernameAttribute,
+      display_name: l.displayNameAttribute,
+      mail: l.mailAttribute,
+      group_name: l.groupNameAttribute,
+    },
+    user: l.bindDn,
+    password: l.bindPassword,
+  };
+}
+
 /** A client's authorization policy: the plain level, or a named policy when it names who may sign in. */
 const clientPolicyName = (c: OidcClient) => (c.subject.length ? `psf_${c.id}` : c.policy);
 
@@ -75,24 +101,10 @@ export function autheliaConfig(i: AutheliaConfigInput): Record<string, unknown> 
           },
         }
       : {
-          ldap: {
-            address: i.users.ldap.url,
-            implementation: "custom",
-            timeout: "5s",
-            base_dn: i.users.ldap.baseDn,
-            additional_users_dn: relativeDn(i.users.ldap.usersDn, i.users.ldap.baseDn),
-            users_filter: "(&({username_attribute}={input})(objectClass=person))",
-            additional_groups_dn: relativeDn(i.users.ldap.groupsDn, i.users.ldap.baseDn),
-            groups_filter: "(member={dn})",
-            attributes: {
-              username: "uid",
-              display_name: "displayName",
-              mail: "mail",
-              group_name: "cn",
-            },
-            user: i.users.ldap.bindDn,
-            password: i.users.ldap.bindPassword,
-          },
+          // The bind account is read-only: a reset would fail, so people change their password
+          // in the directory itself.
+          password_reset: { disable: true },
+          ldap: ldapBackend(i.users.ldap),
         };
   const policies = Object.fromEntries(
     i.clients

@@ -1,5 +1,5 @@
 import { strict as assert } from "assert";
-import { ChildProcess, spawn, spawnSync } from "child_process";
+import { spawnSync } from "child_process";
 import { createPublicKey, createVerify, randomBytes } from "crypto";
 import * as fs from "fs";
 import * as os from "os";
@@ -9,15 +9,23 @@ import { mask } from "../../cli/mock-engine";
 import { RawConfig, readStackFile } from "../../components/config";
 import { ContractResult } from "../../components/contract";
 import { renderAutheliaConfig } from "../../providers/sso/authelia-config";
-import { RenderedAuthelia, autheliaCli, realPem, renderAuthelia } from "../support/authelia";
+import {
+  RenderedAuthelia,
+  RunningAuthelia,
+  autheliaCli,
+  realPem,
+  renderAuthelia,
+  startAuthelia,
+} from "../support/authelia";
 import { valueOf } from "../support/mocks";
 import { PG_BIN, TestPostgres, requireProgram, startPostgres } from "../support/real";
 
 const root = path.join(__dirname, "..", "..");
 const FIXTURE = path.join(__dirname, "fixtures", "Pulumi.authelia.yaml");
+const LDAP_FIXTURE = path.join(__dirname, "fixtures", "Pulumi.openldap.yaml");
 const OK = "Configuration parsed and loaded successfully without errors.";
 
-/** Every stack file that uses authelia, and the provider's own fixture. */
+/** Every stack file that uses authelia, the provider's own fixture, and authelia on openldap. */
 const stackFiles = [
   ...fs
     .readdirSync(path.join(root, "stacks"))
@@ -25,6 +33,7 @@ const stackFiles = [
     .map((f) => path.join(root, "stacks", f))
     .filter((f) => (readStackFile(f).raw as any).providers?.sso?.use === "authelia"),
   FIXTURE,
+  LDAP_FIXTURE,
 ];
 
 const tmpdir = () => fs.mkdtempSync(path.join(os.tmpdir(), "psf-authelia-"));
@@ -101,8 +110,8 @@ describe("authelia (sso) checked by Authelia 4.38 itself", () => {
       assert.deepEqual(validateConfig(cli, config), { status: 0, out: OK });
     });
 
-    it("accepts the LDAP backend built from an ldap contract result", () => {
-      // No ldap provider ships yet: the renderer gets the contract's result shape directly.
+    it("takes the LDAP layout from the ldap result, whatever the directory: an Active Directory-like one", () => {
+      // openldap's result is rendered through the stacks above; this one has another layout.
       const config = renderAutheliaConfig({
         domain: "example.org",
         portalUrl: "https://auth.example.org",
@@ -131,6 +140,13 @@ describe("authelia (sso) checked by Authelia 4.38 itself", () => {
             groupsDn: "ou=groups,dc=example,dc=org",
             bindDn: "cn=authelia,ou=service,dc=example,dc=org",
             bindPassword: "b".repeat(32),
+            usersFilter: "(&(objectCategory=person)(objectClass=user))",
+            groupsFilter: "(objectClass=group)",
+            usernameAttribute: "sAMAccountName",
+            mailAttribute: "userPrincipalName",
+            displayNameAttribute: "name",
+            groupNameAttribute: "sAMAccountName",
+            memberAttribute: "member",
           },
         },
         rules: [{ domain: "wiki.example.org", policy: "two_factor", subject: ["group:admins"] }],
@@ -146,7 +162,19 @@ describe("authelia (sso) checked by Authelia 4.38 itself", () => {
         ],
         notifier: { filesystem: "/config/notification.txt" },
       });
-      assert.equal(YAML.parse(config).authentication_backend.ldap.additional_users_dn, "ou=people");
+      const ldap = YAML.parse(config).authentication_backend.ldap;
+      assert.equal(ldap.additional_users_dn, "ou=people");
+      assert.equal(
+        ldap.users_filter,
+        "(&({username_attribute}={input})(&(objectCategory=person)(objectClass=user)))",
+      );
+      assert.equal(ldap.groups_filter, "(&(member={dn})(objectClass=group))");
+      assert.deepEqual(ldap.attributes, {
+        username: "sAMAccountName",
+        display_name: "name",
+        mail: "userPrincipalName",
+        group_name: "sAMAccountName",
+      });
       assert.deepEqual(validateConfig(cli, config), { status: 0, out: OK });
     });
 
@@ -192,11 +220,10 @@ describe("authelia (sso) checked by Authelia 4.38 itself", () => {
   describe("a real Authelia serving the rendered files (real PostgreSQL storage)", () => {
     let cli: string;
     let pg: TestPostgres | undefined;
-    let proc: ChildProcess | undefined;
+    let authelia: RunningAuthelia | undefined;
     let dir = "";
     let base = "";
     let rendered: RenderedAuthelia;
-    let log = "";
     const portal = new URL("https://login.home.example.org:8443");
     // What nginx sets in front of the portal (the request reached it over HTTPS at the public host).
     const forwarded = { "X-Forwarded-Proto": "https", "X-Forwarded-Host": portal.host };
@@ -214,73 +241,25 @@ describe("authelia (sso) checked by Authelia 4.38 itself", () => {
 
       // The rendered files, with only the container's addresses and paths swapped for local ones.
       dir = tmpdir();
-      const port = 20000 + Math.floor(Math.random() * 20000);
-      config.server.address = `tcp://127.0.0.1:${port}/`;
       config.storage.postgres.address = `tcp://${pg.host}:${pg.port}`;
       config.authentication_backend.file.path = path.join(dir, "users_database.yml");
       config.notifier.filesystem.filename = path.join(dir, "notification.txt");
-      fs.writeFileSync(path.join(dir, "configuration.yml"), YAML.stringify(config), {
-        mode: 0o600,
-      });
       fs.writeFileSync(path.join(dir, "users_database.yml"), rendered.users!, { mode: 0o600 });
-      proc = spawn(cli, ["--config", path.join(dir, "configuration.yml")], {
-        stdio: ["ignore", "pipe", "pipe"],
-      });
-      proc.stdout!.on("data", (d) => (log += d));
-      proc.stderr!.on("data", (d) => (log += d));
-      base = `http://127.0.0.1:${port}`;
-      for (let i = 0; ; i++) {
-        const up = await fetch(`${base}/api/health`).then(
-          (r) => r.ok,
-          () => false,
-        );
-        if (up) break;
-        if (i > 150 || proc.exitCode !== null) throw new Error(`authelia did not start:\n${log}`);
-        await new Promise((r) => setTimeout(r, 200));
-      }
+      authelia = await startAuthelia(cli, dir, config, forwarded);
+      base = authelia.base;
     });
 
     after(() => {
-      proc?.kill();
+      authelia?.stop();
       pg?.stop();
       if (dir) fs.rmSync(dir, { recursive: true, force: true });
     });
 
-    /** Signs a person in at the portal; the session cookie, or undefined when refused. */
-    async function signIn(username: string, password: string): Promise<string | undefined> {
-      const r = await fetch(`${base}/api/firstfactor`, {
-        method: "POST",
-        headers: { ...forwarded, "Content-Type": "application/json" },
-        body: JSON.stringify({ username, password, keepMeLoggedIn: false }),
-      });
-      await r.text();
-      if (r.status !== 200) return undefined;
-      return r.headers
-        .getSetCookie()
-        .map((c) => c.split(";")[0])
-        .find((c) => c.startsWith("authelia_session="));
-    }
-
-    /** nginx's auth_request subrequest for a public URL. */
-    async function authRequest(
-      url: string,
-      cookie?: string,
-    ): Promise<{ status: number; user: string | null; location: string | null }> {
-      const r = await fetch(`${base}/api/authz/auth-request`, {
-        headers: {
-          "X-Original-URL": url,
-          "X-Original-Method": "GET",
-          ...(cookie ? { Cookie: cookie } : {}),
-        },
-        redirect: "manual",
-      });
-      await r.text();
-      return {
-        status: r.status,
-        user: r.headers.get("remote-user"),
-        location: r.headers.get("location"),
-      };
-    }
+    const signIn = (username: string, password: string) => authelia!.signIn(username, password);
+    const authRequest = async (url: string, cookie?: string) => {
+      const { status, user, location } = await authelia!.authRequest(url, cookie);
+      return { status, user, location };
+    };
 
     it("answers the workload's health check at /api/health and keeps its storage in PostgreSQL", async () => {
       assert.deepEqual(await (await fetch(`${base}/api/health`)).json(), { status: "OK" });

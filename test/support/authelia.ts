@@ -1,7 +1,9 @@
+import { spawn } from "child_process";
 import { generateKeyPairSync } from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import * as YAML from "yaml";
 import { PlannedResource, evaluate, mask } from "../../cli/mock-engine";
 import { computedOutputs } from "../../cli/mock-outputs";
 import { RawConfig } from "../../components/config";
@@ -80,4 +82,93 @@ export async function renderAuthelia(
       `stack ${stackName}: no authelia configuration.yml among the planned resources`,
     );
   return { resources, stack, config, users: all.find((s) => s.startsWith(USERS_HEADER)) };
+}
+
+/** A real Authelia serving a configuration on loopback. */
+export interface RunningAuthelia {
+  /** `http://127.0.0.1:<port>` */
+  base: string;
+  log(): string;
+  /** Signs a person in at the portal: the session cookie, or undefined when refused. */
+  signIn(username: string, password: string): Promise<string | undefined>;
+  /** nginx's auth_request subrequest for a public URL. */
+  authRequest(
+    url: string,
+    cookie?: string,
+  ): Promise<{
+    status: number;
+    user: string | null;
+    groups: string | null;
+    location: string | null;
+  }>;
+  stop(): void;
+}
+
+/**
+ * Starts Authelia on a rendered configuration (parsed), listening on a free loopback port,
+ * with `forwarded` headers sent as nginx would in front of the portal; resolves once
+ * `/api/health` answers.
+ */
+export async function startAuthelia(
+  cli: string,
+  dir: string,
+  config: Record<string, any>,
+  forwarded: Record<string, string>,
+): Promise<RunningAuthelia> {
+  const port = 20000 + Math.floor(Math.random() * 20000);
+  config.server.address = `tcp://127.0.0.1:${port}/`;
+  const file = path.join(dir, "configuration.yml");
+  fs.writeFileSync(file, YAML.stringify(config), { mode: 0o600 });
+  const proc = spawn(cli, ["--config", file], { stdio: ["ignore", "pipe", "pipe"] });
+  let log = "";
+  proc.stdout!.on("data", (d) => (log += d));
+  proc.stderr!.on("data", (d) => (log += d));
+  const base = `http://127.0.0.1:${port}`;
+  for (let i = 0; ; i++) {
+    const up = await fetch(`${base}/api/health`).then(
+      (r) => r.ok,
+      () => false,
+    );
+    if (up) break;
+    if (i > 150 || proc.exitCode !== null) {
+      proc.kill();
+      throw new Error(`authelia did not start:\n${log}`);
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return {
+    base,
+    log: () => log,
+    async signIn(username, password) {
+      const r = await fetch(`${base}/api/firstfactor`, {
+        method: "POST",
+        headers: { ...forwarded, "Content-Type": "application/json" },
+        body: JSON.stringify({ username, password, keepMeLoggedIn: false }),
+      });
+      await r.text();
+      if (r.status !== 200) return undefined;
+      return r.headers
+        .getSetCookie()
+        .map((c) => c.split(";")[0])
+        .find((c) => c.startsWith("authelia_session="));
+    },
+    async authRequest(url, cookie) {
+      const r = await fetch(`${base}/api/authz/auth-request`, {
+        headers: {
+          "X-Original-URL": url,
+          "X-Original-Method": "GET",
+          ...(cookie ? { Cookie: cookie } : {}),
+        },
+        redirect: "manual",
+      });
+      await r.text();
+      return {
+        status: r.status,
+        user: r.headers.get("remote-user"),
+        groups: r.headers.get("remote-groups"),
+        location: r.headers.get("location"),
+      };
+    },
+    stop: () => proc.kill(),
+  };
 }

@@ -1,0 +1,45 @@
+import { withComponent } from "../../components/provider";
+import { LdapRequest } from "./contract";
+
+/** Debian bookworm's slapd 2.5 and ldap-utils (images/openldap; see docs/providers/openldap.md). */
+export const OPENLDAP_IMAGE = "psf/openldap:2.5-bookworm";
+export const LOG_LEVELS = ["none", "stats", "acl", "any"] as const;
+
+export interface OpenldapSettings {
+  port: number;
+  /** slapd's `-d` level: `stats` logs every connection and operation. */
+  logLevel: (typeof LOG_LEVELS)[number];
+  /** The data volume's name (Docker: `psf-<stack>-openldap-<name>`). */
+  dataVolume: string;
+  /** Capacity to ask for where the target provisions storage (Kubernetes). */
+  dataSize?: string;
+}
+
+export const openldap = withComponent<LdapRequest, OpenldapSettings>(
+  {
+    contract: "ldap",
+    name: "openldap",
+    description:
+      "OpenLDAP slapd: psf:users as people and groups under the domain's base DN, a read-only bind account per app",
+    images: () => ({ openldap: OPENLDAP_IMAGE }),
+    settings: {
+      type: "object",
+      fields: {
+        port: { type: "int", min: 1, max: 65535, default: 389 },
+        logLevel: {
+          type: "string",
+          enum: [...LOG_LEVELS],
+          default: "stats",
+          doc: "slapd's log level (-d): stats logs each connection and operation",
+        },
+        dataVolume: { type: "string", format: "label", default: "data" },
+        dataSize: {
+          type: "string",
+          format: "memory",
+          doc: "storage to request on Kubernetes, e.g. 1Gi",
+        },
+      },
+    },
+  },
+  () => (require("./openldap-component") as typeof import("./openldap-component")).Openldap,
+);
