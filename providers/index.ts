@@ -5,6 +5,7 @@ import { borg } from "./backup/borg";
 import { backupContract } from "./backup/contract";
 import { restic } from "./backup/restic";
 import { databaseContract } from "./database/contract";
+import { mariadb } from "./database/mariadb";
 import { postgres } from "./database/postgres";
 import { ldapContract } from "./ldap/contract";
 import { openldap } from "./ldap/openldap";
@@ -39,6 +40,7 @@ export const providers: ProviderDefinition[] = [
   hardcoded,
   // database
   postgres,
+  mariadb,
   // ldap
   openldap,
   // sso

@@ -3,7 +3,7 @@
 # images/<name>/ with `changes` (Dockerfile lines for `docker import -c`: CMD, ENTRYPOINT, ENV,
 # EXPOSE, USER, VOLUME, WORKDIR; no STOPSIGNAL) and one of:
 #   Debian: `packages` (Debian packages, debootstrap'ed), optional `rootfs/` (copied in) and
-#           `setup.sh` (run in the chroot): postgres, nginx, borg, restic, openldap, demo.
+#           `setup.sh` (run in the chroot): postgres, mariadb, nginx, borg, restic, openldap, demo.
 #   Go:     `go-build` (below) and a Go module (`go.mod`, `go.sum`, its own main package or a
 #           wrapper requiring the command's module): one static binary (CGO_ENABLED=0,
 #           -trimpath, -ldflags "-s -w ..."), built through the Go module proxy with

@@ -42,21 +42,24 @@ export interface RunningDatabase {
 export interface DatabaseAdapter {
   /** Real programs the adapter runs (the suite is skipped with a reason where one is missing). */
   programs: string[];
-  /** Extensions to request: some the provider offers (empty for an engine without any). */
+  /** The engine the provider serves: the requests ask for it. */
+  engine: DatabaseRequest["engine"];
+  /** The engine's SQL for the session's user name alone (PostgreSQL `current_user`, MariaDB `user@host`). */
+  currentUserSql: string;
+  /** Extensions to request: some the provider offers (empty for an engine without any: MariaDB). */
   extensions: string[];
   /** Starts an empty server. */
   start(): RunningDatabase;
 }
 
-const request = (name: string, extra: Partial<DatabaseRequest> = {}): DatabaseRequest => ({
-  engine: "postgres",
-  name,
-  user: name,
-  extensions: [],
-  ...extra,
-});
-
 export function databaseContractSuite(providerName: string, adapter: DatabaseAdapter): void {
+  const request = (name: string, extra: Partial<DatabaseRequest> = {}): DatabaseRequest => ({
+    engine: adapter.engine,
+    name,
+    user: name,
+    extensions: [],
+    ...extra,
+  });
   describe(`database contract with a real server: ${providerName}`, function () {
     let db: RunningDatabase;
     let fresh: RunningDatabase | undefined;
@@ -84,7 +87,7 @@ export function databaseContractSuite(providerName: string, adapter: DatabaseAda
       assert.deepEqual(Object.keys(creds).sort(), ["notes", "wiki"]);
       assert.equal(creds.wiki.user, "wiki_app");
       for (const c of Object.values(creds)) {
-        assert.equal(db.query(c, "SELECT current_user"), c.user);
+        assert.equal(db.query(c, adapter.currentUserSql), c.user);
         // Only an owner (or a granted role) may create and drop tables there.
         db.query(c, "CREATE TABLE probe (id int); DROP TABLE probe");
       }
@@ -100,16 +103,20 @@ export function databaseContractSuite(providerName: string, adapter: DatabaseAda
       assert.throws(() => db.query({ ...creds.wiki, database: "notes" }, "SELECT 1"));
     });
 
-    it("creates the requested extensions in the database that asked, and no others", () => {
-      assert.deepEqual(
-        db
-          .extensions("notes")
-          .filter((e) => adapter.extensions.includes(e))
-          .sort(),
-        [...adapter.extensions].sort(),
-      );
-      assert.deepEqual(db.extensions("wiki"), []);
-    });
+    // An engine without extensions has nothing to prove here; its provider refuses them (validation).
+    (adapter.extensions.length ? it : it.skip)(
+      "creates the requested extensions in the database that asked, and no others",
+      () => {
+        assert.deepEqual(
+          db
+            .extensions("notes")
+            .filter((e) => adapter.extensions.includes(e))
+            .sort(),
+          [...adapter.extensions].sort(),
+        );
+        assert.deepEqual(db.extensions("wiki"), []);
+      },
+    );
 
     it("runs initSql once, in the new database, as its owner", () => {
       assert.equal(rows(creds.notes), "1");

@@ -159,6 +159,8 @@ class ProvisionedPostgres implements RunningDatabase {
 
 const postgresAdapter: DatabaseAdapter = {
   programs: [`${PG_BIN}/postgres`, "psql", "pg_dump"],
+  engine: "postgres",
+  currentUserSql: "SELECT current_user",
   extensions: ["pg_trgm", "pgcrypto", "uuid-ossp", "citext", "hstore"],
   start: () => new ProvisionedPostgres(startPostgres()),
 };

@@ -17,10 +17,11 @@ const name = (ref: string, list: Recipe[] = recipes) => recipeFor(ref, list)?.na
 describe("local images: which recipe stands in for an image reference", () => {
   it("reads every recipe in images/ with its kind and upstream references", () => {
     const byName = Object.fromEntries(recipes.map((r) => [r.name, r]));
-    for (const n of ["postgres", "nginx", "borg", "restic", "demo"])
+    for (const n of ["postgres", "mariadb", "nginx", "borg", "restic", "demo"])
       assert.equal(byName[n]?.kind, "debian", n);
     for (const n of ["authelia", "miniflux", "whoami"]) assert.equal(byName[n]?.kind, "go", n);
     assert.deepEqual(byName.postgres.upstream, ["postgres:15-bookworm", "postgres:15"]);
+    assert.deepEqual(byName.mariadb.upstream, ["mariadb:11", "mariadb:10.11"]);
     assert.deepEqual(byName.demo.upstream, []);
   });
 

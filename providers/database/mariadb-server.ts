@@ -1,0 +1,177 @@
+import { shellQuote } from "../../components/shell";
+import { DatabaseRequest } from "./contract";
+import type { MariadbSettings } from "./mariadb";
+import { INIT_PENDING, MANAGED, ident, literal } from "./mariadb-sql";
+
+/** Paths and port the server's scripts use (tests point them elsewhere). */
+export interface ServerPaths {
+  /** The provision script (shell; the superuser's SQL and each initSql inside). */
+  provisionFile: string;
+  /** Per database, `<name>.env`: the connection env the dump and restore commands read. */
+  clientDir: string;
+  readyMarker: string;
+  port: number;
+}
+
+const LOOPBACK = "127.0.0.1";
+export const SERVER_PATHS: Omit<ServerPaths, "port"> = {
+  provisionFile: "/etc/psf/provision.sh",
+  clientDir: "/etc/psf/db",
+  readyMarker: "/tmp/psf-provisioned",
+};
+
+/**
+ * The connection a database's commands read from the environment: the backup job's env
+ * (providers/backup/jobs.ts) and, in the server, the database's `<clientDir>/<name>.env`.
+ */
+export const CLIENT_ENV = [
+  "PSF_DB_HOST",
+  "PSF_DB_PORT",
+  "PSF_DB_NAME",
+  "PSF_DB_USER",
+  "PSF_DB_PASSWORD",
+] as const;
+
+/** The server's arguments (after the image's entrypoint): what a person would pass to `mariadbd`. */
+export function serverArgs(settings: MariadbSettings): string[] {
+  return [
+    "mariadbd",
+    `--port=${settings.port}`,
+    `--max-connections=${settings.maxConnections}`,
+    `--innodb-buffer-pool-size=${settings.innodbBufferPoolSize}`,
+  ];
+}
+
+/** `mariadb` or another client as the superuser over loopback; its password stays in the env. */
+const asRoot = (program: string, port: number, args: string[] = []) =>
+  `MYSQL_PWD="\${MARIADB_ROOT_PASSWORD:-}" ${[program, "--no-defaults", "--protocol=tcp", "-h", LOOPBACK, "-P", String(port), "-u", "root", ...args].map(shellQuote).join(" ")}`;
+
+/** A client as the database's user in its database, connection from the PSF_DB_* env. */
+const asUser = (program: string, args: string[]) =>
+  `MYSQL_PWD="$PSF_DB_PASSWORD" ${program} --no-defaults --protocol=tcp -h "$PSF_DB_HOST" -P "$PSF_DB_PORT" -u "$PSF_DB_USER" ${args.map((a) => `${shellQuote(a)} `).join("")}"$PSF_DB_NAME"`;
+
+/** Text piped into a client without quoting worries: as base64, decoded in the container. */
+const feed = (text: string) => `printf %s ${Buffer.from(text).toString("base64")} | base64 -d`;
+
+/** A database's connection env file, as the server's commands read it. */
+export function clientEnvFile(r: DatabaseRequest, password: string, port: number): string {
+  const env = {
+    PSF_DB_HOST: LOOPBACK,
+    PSF_DB_PORT: String(port),
+    PSF_DB_NAME: r.name,
+    PSF_DB_USER: r.user,
+    PSF_DB_PASSWORD: password,
+  };
+  return Object.entries(env)
+    .map(([k, v]) => `${k}=${shellQuote(v)}\n`)
+    .join("");
+}
+
+/** Runs `script` with a database's env file loaded (inside the server). */
+export function withClientEnv(p: Pick<ServerPaths, "clientDir">, database: string, script: string) {
+  return `set -a; . ${shellQuote(`${p.clientDir}/${database}.env`)}; set +a; ${script}`;
+}
+
+/**
+ * The provision script: the superuser's SQL, then each pending `initSql` run as the database's
+ * own user (so it can touch nothing else), its mark cleared once it succeeded. MariaDB commits
+ * each DDL statement, so a failing initSql may leave part of its work; it stays pending and runs
+ * again on the next apply. One failure does not keep the other databases' initSql from running;
+ * the script then exits 1.
+ */
+export function provisionScript(p: ServerPaths, sql: string, requests: DatabaseRequest[]): string {
+  // In `mysql`: dropRemoved keeps its lists in temporary tables, which need a database.
+  const root = (args: string[] = []) => asRoot("mariadb", p.port, ["-D", "mysql", ...args]);
+  const out = ["set -u", "failed=0", `${feed(sql)} | ${root()} || exit 1`];
+  for (const r of requests.filter((r) => r.initSql)) {
+    const due = `SELECT SCHEMA_COMMENT = ${literal(INIT_PENDING)} FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ${literal(r.name)}`;
+    const done = `ALTER DATABASE ${ident(r.name)} COMMENT ${literal(MANAGED)}`;
+    out.push(
+      `if [ "$(${root(["-N", "-B", "-e", due])})" = 1 ]; then`,
+      `  if (${withClientEnv(p, r.name, `${feed(r.initSql!)} | ${asUser("mariadb", [])}`)}) && ${root(["-e", done])}; then :`,
+      `  else echo ${shellQuote(`psf: initSql of ${r.name} failed (above); it runs again on the next apply`)} >&2; failed=1; fi`,
+      "fi",
+    );
+  }
+  out.push('exit "$failed"');
+  return out.join("\n") + "\n";
+}
+
+/** The superuser's client runs the provision script over loopback. */
+function provisionCommand(p: ServerPaths): string {
+  return `sh ${shellQuote(p.provisionFile)}`;
+}
+
+/** Answers on loopback TCP (the entrypoint's first-run server listens on no port). */
+function pingCommand(port: number): string {
+  return `${asRoot("mariadb-admin", port, ["--connect-timeout=2", "ping"])} >/dev/null 2>&1`;
+}
+
+/**
+ * The container's command (`bash -c <this> psf-mariadb <serverArgs...>`): starts the image's
+ * own entrypoint (first-run initialisation included), waits until the server answers on
+ * loopback, applies the provision script, then marks the container ready for the health
+ * check. A failing script leaves the server serving the databases it has, unhealthy, with the
+ * error in its log. TERM or INT asks mariadbd for a clean shutdown, as the image's would.
+ */
+export function startScript(p: ServerPaths): string {
+  return [
+    "set -eu",
+    `rm -f ${shellQuote(p.readyMarker)}`,
+    'docker-entrypoint.sh "$@" &',
+    "pid=$!",
+    `trap 'kill -TERM "$pid" 2>/dev/null; wait "$pid"; exit $?' TERM INT`,
+    `until ${pingCommand(p.port)}; do`,
+    '  kill -0 "$pid" 2>/dev/null || { wait "$pid"; exit $?; }',
+    "  sleep 1",
+    "done",
+    `if ${provisionCommand(p)}; then touch ${shellQuote(p.readyMarker)}`,
+    'else echo "psf: provisioning failed (above); the server runs but stays unhealthy until it succeeds" >&2; fi',
+    'wait "$pid"',
+  ].join("\n");
+}
+
+/** Run in the live container after the script changed: new users, databases, initSql. */
+export function reloadScript(p: ServerPaths): string {
+  return `${provisionCommand(p)} && touch ${shellQuote(p.readyMarker)}`;
+}
+
+/** Ready means provisioned and answering. */
+export function healthScript(p: ServerPaths): string {
+  return `test -f ${shellQuote(p.readyMarker)} && ${pingCommand(p.port)}`;
+}
+
+/**
+ * A dump of one database to stdout as its own user, read from the PSF_DB_* env: consistent
+ * (one snapshot: `--single-transaction`), with routines, triggers and events, and without
+ * `CREATE DATABASE`/`USE`, so it loads into whichever database the restore names.
+ */
+export const DUMP_SCRIPT = asUser("mariadb-dump", [
+  "--single-transaction",
+  "--routines",
+  "--triggers",
+  "--events",
+  "--no-tablespaces",
+  "--skip-dump-date",
+]);
+
+/** Statements dropping everything in the current database, generated by the server. */
+const DROP_ALL = [
+  "SELECT s FROM (",
+  "SELECT 1 AS o, CONCAT('DROP VIEW IF EXISTS `', REPLACE(TABLE_NAME, '`', '``'), '`;') AS s FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_TYPE = 'VIEW'",
+  "UNION ALL SELECT 2, CONCAT(IF(TABLE_TYPE = 'SEQUENCE', 'DROP SEQUENCE IF EXISTS `', 'DROP TABLE IF EXISTS `'), REPLACE(TABLE_NAME, '`', '``'), '`;') FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_TYPE <> 'VIEW'",
+  "UNION ALL SELECT 3, CONCAT('DROP ', ROUTINE_TYPE, ' IF EXISTS `', REPLACE(ROUTINE_NAME, '`', '``'), '`;') FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = DATABASE() AND ROUTINE_TYPE IN ('PROCEDURE', 'FUNCTION')",
+  "UNION ALL SELECT 4, CONCAT('DROP EVENT IF EXISTS `', REPLACE(EVENT_NAME, '`', '``'), '`;') FROM information_schema.EVENTS WHERE EVENT_SCHEMA = DATABASE()",
+  ") x ORDER BY o",
+].join(" ");
+
+/**
+ * Reads such a dump from stdin into the database as its user, connection from the PSF_DB_*
+ * env: first drops everything in that database (tables made after the dump go too), then
+ * loads the dump, so the database ends as dumped. Not all or nothing: MariaDB commits each
+ * DDL statement; a failed restore is repeated.
+ */
+export const RESTORE_SCRIPT = [
+  `drops="$(${asUser("mariadb", ["-N", "-r", "-B", "-e", DROP_ALL])} </dev/null)" || exit 1`,
+  `{ printf '%s\\n' 'SET FOREIGN_KEY_CHECKS = 0;' "$drops"; cat; } | ${asUser("mariadb", [])}`,
+].join("\n");

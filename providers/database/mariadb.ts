@@ -1,0 +1,124 @@
+import { Issue, joinPath } from "../../components/errors";
+import { withComponent } from "../../components/provider";
+import { DatabaseRequest } from "./contract";
+import { RESERVED_DATABASES, RESERVED_USERS } from "./mariadb-sql";
+
+export const MARIADB_VERSIONS = ["10.6", "10.11", "11.4", "11.8", "11"] as const;
+
+export interface MariadbSettings {
+  version: (typeof MARIADB_VERSIONS)[number];
+  port: number;
+  maxConnections: number;
+  innodbBufferPoolSize: string;
+  /** Drop databases (and users) PSF created once their request is gone. */
+  dropRemoved: boolean;
+  /** The data volume's name (Docker: `psf-<stack>-mariadb-<name>`). */
+  dataVolume: string;
+  /** Capacity to ask for where the target provisions storage (Kubernetes). */
+  dataSize?: string;
+}
+
+/** Bytes in a `size` setting (`512M`, `64k`, a bare number of bytes). */
+function sizeBytes(size: string): number {
+  const m = /^(\d+)([kKmMgG]?)$/.exec(size);
+  if (!m) throw new Error(`bug: ${size} passed the size format`);
+  return (
+    Number(m[1]) *
+    { "": 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[m[2].toLowerCase() as "" | "k" | "m" | "g"]
+  );
+}
+
+/** InnoDB refuses a smaller buffer pool (MariaDB 10.6–11). */
+const MIN_BUFFER_POOL = 5 * 1024 ** 2;
+
+export const mariadb = withComponent<DatabaseRequest, MariadbSettings>(
+  {
+    contract: "database",
+    name: "mariadb",
+    description: "one MariaDB server; a database and a user per service",
+    images: (settings) => ({ mariadb: `mariadb:${settings.version}` }),
+    settings: {
+      type: "object",
+      fields: {
+        version: {
+          type: "string",
+          enum: MARIADB_VERSIONS,
+          default: "11",
+          doc: "release series; picks the default image mariadb:<version>",
+        },
+        port: { type: "int", min: 1, max: 65535, default: 3306 },
+        maxConnections: { type: "int", min: 10, max: 100000, default: 151 },
+        innodbBufferPoolSize: {
+          type: "string",
+          format: "size",
+          default: "128M",
+          doc: "innodb_buffer_pool_size; at least 5M",
+        },
+        dropRemoved: {
+          type: "bool",
+          default: false,
+          doc: "drop a database PSF created once no service requests it",
+        },
+        dataVolume: { type: "string", format: "label", default: "data" },
+        dataSize: {
+          type: "string",
+          format: "memory",
+          doc: "storage to request on Kubernetes, e.g. 10Gi",
+        },
+      },
+    },
+    checkRequest: (req, path) => {
+      const issues: Issue[] = [];
+      if (req.engine !== "mariadb")
+        issues.push({
+          path: joinPath(path, "engine"),
+          message: `the mariadb provider serves engine mariadb, not ${req.engine} (engine defaults to postgres)`,
+          hint: "set engine: mariadb, or use the postgres provider (providers.database.use: postgres)",
+        });
+      if (RESERVED_DATABASES.includes(req.name))
+        issues.push({
+          path: joinPath(path, "name"),
+          message: `"${req.name}" is MariaDB's own database`,
+          hint: "set name to another database name",
+        });
+      if (RESERVED_USERS.includes(req.user))
+        issues.push({
+          path: joinPath(path, "user"),
+          message: `"${req.user}" is an account MariaDB or its image makes`,
+          hint: `set user to a name other than ${RESERVED_USERS.join(", ")}`,
+        });
+      req.extensions.forEach((e, i) =>
+        issues.push({
+          path: joinPath(joinPath(path, "extensions"), i),
+          message: `MariaDB has no extensions to create ("${e}")`,
+          hint: "remove extensions (they are PostgreSQL's)",
+        }),
+      );
+      return issues;
+    },
+    checkStack: (settings, stack, requests, path) => {
+      const issues: Issue[] = [];
+      if (sizeBytes(settings.innodbBufferPoolSize) < MIN_BUFFER_POOL)
+        issues.push({
+          path: joinPath(path, "innodbBufferPoolSize"),
+          message: `${settings.innodbBufferPoolSize} is below InnoDB's minimum of 5M`,
+          hint: "innodbBufferPoolSize: 128M (up to about 70% of the server's memory on a dedicated host)",
+        });
+      const owners = new Map<string, string>();
+      for (const [requester, r] of Object.entries(requests)) {
+        const other = owners.get(r.name);
+        if (other === undefined) owners.set(r.name, requester);
+        else
+          issues.push({
+            path: stack.services[requester]
+              ? ["needs", "database", "name"].reduce(joinPath, joinPath("services", requester))
+              : path,
+            message: `database "${r.name}" is already requested by ${other}`,
+            hint: "give each service its own database name",
+          });
+      }
+      return issues;
+    },
+  },
+  () => (require("./mariadb-component") as typeof import("./mariadb-component")).Mariadb,
+);
