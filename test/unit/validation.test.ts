@@ -508,18 +508,6 @@ describe("limits of what psf reads (docs/validation.md)", () => {
       n = Math.floor((n * bytes * 0.98) / size);
     }
   }
-  /** Milliseconds to read and validate `text` (the better of two runs). */
-  function timed(text: string): { ms: number; issues: Issue[] } {
-    let best = Infinity;
-    let issues: Issue[] = [];
-    for (let k = 0; k < 2; k++) {
-      const started = process.hrtime.bigint();
-      issues = validateText(text, realRegistry);
-      best = Math.min(best, Number(process.hrtime.bigint() - started) / 1e6);
-    }
-    return { ms: best, issues };
-  }
-
   it("documents the limits it applies", () => {
     const doc = fs.readFileSync(path.join(__dirname, "..", "..", "docs", "validation.md"), "utf8");
     assert.ok(doc.includes(`${LIMITS.fileBytes.toLocaleString("en")} bytes`), "file size");
@@ -527,24 +515,17 @@ describe("limits of what psf reads (docs/validation.md)", () => {
     assert.ok(doc.includes(LIMITS.values.toLocaleString("en")), "values");
   });
 
-  it("validates a 1 MB stack file of services in time linear in its size", function () {
+  // How long it takes is the bench's business (node bench/validate-size.js, npm run bench):
+  // tests check what it does.
+  it("validates a 1 MB stack file of services, every service read", function () {
     this.timeout(300_000);
-    const small = devWithServices(100_000);
     const large = devWithServices(1_000_000);
     assert.ok(Buffer.byteLength(large) <= LIMITS.fileBytes, `${Buffer.byteLength(large)} bytes`);
     assert.ok(Buffer.byteLength(large) >= 900_000, `${Buffer.byteLength(large)} bytes`);
-    const a = timed(small);
-    const b = timed(large);
-    assert.deepEqual(a.issues, []);
-    assert.deepEqual(b.issues, []);
-    // Ten times the file, ten times the time (and some slack for a busy machine); quadratic
-    // work, as the yaml package's duplicate-key check was, would be a hundred times.
-    assert.ok(
-      b.ms < 25 * a.ms + 500,
-      `100 KB: ${Math.round(a.ms)} ms, 1 MB: ${Math.round(b.ms)} ms`,
-    );
-    // Under a second here; generous on a loaded CI machine.
-    assert.ok(b.ms < 15_000, `1 MB: ${Math.round(b.ms)} ms`);
+    assert.deepEqual(validateText(large, realRegistry), []);
+    const services = (readStackText(large).raw?.services ?? {}) as Record<string, unknown>;
+    const expected = YAML.parse(large).config["psf:services"] as Record<string, unknown>;
+    assert.deepEqual(Object.keys(services), Object.keys(expected));
   });
 
   it("refuses a file one byte over the size limit, and reads one at it", () => {
@@ -574,11 +555,9 @@ describe("limits of what psf reads (docs/validation.md)", () => {
       assert.equal(r.fatal, true, make(LIMITS.depth + 1));
       assert.match(r.issues[0].message, /nested deeper than 32 levels/);
     }
-    // Far deeper stops at once, without the parser's recursion.
-    const started = Date.now();
+    // Far deeper stops with the same error, not a stack overflow in the parser's recursion.
     const deep = readStackText(`config:\n  psf:x: ${"[".repeat(500_000)}\n`, "<file>");
     assert.match(deep.issues[0].message, /nested deeper than 32 levels/);
-    assert.ok(Date.now() - started < 5_000);
   });
 
   it("refuses more values than it reads, aliases counted as often as they are used", () => {
@@ -591,11 +570,9 @@ describe("limits of what psf reads (docs/validation.md)", () => {
       ["b", "c", "d", "e", "f", "g"]
         .map((k, i) => `  ${k}: &${k} [${Array(10).fill(`*${"abcdef"[i]}`).join(",")}]\n`)
         .join("");
-    const started = Date.now();
     const bomb = readStackText(laughs, "<file>");
     assert.equal(bomb.fatal, true);
     assert.match(bomb.issues[0].message, /more than 200,000 keys and values/);
-    assert.ok(Date.now() - started < 5_000);
   });
 
   it("reads the engine's config (JSON) within the same limits, into maps without prototype", () => {
