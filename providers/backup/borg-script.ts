@@ -2,16 +2,14 @@ import { shellQuote } from "../../components/shell";
 import {
   BackupJob,
   CommonSettings,
-  DB_CHECK,
   DB_FILE,
   JobScripts,
-  PG_DUMP,
   RESTORE_ARG,
   RUN_NAME,
   ScriptPaths,
   checkTargets,
+  databaseFunctions,
   maintenanceDue,
-  pgRestore,
   runGlob,
   scriptHeader,
   wipeTargets,
@@ -76,7 +74,7 @@ function backup(job: BackupJob, settings: BorgSettings, paths: ScriptPaths): str
     LOCK,
     `GLOB=${q(runGlob(job.service))}`,
     ...checkTargets("BACKUP_ROOT", job),
-    ...(job.database ? DB_CHECK : []),
+    ...(job.database ? databaseFunctions(job.database) : []),
     ...RUN_NAME,
     ...openRepo(settings, true),
     // A job with only a database mounts nothing under the backup root: it may not exist.
@@ -84,14 +82,14 @@ function backup(job: BackupJob, settings: BorgSettings, paths: ScriptPaths): str
     `log "backing up \${TARGETS[*]}${job.database ? " and the database" : ""} as $RUN"`,
     "set +e",
     job.database
-      ? `${PG_DUMP} | ${create} --stdin-name ${DB_FILE} "::$RUN" - "\${TARGETS[@]}"; st=("\${PIPESTATUS[@]}")`
+      ? `psf_db_dump | ${create} --stdin-name ${DB_FILE} "::$RUN" - "\${TARGETS[@]}"; st=("\${PIPESTATUS[@]}")`
       : `${create} "::$RUN" "\${TARGETS[@]}"; st=(0 "$?")`,
     "set -e",
-    // pg_dump's own failure is the cause; 141 (SIGPIPE) only means borg stopped reading.
+    // The dump's own failure is the cause; 141 (SIGPIPE) only means borg stopped reading.
     'if [ "${st[0]}" -ne 0 ] && { [ "${st[0]}" -ne 141 ] || [ "${st[1]}" -eq 0 ]; }; then',
     // The archive, when borg finished it, holds a truncated dump: never keep it.
     '  if borg list "${LOCK[@]}" --short --glob-archives "$RUN" | grep -Fx -- "$RUN" >/dev/null; then borg delete "${LOCK[@]}" "::$RUN"; fi',
-    '  fail "the database dump failed (pg_dump exit ${st[0]}); no archive was kept"',
+    '  fail "the database dump failed (exit ${st[0]}); no archive was kept"',
     "fi",
     'if [ "${st[1]}" -ge 2 ]; then fail "borg create failed (exit ${st[1]}); no archive was made"; fi',
     'if [ "${st[1]}" -eq 1 ]; then fail "borg create finished with warnings (above): $RUN lacks what it could not read"; fi',
@@ -124,7 +122,7 @@ function restore(job: BackupJob, settings: BorgSettings, paths: ScriptPaths): st
     LOCK,
     `GLOB=${q(runGlob(job.service))}`,
     ...checkTargets("RESTORE_ROOT", job),
-    ...(job.database ? DB_CHECK : []),
+    ...(job.database ? databaseFunctions(job.database) : []),
     ...openRepo(settings, false),
     'RUNS=$(borg list "${LOCK[@]}" --short --glob-archives "$GLOB")',
     'if [ "$WANT" = latest ]; then',
@@ -152,7 +150,7 @@ function restore(job: BackupJob, settings: BorgSettings, paths: ScriptPaths): st
           'borg extract "${LOCK[@]}" --numeric-ids "::$RUN" "${TARGETS[@]}"',
         ]
       : []),
-    ...(job.database ? pgRestore(`"$TMPD/${DB_FILE}"`) : []),
+    ...(job.database ? [`psf_db_restore <"$TMPD/${DB_FILE}"`] : []),
     'log "restored $RUN"',
     "",
   ].join("\n");

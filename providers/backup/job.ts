@@ -2,6 +2,7 @@ import { ServiceConfig } from "../../components/config";
 import { Issue, joinPath } from "../../components/errors";
 import { shellQuote } from "../../components/shell";
 import { ObjectSpec } from "../../components/validate/schema";
+import type { DatabaseDump } from "../database/contract";
 import {
   BackupRequest,
   DEFAULT_RETENTION,
@@ -22,8 +23,8 @@ export interface BackupJob {
   /** What is backed up: `data` (a whole volume) or `media/keep` (a path inside one). */
   targets: string[];
   excludes: ExcludePattern[];
-  /** Stream the requester's database into the backup (`db.sql`). */
-  database: boolean;
+  /** The requester's database, streamed into the backup (`db.sql`) by its provider's commands. */
+  database?: DatabaseDump;
   retention: Retention;
   schedule: string;
   /** The one job per repository that also runs repository-wide checks and compaction. */
@@ -71,6 +72,8 @@ export interface CommonSettings {
   retention?: Partial<Retention>;
   /** Day of the week (0 = Sunday) on which the job also checks the repository. */
   checkWeekday: number;
+  /** A remote repository; default: a volume of the provider. */
+  repository?: string;
   /** `psf:secrets` name of a passphrase to use instead of a generated one. */
   passphrase?: string;
   /** `psf:secrets` name of an SSH private key for a remote repository. */
@@ -131,7 +134,8 @@ function inVolume(abs: string, volumes: Record<string, string>): string | undefi
 
 /**
  * The job for one request. `volumes` are the requester's own (a service's `volumes`); a
- * provider requester backs up whole volumes only.
+ * provider requester backs up whole volumes only. A request with `database: true` adds its
+ * database provider's dump to the job (`database`).
  */
 export function planJob(
   requester: string,
@@ -164,7 +168,6 @@ export function planJob(
     volumes: [...new Set(targets.map((t) => t.split("/")[0]))],
     targets: [...new Set(targets)],
     excludes,
-    database: req.database,
     retention: retentionOf(settings, req),
     schedule: req.schedule ?? settings.schedule,
     maintainer,
@@ -198,7 +201,7 @@ export function sshConfig(knownHosts: boolean): string {
 
 /** Checks shared by both providers: retention that keeps something, named secrets that exist. */
 export function checkCommonStack(
-  settings: CommonSettings & { repository?: string },
+  settings: CommonSettings,
   secretNames: readonly string[],
   requests: Record<string, BackupRequest>,
   path: string,
@@ -281,27 +284,25 @@ export function checkTargets(root: "BACKUP_ROOT" | "RESTORE_ROOT", job: BackupJo
   ];
 }
 
-/** Database access from the env file (or environment), checked before anything runs. */
-export const DB_CHECK = [
-  "for v in PSF_DB_HOST PSF_DB_PORT PSF_DB_NAME PSF_DB_USER PSF_DB_PASSWORD; do",
-  '  [ -n "${!v:-}" ] || fail "$v is not set (database: true needs the database credentials)"',
-  "done",
-];
-
-/** `pg_dump` of the requester's database as its owner, plain SQL, to stdout. */
-export const PG_DUMP =
-  'PGPASSWORD="$PSF_DB_PASSWORD" pg_dump -w --no-owner --no-privileges -h "$PSF_DB_HOST" -p "$PSF_DB_PORT" -U "$PSF_DB_USER" -d "$PSF_DB_NAME"';
-
 /**
- * Loads a dump file as the owner, in one transaction: first drops everything the owner has,
- * so the database ends exactly as dumped. `COMMENT ON EXTENSION` lines (outside COPY data) are
- * skipped: extensions belong to the superuser, and the owner may not comment on them.
+ * The database provider's dump and restore, verbatim, as the functions `psf_db_dump` and
+ * `psf_db_restore`; first, checks that the image has their programs and the env file their
+ * variables, so a job fails before anything runs.
  */
-export function pgRestore(file: string): string[] {
+export function databaseFunctions(dump: DatabaseDump): string[] {
   return [
-    `awk 'copy { print; if ($0 == "\\\\.") copy = 0; next } /^COPY .* FROM stdin;$/ { copy = 1; print; next } /^COMMENT ON EXTENSION / { next } { print }' ${file} |`,
-    '  PGPASSWORD="$PSF_DB_PASSWORD" psql -X -q -w -v ON_ERROR_STOP=1 --single-transaction -h "$PSF_DB_HOST" -p "$PSF_DB_PORT" -U "$PSF_DB_USER" -d "$PSF_DB_NAME" \\',
-    "    -c 'DROP OWNED BY CURRENT_USER' -f - >/dev/null",
+    `for p in ${dump.programs.map(q).join(" ")}; do`,
+    '  command -v "$p" >/dev/null || fail "$p is not in this image; the database\'s dump needs it"',
+    "done",
+    `for v in ${dump.env.map(q).join(" ")}; do`,
+    '  [ -n "${!v:-}" ] || fail "$v is not set (database: true needs the database credentials)"',
+    "done",
+    "psf_db_dump() {",
+    dump.dump,
+    "}",
+    "psf_db_restore() {",
+    dump.restore,
+    "}",
   ];
 }
 

@@ -2,16 +2,14 @@ import { shellQuote } from "../../components/shell";
 import {
   BackupJob,
   CommonSettings,
-  DB_CHECK,
   DB_FILE,
   JobScripts,
-  PG_DUMP,
   RESTORE_ARG,
   RUN_NAME,
   ScriptPaths,
   checkTargets,
+  databaseFunctions,
   maintenanceDue,
-  pgRestore,
   runGlob,
   scriptHeader,
   wipeTargets,
@@ -124,7 +122,7 @@ function backup(job: BackupJob, settings: ResticSettings, paths: ScriptPaths): s
   return [
     ...scriptHeader("psf-backup", "restic", job, paths),
     ...checkTargets("BACKUP_ROOT", job),
-    ...(job.database ? DB_CHECK : []),
+    ...(job.database ? databaseFunctions(job.database) : []),
     ...RUN_NAME,
     TMPDIR,
     ...RETRY_LOCKED,
@@ -136,14 +134,14 @@ function backup(job: BackupJob, settings: ResticSettings, paths: ScriptPaths): s
           // The dump first: a run whose files snapshot exists is complete.
           'log "backing up the database as $RUN"',
           "set +e",
-          `${PG_DUMP} | restic backup --json ${common} --tag "db,$RUN" --stdin --stdin-filename ${DB_FILE} >"$TMPD/db.json"; st=("\${PIPESTATUS[@]}")`,
+          `psf_db_dump | restic backup --json ${common} --tag "db,$RUN" --stdin --stdin-filename ${DB_FILE} >"$TMPD/db.json"; st=("\${PIPESTATUS[@]}")`,
           "set -e",
-          // pg_dump's own failure is the cause; 141 (SIGPIPE) only means restic stopped reading.
+          // The dump's own failure is the cause; 141 (SIGPIPE) only means restic stopped reading.
           'if [ "${st[0]}" -ne 0 ] && { [ "${st[0]}" -ne 141 ] || [ "${st[1]}" -eq 0 ]; }; then',
           // restic 0.14 keeps whatever arrived on stdin: never keep a truncated dump.
           '  id=$({ grep -o \'"snapshot_id":"[0-9a-f]*"\' "$TMPD/db.json" || true; } | cut -d\'"\' -f4)',
           '  if [ -n "$id" ]; then retry_locked restic forget -q "$id"; fi',
-          '  fail "the database dump failed (pg_dump exit ${st[0]}); no snapshot was kept"',
+          '  fail "the database dump failed (exit ${st[0]}); no snapshot was kept"',
           "fi",
           'if [ "${st[1]}" -ne 0 ]; then fail "restic backup of the database failed (exit ${st[1]})"; fi',
         ]
@@ -177,7 +175,7 @@ function restore(job: BackupJob, _settings: ResticSettings, paths: ScriptPaths):
     ...scriptHeader("psf-restore", "restic", job, paths),
     ...RESTORE_ARG,
     ...checkTargets("RESTORE_ROOT", job),
-    ...(job.database ? DB_CHECK : []),
+    ...(job.database ? databaseFunctions(job.database) : []),
     TMPDIR,
     ...openRepo(false),
     `RUNS=$(restic snapshots --json --host "$SERVICE" --tag ${runKind(job)} | ${RUNS_OF(job.service)})`,
@@ -203,7 +201,7 @@ function restore(job: BackupJob, _settings: ResticSettings, paths: ScriptPaths):
     ...(job.targets.length
       ? [...wipeTargets(job), `restic restore -q ${of("files")} --target "$RESTORE_ROOT"`]
       : []),
-    ...(job.database ? pgRestore(`"$TMPD/${DB_FILE}"`) : []),
+    ...(job.database ? [`psf_db_restore <"$TMPD/${DB_FILE}"`] : []),
     'log "restored $RUN"',
     "",
   ].join("\n");

@@ -17,7 +17,7 @@ export interface LdapResult {
   adminUrl?: string;
 }
 
-export const ldapContract: ContractDefinition<LdapRequest> = {
+export const ldapContract: ContractDefinition<LdapRequest, LdapResult> = {
   name: "ldap",
   description: "an LDAP directory with the stack's users and groups, and a bind account",
   request: {
