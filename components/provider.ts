@@ -1,7 +1,7 @@
 // Type-only imports: definitions are read by validation, which must not load Pulumi (its
 // classes load on demand through `withComponent`); test/unit/validate-without-pulumi.test.ts.
 import type * as pulumi from "@pulumi/pulumi";
-import type { ContractDefinition, ContractName, ContractResult, Outputs } from "./contract";
+import type { ContractDefinition, ContractName, Outputs } from "./contract";
 import type { StackSettings } from "./config";
 import type { Issue } from "./errors";
 import type { Target } from "./targets/target";

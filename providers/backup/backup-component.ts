@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { Outputs } from "../../components/contract";
 import { ProviderArgs, ProviderInstance } from "../../components/provider";
 import { BackupRequest, BackupResult } from "./contract";
-import { CommonSettings } from "./job";
+import { CommonSettings } from "./settings";
 import { BackupEngine, deployBackupJobs, localRepository, passphrase } from "./jobs";
 
 /** What a tool's component adds: its image, env, extra volumes and scripts (`BackupEngine`). */

@@ -3,7 +3,7 @@ import { ProviderComponent, ProviderDefinition, withComponent } from "../../comp
 import type { StackSettings } from "../../components/config";
 import type { ObjectSpec } from "../../components/validate/schema";
 import { BackupRequest } from "./contract";
-import { CommonSettings, checkCommonStack, commonSettingsFields } from "./job";
+import { CommonSettings, checkCommonStack, commonSettingsFields } from "./settings";
 
 /** What one backup tool (borg, restic) adds to the shape every backup provider shares. */
 export interface BackupTool<Settings extends CommonSettings> {

@@ -9,12 +9,12 @@ import {
   BIN,
   BackupJob,
   CONTAINER_PATHS,
-  CommonSettings,
   JobScripts,
   planJob,
   renderEnvFile,
   sshConfig,
 } from "./job";
+import { CommonSettings } from "./settings";
 
 /** What differs between borg and restic when their jobs are deployed. */
 export interface BackupEngine {
