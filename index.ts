@@ -4,11 +4,10 @@ import { registry } from "./providers";
 
 const stack = runProgram(registry);
 
-/** Per service: its public URL and backup/restore commands. */
-export const services = stack.services;
-/** Initial sign-in credentials of the people in psf:users (secret: `pulumi stack output accounts --show-secrets`). */
-export const accounts = stack.accounts;
-/** Where and as whom to sign in (no passwords), for `psf up`'s closing lines. */
-export const signIn = stack.signIn;
-/** The stack's private CA (self-signed certificates), to trust in a browser or client. */
-export const caPem = stack.caPem;
+/**
+ * The stack outputs: per service what its contracts add (public URL, backup commands); then
+ * what contracts add stack-wide, e.g. `accounts` (people's initial credentials, secret:
+ * `psf output accounts --show-secrets`), `signIn` (where and as whom, no passwords) and
+ * `caPem` (the stack's private CA, to trust in a browser or client).
+ */
+export = { services: stack.services, ...stack.outputs };

@@ -1,4 +1,4 @@
-import type { Plan } from "../components/resolver";
+import type { Plan } from "../components/plan";
 import { EXIT_INVALID, reportIssues } from "./output";
 import { SourceOptions, checkSource } from "./source";
 

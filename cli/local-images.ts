@@ -1,7 +1,7 @@
 import { spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import type { Plan } from "../components/resolver";
+import type { Plan } from "../components/plan";
 import { stackImages } from "../components/images";
 import type { PlannedResource } from "./mock-engine";
 import { PrerequisiteError } from "./prerequisite-error";

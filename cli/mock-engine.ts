@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { RawConfig } from "../components/config";
-import { Registry } from "../components/resolver";
+import { Registry } from "../components/registry";
 import { watchDeclarationOrder } from "./declaration-order";
 import { MockMonitor, answerLean } from "./lean-monitor";
 import { computedOutputs } from "./mock-outputs";

@@ -2,7 +2,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { RawConfig, readStackFile } from "../components/config";
 import { Issue, notWithin } from "../components/errors";
-import type { Plan } from "../components/resolver";
+import type { Plan } from "../components/plan";
 import { validateConfig } from "../components/validate-config";
 import { registry } from "../providers";
 

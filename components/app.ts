@@ -12,6 +12,8 @@ export interface AppArgs {
   image: string;
   /** Results of the contracts the service needs. */
   results: Partial<Record<ContractName, ContractResult>>;
+  /** Its public URL, when one of its contracts gives it one (the stack's `services` output). */
+  url?: pulumi.Output<string>;
   target: Target;
   /**
    * A private CA the app must trust (the stack's self-signed one): mounted in the container,
@@ -32,7 +34,7 @@ export interface AppArgs {
  * (`{{ database.url }}`), its volumes, network alias and health check.
  */
 export class App extends pulumi.ComponentResource {
-  /** Public URL, when the service is proxied. */
+  /** Public URL, when the service has one. */
   readonly url?: pulumi.Output<string>;
   /** Address other workloads use. */
   readonly address: string;
@@ -95,7 +97,7 @@ export class App extends pulumi.ComponentResource {
     };
     this.deployed = args.target.deploy(workload, { parent: this, dependsOn: args.dependsOn });
     this.address = this.deployed.address;
-    this.url = args.results.proxy?.url as pulumi.Output<string> | undefined;
+    this.url = args.url;
     this.registerOutputs({ url: this.url, address: this.address });
   }
 }

@@ -1,5 +1,5 @@
 import * as fs from "fs";
-import { CONTRACT_NAMES, ContractName } from "./contract";
+import type { ContractName } from "./contract";
 import { Issue, joinPath } from "./errors";
 import { LIMITS, bytesText } from "./validate/limits";
 import {
@@ -13,6 +13,7 @@ import {
   unknownKeyIssue,
 } from "./validate/schema";
 import { Segment, readYaml } from "./validate/yaml";
+import { Registry, contractNames, exampleRefs, isContract } from "./registry";
 
 export const ENVIRONMENTS = ["development", "staging", "production"] as const;
 export type Environment = (typeof ENVIRONMENTS)[number];
@@ -281,9 +282,11 @@ const UNSET_DOMAIN = "example.invalid";
 export function parseStack(
   raw: RawConfig,
   stackName: string,
+  registry: Pick<Registry, "contracts">,
   project = "psf",
 ): { settings: StackSettings; issues: Issue[] } {
   const issues: Issue[] = [];
+  const contracts = contractNames(registry);
   for (const key of Object.keys(raw)) {
     if (!hasKey(topSpec, key))
       issues.push(unknownKeyIssue("", key, TOP_LEVEL_KEYS, "config key psf:"));
@@ -330,12 +333,12 @@ export function parseStack(
         issues.push({
           path: joinPath(path, "needs"),
           message: "expected a map of contract → request",
-          hint: `contracts: ${CONTRACT_NAMES.join(", ")}`,
+          hint: `contracts: ${contracts.join(", ")}`,
         });
       else
         for (const c of Object.keys(rawNeeds ?? {}))
-          if (!(CONTRACT_NAMES as readonly string[]).includes(c))
-            issues.push(unknownKeyIssue(joinPath(path, "needs"), c, CONTRACT_NAMES, "contract"));
+          if (!isContract(registry, c))
+            issues.push(unknownKeyIssue(joinPath(path, "needs"), c, contracts, "contract"));
     }
     const rawHc = field("healthcheck");
     const hcField = (key: string) =>
@@ -361,12 +364,9 @@ export function parseStack(
       !(rawNeeds instanceof SecureValue)
         ? (rawNeeds as Record<string, unknown>)
         : undefined;
-    if (needsMap && hasKey(needsMap, "proxy") && field("port") == null)
-      issues.push({
-        path: joinPath(path, "port"),
-        message: "a proxied service needs the container port to forward to",
-        hint: "add port: 8080 (the port the app listens on inside its container)",
-      });
+    for (const c of Object.keys(needsMap ?? {}))
+      if (isContract(registry, c))
+        issues.push(...(registry.contracts[c].checkService?.(field, path) ?? []));
     // Templates are checked for their shape here, in linear time; the resolver checks what they name.
     const env = newMap<ServiceConfig["env"][string]>();
     for (const [key, value] of Object.entries((s.env ?? {}) as ServiceConfig["env"])) {
@@ -385,7 +385,7 @@ export function parseStack(
           hint:
             bytes >= MAX_ARG
               ? "put it in a file on a volume and pass its path"
-              : "write {{ database.url }} or {{ sso.clientSecret }}",
+              : exampleRefs(registry),
         });
         continue;
       }

@@ -1,5 +1,5 @@
 import type { StackSettings } from "./config";
-import type { Plan, PlannedProvider } from "./resolver";
+import type { Plan, PlannedProvider } from "./plan";
 import { hasKey } from "./validate/schema";
 
 /** `psf:images[key]` when the stack sets it, else `fallback`: the override rule of every image. */

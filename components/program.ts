@@ -1,7 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import { RawConfig } from "./config";
 import { ConfigError } from "./errors";
-import { Plan, Registry } from "./resolver";
+import { Plan } from "./plan";
+import { Registry } from "./registry";
 import { PsfStack } from "./stack";
 import { SecureValue } from "./validate/schema";
 import { validateConfig } from "./validate-config";
@@ -78,14 +79,16 @@ export function runProgram(
     ? { plan: opts.plan, issues: [] }
     : validateConfig(fromRuntime.raw, stackName, registry, pulumi.getProject());
   if (!plan) throw new pulumi.RunError(new ConfigError(issues).message);
-  const secrets: Record<string, pulumi.Output<string>> = {};
+  const configSecrets: Record<string, pulumi.Output<string>> = {};
   const rawSecrets = (fromRuntime.raw.secrets ?? {}) as Record<string, unknown>;
   for (const [name, value] of Object.entries(rawSecrets))
-    secrets[name] = pulumi.secret(value instanceof SecureValue ? value.ciphertext : String(value));
+    configSecrets[name] = pulumi.secret(
+      value instanceof SecureValue ? value.ciphertext : String(value),
+    );
   return new PsfStack("psf", {
     plan,
     registry,
-    secrets,
+    configSecrets,
     servicesSecret: fromRuntime.secretKeys.has("services"),
     secureEnv: secureEnvFrom(fromRuntime.raw),
   });

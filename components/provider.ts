@@ -1,7 +1,7 @@
 // Type-only imports: definitions are read by validation, which must not load Pulumi (its
 // classes load on demand through `withComponent`); test/unit/validate-without-pulumi.test.ts.
 import type * as pulumi from "@pulumi/pulumi";
-import type { ContractName, ContractResult } from "./contract";
+import type { ContractDefinition, ContractName, Outputs } from "./contract";
 import type { StackSettings } from "./config";
 import type { Issue } from "./errors";
 import type { Target } from "./targets/target";
@@ -18,10 +18,11 @@ export interface ProviderNeed {
    * registers itself (authelia asking the proxy for its portal route) does not.
    */
   consumes?: boolean;
-  /** For proxy needs: where the route forwards to. */
-  upstream?: { host: string; port: number; scheme?: "http" | "https" };
-  /** For proxy needs: the public subdomain. */
-  subdomain?: string;
+  /**
+   * What the contract's `expand` needs to know of the requester beyond its request, where a
+   * service's config would tell it (a proxy route: the upstream and the subdomain).
+   */
+  from?: unknown;
 }
 
 /** What the resolver hands a provider: everything it serves, already validated. */
@@ -31,8 +32,11 @@ export interface ProviderArgs<Req = any, Settings = any> {
   requests: Record<string, Req>;
   stack: StackSettings;
   target: Target;
-  /** Results of contracts this provider depends on, by requester. */
-  result(contract: ContractName, requester: string): ContractResult | undefined;
+  /** The result of a contract this provider reads, for a requester, typed by the contract. */
+  result<Result>(
+    contract: ContractDefinition<any, Result>,
+    requester: string,
+  ): Outputs<Result> | undefined;
   /** Provider-level facts of another contract's provider (e.g. the SSO's forward-auth URL). */
   shared(contract: ContractName): Record<string, pulumi.Output<string>> | undefined;
   /** A `psf:secrets.<name>` value from encrypted stack config (a Pulumi secret). */
@@ -47,12 +51,11 @@ export interface ProviderArgs<Req = any, Settings = any> {
 }
 
 /** A built provider: a ComponentResource with a result per requester. */
-export interface ProviderInstance extends pulumi.ComponentResource {
-  readonly results: Record<string, ContractResult>;
+export interface ProviderInstance<Result = Record<string, unknown>>
+  extends pulumi.ComponentResource {
+  readonly results: Record<string, Outputs<Result>>;
   /** Facts other providers read, e.g. `{forwardAuthUrl, portalUrl}` of an SSO. */
   readonly shared?: Record<string, pulumi.Output<string>>;
-  /** People's initial credentials (secret), exported as the stack output `accounts`. */
-  readonly accounts?: pulumi.Output<Record<string, unknown>>;
   /**
    * What a consumer waits for before it starts: the provider's server, healthy. An app that
    * reads its SSO's discovery document once at start (Miniflux) must not start before it.

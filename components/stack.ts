@@ -2,8 +2,10 @@ import * as pulumi from "@pulumi/pulumi";
 import { App } from "./app";
 import { ContractName, ContractResult } from "./contract";
 import { StackSettings } from "./config";
+import type { Plan } from "./plan";
 import { ProviderInstance } from "./provider";
-import { Plan, Registry, publicUrlOf } from "./resolver";
+import { publicUrlOf } from "./public-url";
+import type { Registry } from "./registry";
 import { createTarget } from "./targets";
 import { Target } from "./targets/target";
 
@@ -11,7 +13,7 @@ export interface PsfStackArgs {
   plan: Plan;
   registry: Registry;
   /** `psf:secrets` values, already Pulumi secrets. */
-  secrets: Record<string, pulumi.Output<string>>;
+  configSecrets: Record<string, pulumi.Output<string>>;
   /** Whether `psf:services` was encrypted as a whole (then every env value is secret). */
   servicesSecret: boolean;
   /** Values of `secure:` env entries: service → env name → secret. */
@@ -20,29 +22,32 @@ export interface PsfStackArgs {
 
 /**
  * The whole self-hosted stack: a target, the providers in dependency order, then the apps
- * wired to their contract results.
+ * wired to their contract results. What each contract adds to the stack's outputs comes from
+ * its definition's hooks (providers/<contract>/contract.ts).
  */
 export class PsfStack extends pulumi.ComponentResource {
   readonly target: Target;
-  readonly providers: Partial<Record<ContractName, ProviderInstance>> = {};
+  /** The built provider of each contract in use. */
+  readonly providers: Record<ContractName, ProviderInstance> = {};
   readonly apps: Record<string, App> = {};
-  /** Per service: public URL and backup commands, for `pulumi stack output`. */
+  /** Per service: what its contracts add (public URL, backup commands), for `pulumi stack output`. */
   readonly services: pulumi.Output<Record<string, Record<string, unknown>>>;
-  /** People's initial credentials from the ldap or SSO provider (secret); empty without one. */
-  readonly accounts: pulumi.Output<unknown>;
   /** The stack's private CA, when its certificates come from one: for browsers and clients to trust. */
   readonly caPem?: pulumi.Output<string>;
-  /** Where people sign in and who they are (no password): for `psf up`'s closing lines. */
-  readonly signIn: pulumi.Output<{ portal?: string; people: string[] }>;
+  /**
+   * Stack-wide outputs: what the contracts add (people's initial credentials as `accounts`,
+   * where to sign in as `signIn`), and `caPem`. index.ts exports each.
+   */
+  readonly outputs: Record<string, pulumi.Output<unknown> | undefined>;
 
   constructor(name: string, args: PsfStackArgs, opts?: pulumi.ComponentResourceOptions) {
     super("psf:index:Stack", name, {}, opts);
     const { plan, registry } = args;
     const stack: StackSettings = plan.stack;
+    const contracts = Object.values(registry.contracts);
     this.target = createTarget(stack, this);
     const image = (key: string, fallback: string) => stack.images[key] ?? fallback;
-    const proxy = plan.providers.find((p) => p.contract === "proxy");
-    const publicUrl = (host: string) => publicUrlOf(proxy, host);
+    const publicUrl = (host: string) => publicUrlOf(plan.providers, host);
 
     for (const p of plan.providers) {
       const instance = p.definition.create(
@@ -52,11 +57,12 @@ export class PsfStack extends pulumi.ComponentResource {
           requests: p.requests,
           stack,
           target: this.target,
-          result: (contract, requester) => this.providers[contract]?.results[requester],
+          // The contract's result type is the caller's; the framework carries it untyped.
+          result: (contract, requester) => this.providers[contract.name]?.results[requester] as any,
           shared: (contract) => this.providers[contract]?.shared,
           image,
           publicUrl,
-          configSecret: (secret) => args.secrets[secret],
+          configSecret: (secret) => args.configSecrets[secret],
         },
         { parent: this },
       );
@@ -64,22 +70,30 @@ export class PsfStack extends pulumi.ComponentResource {
     }
 
     // A private CA (self-signed certificates): every app trusts it, to reach public URLs.
-    const trustedCaPem = this.providers.ssl?.shared?.caPem;
+    const trustedCaPem = contracts
+      .map((c) => c.trustedCaPem?.(this.providers[c.name]))
+      .find((pem) => pem !== undefined);
     const secretFields = Object.fromEntries(
       Object.entries(registry.contracts).map(([c, d]) => [c, d.secretFields]),
     );
+    const serviceOutputs: Record<string, Record<string, pulumi.Output<unknown> | undefined>> = {};
     for (const [name, svc] of Object.entries(stack.services)) {
-      const results: Partial<Record<ContractName, ContractResult>> = {};
+      const results: Record<ContractName, ContractResult> = {};
       for (const c of plan.services[name]?.needs ?? []) {
         const r = this.providers[c]?.results[name];
         if (r) results[c] = r;
       }
+      serviceOutputs[name] = Object.assign(
+        {},
+        ...contracts.map((c) => c.serviceOutputs?.(this.providers[c.name]?.results[name]) ?? {}),
+      );
       this.apps[name] = new App(
         name,
         {
           service: svc,
           image: image(name, svc.image),
           results,
+          url: serviceOutputs[name].url as pulumi.Output<string> | undefined,
           target: this.target,
           trustedCaPem,
           secretFields,
@@ -94,41 +108,38 @@ export class PsfStack extends pulumi.ComponentResource {
       );
     }
 
-    this.services = pulumi.output(
-      Object.fromEntries(
-        Object.keys(stack.services).map((name) => {
-          const backup = this.providers.backup?.results[name];
-          return [
-            name,
-            {
-              url: this.providers.proxy?.results[name]?.url,
-              backupCommand: backup?.backupCommand,
-              restoreCommand: backup?.restoreCommand,
-              listCommand: backup?.listCommand,
-            },
-          ];
-        }),
-      ),
-    ) as unknown as pulumi.Output<Record<string, Record<string, unknown>>>;
-    // People live in the directory when the stack has one, else in the SSO's own user store.
-    const accounts = this.providers.ldap?.accounts ?? this.providers.sso?.accounts ?? {};
-    this.accounts = pulumi.secret(accounts);
-    // Names and the portal URL are plain config; only the passwords beside them are secret.
-    this.signIn = pulumi.unsecret(
-      pulumi.all([accounts, this.providers.sso?.shared?.portalUrl]).apply(([a, portalUrl]) => {
-        const people = Object.keys((a ?? {}) as Record<string, unknown>);
-        const first = (a as Record<string, { login?: string }>)[people[0]];
-        return { portal: first?.login ?? portalUrl, people };
-      }),
-    );
+    this.services = pulumi.output(serviceOutputs) as unknown as pulumi.Output<
+      Record<string, Record<string, unknown>>
+    >;
     this.caPem = trustedCaPem;
-    this.registerOutputs({
-      services: this.services,
-      accounts: this.accounts,
-      signIn: this.signIn,
+    this.outputs = {
+      ...mergeOutputs(contracts.map((c) => c.stackOutputs?.(this.providers[c.name]) ?? {})),
       caPem: this.caPem,
-    });
+    };
+    this.registerOutputs({ services: this.services, ...this.outputs });
   }
+}
+
+/**
+ * The contracts' stack-wide outputs by name. Two contracts giving the same output (each its
+ * people's `accounts`) are merged key by key; secret when either is.
+ */
+function mergeOutputs(
+  all: Array<Record<string, pulumi.Output<unknown> | undefined>>,
+): Record<string, pulumi.Output<unknown> | undefined> {
+  const merged: Record<string, pulumi.Output<unknown> | undefined> = {};
+  for (const outputs of all)
+    for (const [key, value] of Object.entries(outputs)) {
+      const before = merged[key];
+      merged[key] =
+        before === undefined || value === undefined
+          ? (value ?? before)
+          : pulumi.all([before, value]).apply(([a, b]) => ({
+              ...(a as Record<string, unknown>),
+              ...(b as Record<string, unknown>),
+            }));
+    }
+  return merged;
 }
 
 /** The needs whose providers a service waits for before it starts. */

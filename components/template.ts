@@ -1,5 +1,3 @@
-import { CONTRACT_NAMES, ContractName } from "./contract";
-
 /**
  * `{{ database.url }}` inside an env value. No lazy quantifier next to `\s*`: that backtracks
  * quadratically on `{{` followed by many spaces; the captured text is trimmed instead.
@@ -27,8 +25,4 @@ export function parseTemplate(template: string): { refs: TemplateRef[]; error?: 
   if (stripped.includes("{{") || stripped.includes("}}"))
     return { refs, error: "has an unbalanced {{ or }}" };
   return { refs };
-}
-
-export function isContract(name: string): name is ContractName {
-  return (CONTRACT_NAMES as readonly string[]).includes(name);
 }

@@ -1,6 +1,9 @@
 import { RawConfig, parseStack, plainConfig } from "./config";
 import { Issue } from "./errors";
-import { Plan, Registry, imageKeyIssues, resolve } from "./resolver";
+import type { Plan } from "./plan";
+import { imageKeyIssues } from "./plan-checks";
+import type { Registry } from "./registry";
+import { resolve } from "./resolver";
 
 /**
  * Validates a raw config end to end: every problem, or a plan. Pulumi-free, like everything
@@ -15,7 +18,7 @@ export function validateConfig(
   // Plain data within the limits first (the engine's JSON config has had neither check).
   const plain = plainConfig(raw);
   if (plain.issue) return { issues: [plain.issue] };
-  const { settings, issues } = parseStack(plain.raw, stackName, project);
+  const { settings, issues } = parseStack(plain.raw, stackName, registry, project);
   const resolved = resolve(settings, registry);
   // Image keys name services: only checkable when the services parsed.
   const images = issues.some((i) => i.path === "services")

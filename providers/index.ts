@@ -1,6 +1,6 @@
-import { ContractDefinition, ContractName } from "../components/contract";
+import { ContractDefinition } from "../components/contract";
 import { ProviderDefinition } from "../components/provider";
-import { Registry } from "../components/resolver";
+import { Registry } from "../components/registry";
 import { borg } from "./backup/borg";
 import { backupContract } from "./backup/contract";
 import { restic } from "./backup/restic";
@@ -20,7 +20,8 @@ import { selfsigned } from "./ssl/selfsigned";
 import { authelia } from "./sso/authelia";
 import { ssoContract } from "./sso/contract";
 
-export const contracts: Record<ContractName, ContractDefinition> = {
+/** Every contract, in build order among providers that do not depend on each other. */
+export const contracts: Record<string, ContractDefinition> = {
   ssl: sslContract,
   secrets: secretsContract,
   database: databaseContract,

@@ -1,21 +1,7 @@
 import { shellQuote } from "../../components/shell";
-import {
-  BackupJob,
-  CommonSettings,
-  DB_CHECK,
-  DB_FILE,
-  JobScripts,
-  PG_DUMP,
-  RESTORE_ARG,
-  RUN_NAME,
-  ScriptPaths,
-  checkTargets,
-  maintenanceDue,
-  pgRestore,
-  runGlob,
-  scriptHeader,
-  wipeTargets,
-} from "./job";
+import { BackupJob, DB_FILE, JobScripts, ScriptPaths } from "./job";
+import * as part from "./script-parts";
+import { CommonSettings } from "./settings";
 
 export const BORG_ENCRYPTIONS = ["repokey-blake2", "repokey", "keyfile-blake2", "keyfile"] as const;
 
@@ -38,27 +24,18 @@ const q = shellQuote;
 /** Jobs of several services share the repository: wait for its lock rather than fail. */
 const LOCK = "LOCK=(--lock-wait 3600)";
 
-/** Checks the repository opens; with `init`, creates it when (and only when) there is none. */
+/** borg's repository: `borg list` opens it, `borg init` makes it with the chosen encryption. */
 function openRepo(settings: BorgSettings, init: boolean): string[] {
-  return [
-    'for v in BORG_REPO BORG_PASSPHRASE; do [ -n "${!v:-}" ] || fail "$v is not set"; done',
-    'if ! err=$(borg list "${LOCK[@]}" --short --last 1 2>&1 >/dev/null); then',
-    init
-      ? [
-          '  grep -qE "does not exist|is not a valid repository" <<<"$err" || { printf \'%s\\n\' "$err" >&2; fail "cannot open the repository at $BORG_REPO"; }',
-          `  log "initialising the repository at $BORG_REPO (${settings.encryption})"`,
-          // `borg init` refuses an existing repository; a job that lost the race finds it made.
-          `  if ! err=$(borg init --make-parent-dirs --encryption=${q(settings.encryption)} 2>&1); then`,
-          '    borg list "${LOCK[@]}" --short --last 1 >/dev/null 2>&1 || { printf \'%s\\n\' "$err" >&2; fail "cannot initialise the repository at $BORG_REPO"; }',
-          "  fi",
-        ].join("\n")
-      : [
-          "  printf '%s\\n' \"$err\" >&2",
-          '  grep -qE "does not exist|is not a valid repository" <<<"$err" && fail "there is no repository at $BORG_REPO yet: no backup has run"',
-          '  fail "cannot open the repository at $BORG_REPO"',
-        ].join("\n"),
-    "fi",
-  ];
+  return part.openRepository(
+    {
+      vars: ["BORG_REPO", "BORG_PASSPHRASE"],
+      open: 'borg list "${LOCK[@]}" --short --last 1',
+      init: `borg init --make-parent-dirs --encryption=${q(settings.encryption)}`,
+      missing: "does not exist|is not a valid repository",
+      initNote: ` (${settings.encryption})`,
+    },
+    init,
+  );
 }
 
 function excludeArgs(job: BackupJob): string {
@@ -72,31 +49,32 @@ function backup(job: BackupJob, settings: BorgSettings, paths: ScriptPaths): str
   const r = job.retention;
   const create = `borg create "\${LOCK[@]}" --stats --numeric-ids --compression ${q(settings.compression)} --timestamp "$STAMP" ${excludeArgs(job)}`;
   return [
-    ...scriptHeader("psf-backup", "borg", job, paths),
+    ...part.scriptHeader("psf-backup", "borg", job, paths),
     LOCK,
-    `GLOB=${q(runGlob(job.service))}`,
-    ...checkTargets("BACKUP_ROOT", job),
-    ...(job.database ? DB_CHECK : []),
-    ...RUN_NAME,
+    `GLOB=${q(part.runGlob(job.service))}`,
+    ...part.checkTargets("BACKUP_ROOT", job),
+    ...(job.database ? part.databaseFunctions(job.database) : []),
+    ...part.RUN_NAME,
     ...openRepo(settings, true),
     // A job with only a database mounts nothing under the backup root: it may not exist.
     'mkdir -p "$BACKUP_ROOT" && cd "$BACKUP_ROOT"',
     `log "backing up \${TARGETS[*]}${job.database ? " and the database" : ""} as $RUN"`,
     "set +e",
     job.database
-      ? `${PG_DUMP} | ${create} --stdin-name ${DB_FILE} "::$RUN" - "\${TARGETS[@]}"; st=("\${PIPESTATUS[@]}")`
+      ? `psf_db_dump | ${create} --stdin-name ${DB_FILE} "::$RUN" - "\${TARGETS[@]}"; st=("\${PIPESTATUS[@]}")`
       : `${create} "::$RUN" "\${TARGETS[@]}"; st=(0 "$?")`,
     "set -e",
-    // pg_dump's own failure is the cause; 141 (SIGPIPE) only means borg stopped reading.
-    'if [ "${st[0]}" -ne 0 ] && { [ "${st[0]}" -ne 141 ] || [ "${st[1]}" -eq 0 ]; }; then',
     // The archive, when borg finished it, holds a truncated dump: never keep it.
-    '  if borg list "${LOCK[@]}" --short --glob-archives "$RUN" | grep -Fx -- "$RUN" >/dev/null; then borg delete "${LOCK[@]}" "::$RUN"; fi',
-    '  fail "the database dump failed (pg_dump exit ${st[0]}); no archive was kept"',
-    "fi",
+    ...part.failOnDump(
+      [
+        'if borg list "${LOCK[@]}" --short --glob-archives "$RUN" | grep -Fx -- "$RUN" >/dev/null; then borg delete "${LOCK[@]}" "::$RUN"; fi',
+      ],
+      "archive",
+    ),
     'if [ "${st[1]}" -ge 2 ]; then fail "borg create failed (exit ${st[1]}); no archive was made"; fi',
     'if [ "${st[1]}" -eq 1 ]; then fail "borg create finished with warnings (above): $RUN lacks what it could not read"; fi',
     `borg prune "\${LOCK[@]}" --glob-archives "$GLOB" --keep-daily ${r.daily} --keep-weekly ${r.weekly} --keep-monthly ${r.monthly} --keep-yearly ${r.yearly}`,
-    ...maintenanceDue(settings.checkWeekday, settings.compactDay),
+    ...part.maintenanceDue(settings.checkWeekday, settings.compactDay),
     'if [ "$WEEKLY" = 1 ]; then',
     '  log "verifying the data of the latest archive"',
     '  borg check "${LOCK[@]}" --archives-only --verify-data --glob-archives "$GLOB" --last 1',
@@ -119,20 +97,15 @@ function backup(job: BackupJob, settings: BorgSettings, paths: ScriptPaths): str
 
 function restore(job: BackupJob, settings: BorgSettings, paths: ScriptPaths): string {
   return [
-    ...scriptHeader("psf-restore", "borg", job, paths),
-    ...RESTORE_ARG,
+    ...part.scriptHeader("psf-restore", "borg", job, paths),
+    ...part.RESTORE_ARG,
     LOCK,
-    `GLOB=${q(runGlob(job.service))}`,
-    ...checkTargets("RESTORE_ROOT", job),
-    ...(job.database ? DB_CHECK : []),
+    `GLOB=${q(part.runGlob(job.service))}`,
+    ...part.checkTargets("RESTORE_ROOT", job),
+    ...(job.database ? part.databaseFunctions(job.database) : []),
     ...openRepo(settings, false),
     'RUNS=$(borg list "${LOCK[@]}" --short --glob-archives "$GLOB")',
-    'if [ "$WANT" = latest ]; then',
-    '  RUN=$(tail -n 1 <<<"$RUNS"); [ -n "$RUN" ] || fail "there is no archive of $SERVICE yet: nothing to restore"',
-    "else",
-    '  grep -Fx -- "$WANT" <<<"$RUNS" >/dev/null || fail "there is no archive named \\"$WANT\\" of $SERVICE (psf-list shows them)"',
-    '  RUN="$WANT"',
-    "fi",
+    ...part.pickRun("archive"),
     'TMPD=$(mktemp -d); trap \'rc=$?; rm -rf "$TMPD"; [ "$rc" -eq 0 ] || log "FAILED (exit $rc)"\' EXIT',
     // Everything is checked before anything is deleted.
     'borg list "${LOCK[@]}" --short "::$RUN" >"$TMPD/paths"',
@@ -147,12 +120,12 @@ function restore(job: BackupJob, settings: BorgSettings, paths: ScriptPaths): st
     // Without targets (a database-only backup) `borg extract` would extract everything.
     ...(job.targets.length
       ? [
-          ...wipeTargets(job),
+          ...part.wipeTargets(job),
           'cd "$RESTORE_ROOT"',
           'borg extract "${LOCK[@]}" --numeric-ids "::$RUN" "${TARGETS[@]}"',
         ]
       : []),
-    ...(job.database ? pgRestore(`"$TMPD/${DB_FILE}"`) : []),
+    ...(job.database ? [`psf_db_restore <"$TMPD/${DB_FILE}"`] : []),
     'log "restored $RUN"',
     "",
   ].join("\n");
@@ -160,10 +133,10 @@ function restore(job: BackupJob, settings: BorgSettings, paths: ScriptPaths): st
 
 function list(job: BackupJob, settings: BorgSettings, paths: ScriptPaths): string {
   return [
-    ...scriptHeader("psf-list", "borg", job, paths),
+    ...part.scriptHeader("psf-list", "borg", job, paths),
     LOCK,
     ...openRepo(settings, false),
-    `borg list "\${LOCK[@]}" --short --glob-archives ${q(runGlob(job.service))}`,
+    `borg list "\${LOCK[@]}" --short --glob-archives ${q(part.runGlob(job.service))}`,
     "",
   ].join("\n");
 }
@@ -178,9 +151,5 @@ export function borgScripts(
   settings: BorgSettings,
   paths: ScriptPaths,
 ): JobScripts {
-  return {
-    backup: backup(job, settings, paths),
-    restore: restore(job, settings, paths),
-    list: list(job, settings, paths),
-  };
+  return part.jobScripts({ backup, restore, list }, job, settings, paths);
 }

@@ -35,7 +35,7 @@ export const retentionSpec = {
   fields: { daily: count, weekly: count, monthly: count, yearly: count },
 } as const;
 
-export const backupContract: ContractDefinition<BackupRequest> = {
+export const backupContract: ContractDefinition<BackupRequest, BackupResult> = {
   name: "backup",
   description: "scheduled, encrypted backups with retention, and printed restore commands",
   request: {
@@ -105,4 +105,9 @@ export const backupContract: ContractDefinition<BackupRequest> = {
       });
     return issues;
   },
+  serviceOutputs: (result) => ({
+    backupCommand: result?.backupCommand,
+    restoreCommand: result?.restoreCommand,
+    listCommand: result?.listCommand,
+  }),
 };

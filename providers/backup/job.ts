@@ -1,14 +1,8 @@
 import { ServiceConfig } from "../../components/config";
-import { Issue, joinPath } from "../../components/errors";
 import { shellQuote } from "../../components/shell";
-import { ObjectSpec } from "../../components/validate/schema";
-import {
-  BackupRequest,
-  DEFAULT_RETENTION,
-  DEFAULT_SCHEDULE,
-  Retention,
-  retentionSpec,
-} from "./contract";
+import type { DatabaseDump } from "../database/contract";
+import { BackupRequest, Retention } from "./contract";
+import { CommonSettings, retentionOf } from "./settings";
 
 /**
  * One requester's backup as the scripts see it: plain data, the same in the container and
@@ -22,8 +16,8 @@ export interface BackupJob {
   /** What is backed up: `data` (a whole volume) or `media/keep` (a path inside one). */
   targets: string[];
   excludes: ExcludePattern[];
-  /** Stream the requester's database into the backup (`db.sql`). */
-  database: boolean;
+  /** The requester's database, streamed into the backup (`db.sql`) by its provider's commands. */
+  database?: DatabaseDump;
   retention: Retention;
   schedule: string;
   /** The one job per repository that also runs repository-wide checks and compaction. */
@@ -65,48 +59,6 @@ export const BIN = {
 /** The database dump's name inside an archive or snapshot. */
 export const DB_FILE = "db.sql";
 
-/** Settings every backup provider accepts (stack-wide defaults a request may override). */
-export interface CommonSettings {
-  schedule: string;
-  retention?: Partial<Retention>;
-  /** Day of the week (0 = Sunday) on which the job also checks the repository. */
-  checkWeekday: number;
-  /** `psf:secrets` name of a passphrase to use instead of a generated one. */
-  passphrase?: string;
-  /** `psf:secrets` name of an SSH private key for a remote repository. */
-  sshKey?: string;
-  /** known_hosts lines for the remote; without them the first host key seen is trusted. */
-  knownHosts?: string;
-}
-
-export const commonSettingsFields: ObjectSpec["fields"] = {
-  schedule: { type: "string", format: "cron", default: DEFAULT_SCHEDULE },
-  retention: retentionSpec,
-  checkWeekday: { type: "int", min: 0, max: 6, default: 0 },
-  repository: {
-    type: "string",
-    minLength: 1,
-    maxLength: 1024,
-    doc: "a remote repository; default: a volume of the provider",
-  },
-  passphrase: {
-    type: "string",
-    format: "name",
-    doc: "psf:secrets name of the repository passphrase; default: generated",
-  },
-  sshKey: {
-    type: "string",
-    format: "name",
-    doc: "psf:secrets name of an SSH private key for a remote repository",
-  },
-  knownHosts: { type: "string", minLength: 1, maxLength: 65536 },
-};
-
-/** Request retention over provider retention over the defaults. */
-export function retentionOf(settings: CommonSettings, req: BackupRequest): Retention {
-  return { ...DEFAULT_RETENTION, ...(settings.retention ?? {}), ...(req.retention ?? {}) };
-}
-
 /** Slug of a requester for names: `nginx:whoami` → `nginx-whoami`. */
 export function slug(requester: string): string {
   return requester.replace(/[^a-z0-9-]+/g, "-");
@@ -131,7 +83,8 @@ function inVolume(abs: string, volumes: Record<string, string>): string | undefi
 
 /**
  * The job for one request. `volumes` are the requester's own (a service's `volumes`); a
- * provider requester backs up whole volumes only.
+ * provider requester backs up whole volumes only. A request with `database: true` adds its
+ * database provider's dump to the job (`database`).
  */
 export function planJob(
   requester: string,
@@ -164,7 +117,6 @@ export function planJob(
     volumes: [...new Set(targets.map((t) => t.split("/")[0]))],
     targets: [...new Set(targets)],
     excludes,
-    database: req.database,
     retention: retentionOf(settings, req),
     schedule: req.schedule ?? settings.schedule,
     maintainer,
@@ -195,151 +147,3 @@ export function sshConfig(knownHosts: boolean): string {
     "",
   ].join("\n");
 }
-
-/** Checks shared by both providers: retention that keeps something, named secrets that exist. */
-export function checkCommonStack(
-  settings: CommonSettings & { repository?: string },
-  secretNames: readonly string[],
-  requests: Record<string, BackupRequest>,
-  path: string,
-  stackName: string,
-): Issue[] {
-  const issues: Issue[] = [];
-  for (const key of ["passphrase", "sshKey"] as const) {
-    const secret = settings[key];
-    if (secret && !secretNames.includes(secret))
-      issues.push({
-        path: joinPath(path, key),
-        message: `secret "${secret}" is not set in the stack config (psf:secrets.${secret})`,
-        hint: `run: pulumi config set --secret --path 'psf:secrets.${secret}' <value> --stack ${stackName}`,
-      });
-  }
-  for (const [requester, req] of Object.entries(requests)) {
-    const r = retentionOf(settings, req);
-    if (r.daily + r.weekly + r.monthly + r.yearly > 0) continue;
-    issues.push({
-      path: req.retention
-        ? joinPath(requestPath(requester), "retention")
-        : joinPath(path, "retention"),
-      message: "retention keeps nothing: every backup would be deleted right after it is made",
-      hint: "keep at least one, e.g. {daily: 7}",
-    });
-  }
-  return issues;
-}
-
-function requestPath(requester: string): string {
-  return requester.includes(":") ? "providers.backup" : `services.${requester}.needs.backup`;
-}
-
-// ---------------------------------------------------------------- bash shared by both tools
-
-const q = shellQuote;
-
-/**
- * The start of every script: strict mode, the env file, a log line format naming the service,
- * a FAILED line on any non-zero exit, and the lowest CPU and I/O priority.
- */
-export function scriptHeader(
-  name: string,
-  tool: string,
-  job: BackupJob,
-  paths: ScriptPaths,
-): string[] {
-  return [
-    "#!/usr/bin/env bash",
-    `# ${name} for ${job.service} (${tool}). Rendered by PSF; \`pulumi up\` overwrites edits.`,
-    "set -Eeuo pipefail",
-    `if [ -r ${q(paths.envFile)} ]; then set -a; . ${q(paths.envFile)}; set +a; fi`,
-    "export TZ=UTC LC_ALL=C.UTF-8",
-    `SERVICE=${q(job.service)}`,
-    `log() { printf '%s: service %s: %s\\n' ${q(name)} "$SERVICE" "$*" >&2; }`,
-    `fail() { log "$*"; exit 2; }`,
-    `trap 'rc=$?; [ "$rc" -eq 0 ] || log "FAILED (exit $rc)"' EXIT`,
-    // Backups yield to the services they protect.
-    "renice -n 19 -p $$ >/dev/null 2>&1 || true",
-    "if command -v ionice >/dev/null; then ionice -c 3 -p $$ >/dev/null 2>&1 || true; fi",
-    `BACKUP_ROOT=${q(paths.backupRoot)}`,
-    `RESTORE_ROOT=${q(paths.restoreRoot)}`,
-    `TARGETS=(${job.targets.map((t) => q(`volumes/${t}`)).join(" ")})`,
-  ];
-}
-
-/** Every volume mounted and every path present: a missing one fails, never a silent skip. */
-export function checkTargets(root: "BACKUP_ROOT" | "RESTORE_ROOT", job: BackupJob): string[] {
-  return [
-    `for v in ${job.volumes.map(q).join(" ")}; do`,
-    `  [ -d "$${root}/volumes/$v" ] || fail "volume $v is not mounted at $${root}/volumes/$v"`,
-    "done",
-    ...(root === "BACKUP_ROOT"
-      ? [
-          'for t in "${TARGETS[@]}"; do',
-          '  [ -e "$BACKUP_ROOT/$t" ] || fail "$BACKUP_ROOT/$t does not exist; nothing was backed up"',
-          "done",
-        ]
-      : []),
-  ];
-}
-
-/** Database access from the env file (or environment), checked before anything runs. */
-export const DB_CHECK = [
-  "for v in PSF_DB_HOST PSF_DB_PORT PSF_DB_NAME PSF_DB_USER PSF_DB_PASSWORD; do",
-  '  [ -n "${!v:-}" ] || fail "$v is not set (database: true needs the database credentials)"',
-  "done",
-];
-
-/** `pg_dump` of the requester's database as its owner, plain SQL, to stdout. */
-export const PG_DUMP =
-  'PGPASSWORD="$PSF_DB_PASSWORD" pg_dump -w --no-owner --no-privileges -h "$PSF_DB_HOST" -p "$PSF_DB_PORT" -U "$PSF_DB_USER" -d "$PSF_DB_NAME"';
-
-/**
- * Loads a dump file as the owner, in one transaction: first drops everything the owner has,
- * so the database ends exactly as dumped. `COMMENT ON EXTENSION` lines (outside COPY data) are
- * skipped: extensions belong to the superuser, and the owner may not comment on them.
- */
-export function pgRestore(file: string): string[] {
-  return [
-    `awk 'copy { print; if ($0 == "\\\\.") copy = 0; next } /^COPY .* FROM stdin;$/ { copy = 1; print; next } /^COMMENT ON EXTENSION / { next } { print }' ${file} |`,
-    '  PGPASSWORD="$PSF_DB_PASSWORD" psql -X -q -w -v ON_ERROR_STOP=1 --single-transaction -h "$PSF_DB_HOST" -p "$PSF_DB_PORT" -U "$PSF_DB_USER" -d "$PSF_DB_NAME" \\',
-    "    -c 'DROP OWNED BY CURRENT_USER' -f - >/dev/null",
-  ];
-}
-
-/** Empties each target before a restore, so it ends exactly as archived (a volume root stays: it is a mount). */
-export function wipeTargets(job: BackupJob): string[] {
-  return job.targets.map((t) =>
-    t.includes("/")
-      ? `rm -rf -- "$RESTORE_ROOT"/${q(`volumes/${t}`)}`
-      : `find "$RESTORE_ROOT"/${q(`volumes/${t}`)} -mindepth 1 -delete`,
-  );
-}
-
-/** Sets WEEKLY/MONTHLY: due today, or forced with PSF_MAINTENANCE=always / skipped with never. */
-export function maintenanceDue(checkWeekday: number, monthDay: number): string[] {
-  return [
-    'case "${PSF_MAINTENANCE:-auto}" in',
-    "  always) WEEKLY=1; MONTHLY=1 ;;",
-    "  never) WEEKLY=0; MONTHLY=0 ;;",
-    `  auto) WEEKLY=$([ "$(date +%w)" = ${checkWeekday} ] && echo 1 || echo 0); MONTHLY=$([ "$(date +%-d)" = ${monthDay} ] && echo 1 || echo 0) ;;`,
-    '  *) fail "PSF_MAINTENANCE must be auto, always or never, not ${PSF_MAINTENANCE}" ;;',
-    "esac",
-  ];
-}
-
-/** The run's name and time: `<service>-2024-05-01T03:00:00` (UTC); PSF_BACKUP_TIME overrides the time. */
-export const RUN_NAME = [
-  'STAMP="${PSF_BACKUP_TIME:-$(date -u +%Y-%m-%dT%H:%M:%S)}"',
-  '[[ "$STAMP" =~ ^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}$ ]] || fail "PSF_BACKUP_TIME must look like 2024-05-01T03:00:00, not $STAMP"',
-  'RUN="$SERVICE-$STAMP"',
-];
-
-/** A pattern matching exactly this service's run names (never another service's: `app` vs `app-2`). */
-export function runGlob(service: string): string {
-  return `${service}-[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]T[0-9][0-9]:[0-9][0-9]:[0-9][0-9]`;
-}
-
-/** The restore argument: a run name of this service, or `latest` (the default). */
-export const RESTORE_ARG = [
-  '[ "$#" -le 1 ] || fail "usage: psf-restore [RUN], RUN as printed by psf-list (default: the latest)"',
-  'WANT="${1:-latest}"',
-];

@@ -1,23 +1,24 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { ContractResult } from "../../components/contract";
+import { Outputs } from "../../components/contract";
 import { ProviderArgs } from "../../components/provider";
 import { VolumeMount, Workload, WorkloadFile } from "../../components/workload";
-import { BackupRequest } from "./contract";
+import { databaseContract } from "../database/contract";
+import { BackupRequest, BackupResult } from "./contract";
 import {
   BIN,
   BackupJob,
   CONTAINER_PATHS,
-  CommonSettings,
   JobScripts,
   planJob,
   renderEnvFile,
   sshConfig,
 } from "./job";
+import { CommonSettings } from "./settings";
 
 /** What differs between borg and restic when their jobs are deployed. */
 export interface BackupEngine {
-  /** Image with the tool, bash, cron and postgresql-client. */
+  /** Image with the tool, bash, cron and the database clients the dumps need. */
   image: string;
   /** Where the repository is, as the job's tool reaches it. */
   repository: string;
@@ -68,22 +69,29 @@ export function deployBackupJobs(
   name: string,
   args: ProviderArgs<BackupRequest, CommonSettings>,
   engine: BackupEngine,
-): Record<string, ContractResult> {
-  const results: Record<string, ContractResult> = {};
+): Record<string, Outputs<BackupResult>> {
+  const results: Record<string, Outputs<BackupResult>> = {};
   const ssh = sshFiles(args);
   Object.entries(args.requests).forEach(([requester, req], index) => {
     const owner = requester.split(":")[0];
     const service = args.stack.services[requester];
     // The first job also checks and compacts the shared repository: once, not once per service.
     const job = planJob(requester, req, service?.volumes ?? {}, args.settings, index === 0);
-    const db = req.database ? databaseEnv(args, requester) : {};
+    const db = req.database ? databaseOf(args, requester) : undefined;
     // One secret file, read by the scheduled job and by restore/list run with `exec` alike.
-    const env = pulumi.secret(pulumi.all({ ...engine.env, ...db }).apply(renderEnvFile));
-    const scripts = engine.scripts(job);
+    const env = pulumi.secret(
+      pulumi
+        .all([pulumi.all(engine.env), db?.dumpEnv ?? {}])
+        .apply(([own, dump]) => renderEnvFile({ ...own, ...dump })),
+    );
+    // The scripts run the database provider's own dump and restore commands.
+    const scripts = db?.dump.apply((dump) => engine.scripts({ ...job, database: dump }));
+    const plain = scripts ? undefined : engine.scripts(job);
+    const script = (which: keyof JobScripts) => plain?.[which] ?? scripts!.apply((s) => s[which]);
     const files: WorkloadFile[] = [
-      { path: BIN.backup, content: scripts.backup, mode: 0o755 },
-      { path: BIN.restore, content: scripts.restore, mode: 0o755 },
-      { path: BIN.list, content: scripts.list, mode: 0o755 },
+      { path: BIN.backup, content: script("backup"), mode: 0o755 },
+      { path: BIN.restore, content: script("restore"), mode: 0o755 },
+      { path: BIN.list, content: script("list"), mode: 0o755 },
       { path: CONTAINER_PATHS.envFile, content: env, secret: true, mode: 0o600 },
       ...ssh,
     ];
@@ -119,18 +127,12 @@ export function deployBackupJobs(
   return results;
 }
 
-/** The requester's database, as the job connects to it: its own role, never the superuser. */
-function databaseEnv(args: ProviderArgs<BackupRequest, CommonSettings>, requester: string) {
-  const db = args.result("database", requester);
+/** The requester's database result: its provider's dump commands and their (secret) env. */
+function databaseOf(args: ProviderArgs<BackupRequest, CommonSettings>, requester: string) {
+  const db = args.result(databaseContract, requester);
   if (!db)
     throw new Error(`bug: ${requester} asks to back up its database, but has no database result`);
-  return {
-    PSF_DB_HOST: db.host,
-    PSF_DB_PORT: pulumi.output(db.port).apply(String),
-    PSF_DB_NAME: db.database,
-    PSF_DB_USER: db.user,
-    PSF_DB_PASSWORD: db.password,
-  };
+  return db;
 }
 
 /** The SSH key (and known hosts) for a remote repository, where ssh looks for them. */

@@ -1,21 +1,7 @@
 import { shellQuote } from "../../components/shell";
-import {
-  BackupJob,
-  CommonSettings,
-  DB_CHECK,
-  DB_FILE,
-  JobScripts,
-  PG_DUMP,
-  RESTORE_ARG,
-  RUN_NAME,
-  ScriptPaths,
-  checkTargets,
-  maintenanceDue,
-  pgRestore,
-  runGlob,
-  scriptHeader,
-  wipeTargets,
-} from "./job";
+import { BackupJob, DB_FILE, JobScripts, ScriptPaths } from "./job";
+import * as part from "./script-parts";
+import { CommonSettings } from "./settings";
 
 export interface ResticSettings extends CommonSettings {
   /** `restic --compression`: auto, off or max. */
@@ -69,28 +55,17 @@ const RETRY_LOCKED = [
 const TMPDIR =
   'TMPD=$(mktemp -d); trap \'rc=$?; rm -rf "$TMPD"; [ "$rc" -eq 0 ] || log "FAILED (exit $rc)"\' EXIT';
 
-/** Checks the repository opens; with `init`, creates it when (and only when) there is none. */
+/** restic's repository: `restic cat config` opens it, `restic init` makes it (format 2). */
 function openRepo(init: boolean): string[] {
-  const missing = '"unable to open config file|repository does not exist"';
-  return [
-    'for v in RESTIC_REPOSITORY RESTIC_PASSWORD; do [ -n "${!v:-}" ] || fail "$v is not set"; done',
-    "if ! err=$(restic cat config 2>&1 >/dev/null); then",
-    init
-      ? [
-          `  grep -qE ${missing} <<<"$err" || { printf '%s\\n' "$err" >&2; fail "cannot open the repository at $RESTIC_REPOSITORY"; }`,
-          '  log "initialising the repository at $RESTIC_REPOSITORY"',
-          // `restic init` refuses an existing repository; a job that lost the race finds it made.
-          "  if ! err=$(restic init --repository-version 2 2>&1); then",
-          '    restic cat config >/dev/null 2>&1 || { printf \'%s\\n\' "$err" >&2; fail "cannot initialise the repository at $RESTIC_REPOSITORY"; }',
-          "  fi",
-        ].join("\n")
-      : [
-          "  printf '%s\\n' \"$err\" >&2",
-          `  grep -qE ${missing} <<<"$err" && fail "there is no repository at $RESTIC_REPOSITORY yet: no backup has run"`,
-          '  fail "cannot open the repository at $RESTIC_REPOSITORY"',
-        ].join("\n"),
-    "fi",
-  ];
+  return part.openRepository(
+    {
+      vars: ["RESTIC_REPOSITORY", "RESTIC_PASSWORD"],
+      open: "restic cat config",
+      init: "restic init --repository-version 2",
+      missing: "unable to open config file|repository does not exist",
+    },
+    init,
+  );
 }
 
 function excludeArgs(job: BackupJob): string {
@@ -107,7 +82,7 @@ const runKind = (job: BackupJob) => (job.targets.length ? "files" : "db");
 
 /** Run names (`<service>-<time>`) from `restic snapshots --json`, oldest first. */
 const RUNS_OF = (service: string) =>
-  `{ grep -o ${q(`"${runGlob(service)}"`)} || true; } | tr -d '"'`;
+  `{ grep -o ${q(`"${part.runGlob(service)}"`)} || true; } | tr -d '"'`;
 
 function backup(job: BackupJob, settings: ResticSettings, paths: ScriptPaths): string {
   const r = job.retention;
@@ -122,10 +97,10 @@ function backup(job: BackupJob, settings: ResticSettings, paths: ScriptPaths): s
     .join(" ");
   const common = `--host "$SERVICE" --time "\${STAMP/T/ }" --compression ${settings.compression}`;
   return [
-    ...scriptHeader("psf-backup", "restic", job, paths),
-    ...checkTargets("BACKUP_ROOT", job),
-    ...(job.database ? DB_CHECK : []),
-    ...RUN_NAME,
+    ...part.scriptHeader("psf-backup", "restic", job, paths),
+    ...part.checkTargets("BACKUP_ROOT", job),
+    ...(job.database ? part.databaseFunctions(job.database) : []),
+    ...part.RUN_NAME,
     TMPDIR,
     ...RETRY_LOCKED,
     ...openRepo(true),
@@ -136,15 +111,16 @@ function backup(job: BackupJob, settings: ResticSettings, paths: ScriptPaths): s
           // The dump first: a run whose files snapshot exists is complete.
           'log "backing up the database as $RUN"',
           "set +e",
-          `${PG_DUMP} | restic backup --json ${common} --tag "db,$RUN" --stdin --stdin-filename ${DB_FILE} >"$TMPD/db.json"; st=("\${PIPESTATUS[@]}")`,
+          `psf_db_dump | restic backup --json ${common} --tag "db,$RUN" --stdin --stdin-filename ${DB_FILE} >"$TMPD/db.json"; st=("\${PIPESTATUS[@]}")`,
           "set -e",
-          // pg_dump's own failure is the cause; 141 (SIGPIPE) only means restic stopped reading.
-          'if [ "${st[0]}" -ne 0 ] && { [ "${st[0]}" -ne 141 ] || [ "${st[1]}" -eq 0 ]; }; then',
           // restic 0.14 keeps whatever arrived on stdin: never keep a truncated dump.
-          '  id=$({ grep -o \'"snapshot_id":"[0-9a-f]*"\' "$TMPD/db.json" || true; } | cut -d\'"\' -f4)',
-          '  if [ -n "$id" ]; then retry_locked restic forget -q "$id"; fi',
-          '  fail "the database dump failed (pg_dump exit ${st[0]}); no snapshot was kept"',
-          "fi",
+          ...part.failOnDump(
+            [
+              'id=$({ grep -o \'"snapshot_id":"[0-9a-f]*"\' "$TMPD/db.json" || true; } | cut -d\'"\' -f4)',
+              'if [ -n "$id" ]; then retry_locked restic forget -q "$id"; fi',
+            ],
+            "snapshot",
+          ),
           'if [ "${st[1]}" -ne 0 ]; then fail "restic backup of the database failed (exit ${st[1]})"; fi',
         ]
       : []),
@@ -158,7 +134,7 @@ function backup(job: BackupJob, settings: ResticSettings, paths: ScriptPaths): s
       : []),
     // Files and dumps are pruned apart, each by the policy, whatever their paths.
     `for kind in files db; do retry_locked restic forget -q --host "$SERVICE" --tag "$kind" --group-by host ${keep}; done`,
-    ...maintenanceDue(settings.checkWeekday, settings.pruneDay),
+    ...part.maintenanceDue(settings.checkWeekday, settings.pruneDay),
     ...(job.maintainer
       ? [
           `if [ "$WEEKLY" = 1 ]; then log "checking the repository, reading ${settings.checkReadData} of the data"; retry_locked restic check --read-data-subset=${q(settings.checkReadData)}; fi`,
@@ -174,19 +150,14 @@ function restore(job: BackupJob, _settings: ResticSettings, paths: ScriptPaths):
   // The run's snapshot of one kind: `latest` among those carrying the run's tag (there is one).
   const of = (kind: string) => `latest --host "$SERVICE" --tag "${kind},$RUN"`;
   return [
-    ...scriptHeader("psf-restore", "restic", job, paths),
-    ...RESTORE_ARG,
-    ...checkTargets("RESTORE_ROOT", job),
-    ...(job.database ? DB_CHECK : []),
+    ...part.scriptHeader("psf-restore", "restic", job, paths),
+    ...part.RESTORE_ARG,
+    ...part.checkTargets("RESTORE_ROOT", job),
+    ...(job.database ? part.databaseFunctions(job.database) : []),
     TMPDIR,
     ...openRepo(false),
     `RUNS=$(restic snapshots --json --host "$SERVICE" --tag ${runKind(job)} | ${RUNS_OF(job.service)})`,
-    'if [ "$WANT" = latest ]; then',
-    '  RUN=$(tail -n 1 <<<"$RUNS"); [ -n "$RUN" ] || fail "there is no snapshot of $SERVICE yet: nothing to restore"',
-    "else",
-    '  grep -Fx -- "$WANT" <<<"$RUNS" >/dev/null || fail "there is no snapshot named \\"$WANT\\" of $SERVICE (psf-list shows them)"',
-    '  RUN="$WANT"',
-    "fi",
+    ...part.pickRun("snapshot"),
     // Everything is checked before anything is deleted.
     ...(job.targets.length
       ? [
@@ -201,9 +172,9 @@ function restore(job: BackupJob, _settings: ResticSettings, paths: ScriptPaths):
       : []),
     'log "restoring $RUN"',
     ...(job.targets.length
-      ? [...wipeTargets(job), `restic restore -q ${of("files")} --target "$RESTORE_ROOT"`]
+      ? [...part.wipeTargets(job), `restic restore -q ${of("files")} --target "$RESTORE_ROOT"`]
       : []),
-    ...(job.database ? pgRestore(`"$TMPD/${DB_FILE}"`) : []),
+    ...(job.database ? [`psf_db_restore <"$TMPD/${DB_FILE}"`] : []),
     'log "restored $RUN"',
     "",
   ].join("\n");
@@ -211,7 +182,7 @@ function restore(job: BackupJob, _settings: ResticSettings, paths: ScriptPaths):
 
 function list(job: BackupJob, _settings: ResticSettings, paths: ScriptPaths): string {
   return [
-    ...scriptHeader("psf-list", "restic", job, paths),
+    ...part.scriptHeader("psf-list", "restic", job, paths),
     ...openRepo(false),
     `restic snapshots --json --host "$SERVICE" --tag ${runKind(job)} | ${RUNS_OF(job.service)}`,
     "",
@@ -228,9 +199,5 @@ export function resticScripts(
   settings: ResticSettings,
   paths: ScriptPaths,
 ): JobScripts {
-  return {
-    backup: backup(job, settings, paths),
-    restore: restore(job, settings, paths),
-    list: list(job, settings, paths),
-  };
+  return part.jobScripts({ backup, restore, list }, job, settings, paths);
 }

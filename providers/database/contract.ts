@@ -24,9 +24,29 @@ export interface DatabaseResult {
   dumpCommand: string;
   /** Reads a dump from stdin into this one database. */
   restoreCommand: string;
+  /** How a backup job streams this database out and back in (not for templates). */
+  dump: DatabaseDump;
+  /** Secret: the values of `dump.env` (host, login), for the backup job's env file. */
+  dumpEnv: Record<string, string>;
 }
 
-export const databaseContract: ContractDefinition<DatabaseRequest> = {
+/**
+ * A database's backup, as its provider defines it (after selfhostblocks' `databasebackup`
+ * contract): shell commands a backup job runs in its own container, which must have
+ * `programs`. Backup providers run them verbatim and know no engine.
+ */
+export interface DatabaseDump {
+  /** Writes a dump of the database to stdout; exits non-zero when the dump is incomplete. */
+  dump: string;
+  /** Reads such a dump from stdin into the database, replacing what is there, all or nothing. */
+  restore: string;
+  /** Variables both read (from the result's `dumpEnv`): a job checks they are set before it starts. */
+  env: string[];
+  /** Programs both run: the backup job's image must have them. */
+  programs: string[];
+}
+
+export const databaseContract: ContractDefinition<DatabaseRequest, DatabaseResult> = {
   name: "database",
   description: "a database and an owner role with a generated password",
   request: {

@@ -1,12 +1,14 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { ContractResult } from "../../components/contract";
+import { Outputs } from "../../components/contract";
 import { ProviderArgs, ProviderInstance } from "../../components/provider";
 import { Workload } from "../../components/workload";
-import { DatabaseRequest } from "./contract";
+import { DatabaseRequest, DatabaseResult } from "./contract";
+import { dumpEnvOf } from "./login-env";
 import type { MariadbSettings } from "./mariadb";
 import {
   DUMP_SCRIPT,
+  MARIADB_DUMP,
   RESTORE_SCRIPT,
   SERVER_PATHS,
   ServerPaths,
@@ -25,7 +27,7 @@ const DATA_DIR = "/var/lib/mysql";
 
 /** One MariaDB server with a database and a user per requesting service. */
 export class Mariadb extends pulumi.ComponentResource implements ProviderInstance {
-  readonly results: Record<string, ContractResult> = {};
+  readonly results: Record<string, Outputs<DatabaseResult>> = {};
   readonly ready: pulumi.Resource[];
   /** Where other workloads reach the server. */
   readonly address: string;
@@ -125,6 +127,21 @@ export class Mariadb extends pulumi.ComponentResource implements ProviderInstanc
         restoreCommand: deployed.exec(["sh", "-c", withClientEnv(paths, r.name, RESTORE_SCRIPT)], {
           stdin: true,
         }),
+        // A backup job reaches the server over the network, as the database's user.
+        dump: pulumi.output(MARIADB_DUMP),
+        dumpEnv: pulumi.secret(
+          pulumi
+            .all([deployed.address, password])
+            .apply(([host, pw]) =>
+              dumpEnvOf({
+                host,
+                port: settings.port,
+                database: r.name,
+                user: r.user,
+                password: pw,
+              }),
+            ),
+        ),
       };
     }
     this.registerOutputs({ address: this.address });

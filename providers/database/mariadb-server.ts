@@ -1,5 +1,6 @@
 import { shellQuote } from "../../components/shell";
-import { DatabaseRequest } from "./contract";
+import { DatabaseDump, DatabaseRequest } from "./contract";
+import { DUMP_ENV } from "./login-env";
 import type { MariadbSettings } from "./mariadb";
 import { INIT_PENDING, MANAGED, ident, literal } from "./mariadb-sql";
 
@@ -175,3 +176,11 @@ export const RESTORE_SCRIPT = [
   `drops="$(${asUser("mariadb", ["-N", "-r", "-B", "-e", DROP_ALL])} </dev/null)" || exit 1`,
   `{ printf '%s\\n' 'SET FOREIGN_KEY_CHECKS = 0;' "$drops"; cat; } | ${asUser("mariadb", [])}`,
 ].join("\n");
+
+/** How a backup job streams a MariaDB database out and back in, over the network as its user. */
+export const MARIADB_DUMP: DatabaseDump = {
+  dump: DUMP_SCRIPT,
+  restore: RESTORE_SCRIPT,
+  env: [...DUMP_ENV],
+  programs: ["mariadb-dump", "mariadb"],
+};

@@ -1,9 +1,9 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { ContractResult } from "../../components/contract";
+import { Outputs } from "../../components/contract";
 import { ProviderArgs, ProviderInstance } from "../../components/provider";
 import { Workload } from "../../components/workload";
-import { DatabaseRequest } from "./contract";
+import { DatabaseRequest, DatabaseResult } from "./contract";
 import type { PostgresSettings } from "./postgres";
 import {
   SERVER_PATHS,
@@ -15,6 +15,8 @@ import {
   serverArgs,
   startScript,
 } from "./postgres-server";
+import { dumpEnvOf } from "./login-env";
+import { POSTGRES_DUMP } from "./postgres-dump";
 import { provisioningSql, scramVerifiers } from "./postgres-sql";
 
 const SERVER = "postgres";
@@ -22,7 +24,7 @@ const DATA_DIR = "/var/lib/postgresql/data";
 
 /** One PostgreSQL server with a role, database and extensions per requesting service. */
 export class Postgres extends pulumi.ComponentResource implements ProviderInstance {
-  readonly results: Record<string, ContractResult> = {};
+  readonly results: Record<string, Outputs<DatabaseResult>> = {};
   readonly ready: pulumi.Resource[];
   /** Where other workloads reach the server. */
   readonly address: string;
@@ -105,6 +107,19 @@ export class Postgres extends pulumi.ComponentResource implements ProviderInstan
         restoreCommand: deployed.exec(["sh", "-c", restoreScript(r.name, r.user, settings.port)], {
           stdin: true,
         }),
+        // A backup job reaches the server over the network, as the database's owner.
+        dump: pulumi.output(POSTGRES_DUMP),
+        dumpEnv: pulumi.secret(
+          pulumi.all([deployed.address, password]).apply(([host, pw]) =>
+            dumpEnvOf({
+              host,
+              port: settings.port,
+              database: r.name,
+              user: r.user,
+              password: pw,
+            }),
+          ),
+        ),
       };
     }
     this.registerOutputs({ address: this.address });

@@ -1,4 +1,7 @@
+import type * as pulumi from "@pulumi/pulumi";
 import { ContractDefinition } from "../../components/contract";
+import type { ProviderInstance } from "../../components/provider";
+import { sdk } from "../../components/sdk";
 
 /** Read access to the stack's LDAP directory. */
 export interface LdapRequest {
@@ -35,35 +38,46 @@ export interface LdapResult {
   adminUrl?: string;
 }
 
-export const ldapContract: ContractDefinition<LdapRequest> = {
-  name: "ldap",
-  description: "an LDAP directory with the stack's users and groups, and a bind account",
-  request: {
-    type: "object",
-    fields: {
-      groups: {
-        type: "list",
-        items: { type: "string", format: "name" },
-        unique: true,
-        default: [],
+/** An ldap provider: its results, and the people's initial passwords it set. */
+export interface LdapProvider extends ProviderInstance<LdapResult> {
+  /** People's initial credentials (secret), exported as the stack output `accounts`. */
+  readonly accounts?: pulumi.Output<Record<string, unknown>>;
+}
+
+export const ldapContract: ContractDefinition<LdapRequest, LdapResult, LdapRequest, LdapProvider> =
+  {
+    name: "ldap",
+    description: "an LDAP directory with the stack's users and groups, and a bind account",
+    request: {
+      type: "object",
+      fields: {
+        groups: {
+          type: "list",
+          items: { type: "string", format: "name" },
+          unique: true,
+          default: [],
+        },
       },
     },
-  },
-  resultFields: [
-    "url",
-    "baseDn",
-    "usersDn",
-    "groupsDn",
-    "bindDn",
-    "bindPassword",
-    "usersFilter",
-    "groupsFilter",
-    "usernameAttribute",
-    "mailAttribute",
-    "displayNameAttribute",
-    "groupNameAttribute",
-    "memberAttribute",
-    "adminUrl",
-  ],
-  secretFields: ["bindPassword"],
-};
+    resultFields: [
+      "url",
+      "baseDn",
+      "usersDn",
+      "groupsDn",
+      "bindDn",
+      "bindPassword",
+      "usersFilter",
+      "groupsFilter",
+      "usernameAttribute",
+      "mailAttribute",
+      "displayNameAttribute",
+      "groupNameAttribute",
+      "memberAttribute",
+      "adminUrl",
+    ],
+    secretFields: ["bindPassword"],
+    // People live in the directory when the stack has one: their initial passwords are its.
+    stackOutputs: (provider) => ({
+      accounts: provider?.accounts && sdk().secret(provider.accounts),
+    }),
+  };

@@ -1,10 +1,10 @@
 import { createHash } from "crypto";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { ContractResult } from "../../components/contract";
-import { ProviderArgs, ProviderInstance } from "../../components/provider";
+import { Outputs } from "../../components/contract";
+import { ProviderArgs } from "../../components/provider";
 import { Workload } from "../../components/workload";
-import { LdapRequest } from "./contract";
+import { LdapProvider, LdapRequest, LdapResult } from "./contract";
 import type { OpenldapSettings } from "./openldap";
 import { baseDnOf, directory, ldapResult, personDn } from "./openldap-directory";
 import {
@@ -28,8 +28,8 @@ const generated = (name: string, length: number, parent: pulumi.Resource) =>
  * person with a generated initial password (the stack output `accounts`), and a read-only bind
  * account with its own generated password per requesting app.
  */
-export class Openldap extends pulumi.ComponentResource implements ProviderInstance {
-  readonly results: Record<string, ContractResult> = {};
+export class Openldap extends pulumi.ComponentResource implements LdapProvider {
+  readonly results: Record<string, Outputs<LdapResult>> = {};
   readonly ready: pulumi.Resource[];
   readonly accounts: pulumi.Output<Record<string, unknown>>;
 
@@ -104,7 +104,9 @@ export class Openldap extends pulumi.ComponentResource implements ProviderInstan
     for (const requester of requesters) {
       const plain = ldapResult(stack.domain, requester, server, "");
       this.results[requester] = {
-        ...Object.fromEntries(Object.entries(plain).map(([k, v]) => [k, pulumi.output(v)])),
+        ...(Object.fromEntries(
+          Object.entries(plain).map(([k, v]) => [k, pulumi.output(v)]),
+        ) as Outputs<LdapResult>),
         bindPassword: appPw[requester],
       };
     }

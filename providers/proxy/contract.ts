@@ -1,5 +1,6 @@
-import { ContractDefinition } from "../../components/contract";
+import { ContractDefinition, PlannedContext } from "../../components/contract";
 import { Issue, joinPath } from "../../components/errors";
+import { hostFor } from "../../components/public-url";
 
 export const PROXY_AUTH = ["none", "one_factor", "two_factor"] as const;
 
@@ -23,7 +24,14 @@ export interface ProxyResult {
   internalUrl: string;
 }
 
-export const proxyContract: ContractDefinition<ProxyRequest> = {
+/** What a provider says beside its proxy need: where its route forwards to, under which name. */
+export interface ProxyNeedFrom {
+  upstream: { host: string; port: number; scheme?: "http" | "https" };
+  /** The public subdomain; default: the requester's provider name. */
+  subdomain?: string;
+}
+
+export const proxyContract: ContractDefinition<ProxyRequest, ProxyResult, ProxyRoute> = {
   name: "proxy",
   description: "a public HTTPS URL with TLS, optional forward auth through the SSO",
   request: {
@@ -60,7 +68,62 @@ export const proxyContract: ContractDefinition<ProxyRequest> = {
           message: "header values must not contain newlines or double quotes",
         });
     }
-    // A proxied service without a port is reported by parseStack, at services.<name>.port.
+    // A proxied service without a port is reported by checkService, at services.<name>.port.
     return issues;
   },
+  checkService: (field, path) =>
+    field("port") == null
+      ? [
+          {
+            path: joinPath(path, "port"),
+            message: "a proxied service needs the container port to forward to",
+            hint: "add port: 8080 (the port the app listens on inside its container)",
+          },
+        ]
+      : [],
+  // A service's route goes to its container port under its subdomain; a provider's where it says.
+  expand: (req, ctx) => {
+    if (ctx.service)
+      return {
+        ...req,
+        host: hostFor(ctx.service.subdomain ?? ctx.requester, ctx.stack.domain),
+        upstream: { host: ctx.requester, port: ctx.service.port ?? 0, scheme: "http" },
+      };
+    const from = ctx.from as ProxyNeedFrom;
+    return {
+      ...req,
+      host: hostFor(from.subdomain ?? ctx.requester.split(":")[0], ctx.stack.domain),
+      upstream: { scheme: "http", ...from.upstream },
+    };
+  },
+  checkServed: checkHosts,
+  serviceOutputs: (result) => ({ url: result?.url }),
 };
+
+/** Two routes for one host: reported at a service's subdomain (which the user can change) when one is a service's. */
+function checkHosts(
+  routes: Record<string, ProxyRoute>,
+  { stack, path: own }: PlannedContext,
+): Issue[] {
+  const issues: Issue[] = [];
+  const seen = new Map<string, string>();
+  const isService = (requester: string) => !!stack.services[requester];
+  const what = (requester: string) =>
+    isService(requester) ? requester : `${requester} (a provider's route)`;
+  for (const [requester, route] of Object.entries(routes)) {
+    const other = seen.get(route.host);
+    if (other === undefined) {
+      seen.set(route.host, requester);
+      continue;
+    }
+    const [at, against] =
+      isService(requester) || !isService(other) ? [requester, other] : [other, requester];
+    const path = isService(at) ? joinPath(joinPath("services", at), "subdomain") : own;
+    issues.push({
+      path,
+      message: `host ${route.host} is already routed to ${what(against)}`,
+      hint: "give one of them another subdomain",
+    });
+  }
+  return issues;
+}

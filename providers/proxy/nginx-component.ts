@@ -1,8 +1,9 @@
 import * as pulumi from "@pulumi/pulumi";
-import { ContractResult } from "../../components/contract";
+import { Outputs } from "../../components/contract";
 import { ProviderArgs, ProviderInstance } from "../../components/provider";
 import { Workload, WorkloadFile } from "../../components/workload";
-import { ProxyRoute } from "./contract";
+import { sslContract } from "../ssl/contract";
+import { ProxyResult, ProxyRoute } from "./contract";
 import { DOCKER_DNS, certRequester, hasAuth } from "./nginx";
 import {
   CONTAINER_PATHS,
@@ -35,7 +36,7 @@ function fullChain(
  * security headers and forward auth through the SSO. Config changes reload nginx in place.
  */
 export class Nginx extends pulumi.ComponentResource implements ProviderInstance {
-  readonly results: Record<string, ContractResult> = {};
+  readonly results: Record<string, Outputs<ProxyResult>> = {};
   ready: pulumi.Resource[] = [];
   /** The rendered `nginx.conf` (no secrets in it; keys are separate files). */
   readonly config: pulumi.Output<string>;
@@ -72,7 +73,7 @@ export class Nginx extends pulumi.ComponentResource implements ProviderInstance 
       { path: CONTAINER_PATHS.config, content: this.config, mode: 0o644 },
     ];
     for (const [requester, route] of Object.entries(requests)) {
-      const cert = args.result("ssl", certRequester(requester));
+      const cert = args.result(sslContract, certRequester(requester));
       if (!cert) throw new Error(`nginx: no ssl result for ${certRequester(requester)}`);
       const paths = certFiles(CONTAINER_PATHS, route.host);
       files.push({ path: paths.cert, content: fullChain(cert.certPem, cert.caPem), mode: 0o644 });
@@ -87,7 +88,7 @@ export class Nginx extends pulumi.ComponentResource implements ProviderInstance 
     if (args.target.route) {
       // The platform serves routes itself (Kubernetes ingress mode): declare them, run no nginx.
       for (const [requester, route] of Object.entries(requests)) {
-        const cert = args.result("ssl", certRequester(requester))!;
+        const cert = args.result(sslContract, certRequester(requester))!;
         args.target.route(
           {
             name: requester,

@@ -11,7 +11,7 @@ export interface SecretsResult {
   value: string;
 }
 
-export const secretsContract: ContractDefinition<SecretsRequest> = {
+export const secretsContract: ContractDefinition<SecretsRequest, SecretsResult> = {
   name: "secrets",
   description: "a secret value (generated, from encrypted config, or hardcoded in development)",
   request: {

@@ -13,7 +13,7 @@ export interface SslResult {
   caPem?: string;
 }
 
-export const sslContract: ContractDefinition<SslRequest> = {
+export const sslContract: ContractDefinition<SslRequest, SslResult> = {
   name: "ssl",
   description: "a TLS certificate and key for a domain",
   request: {
@@ -31,4 +31,6 @@ export const sslContract: ContractDefinition<SslRequest> = {
   },
   resultFields: ["certPem", "keyPem", "caPem"],
   secretFields: ["keyPem"],
+  // A provider that issues from its own CA shares it: apps trust it to reach public URLs.
+  trustedCaPem: (provider) => provider?.shared?.caPem,
 };

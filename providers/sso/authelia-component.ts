@@ -1,14 +1,16 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import * as tls from "@pulumi/tls";
-import { ContractResult } from "../../components/contract";
-import { ProviderArgs, ProviderInstance } from "../../components/provider";
-import { hostFor } from "../../components/resolver";
+import { Outputs } from "../../components/contract";
+import { ProviderArgs } from "../../components/provider";
+import { hostFor } from "../../components/public-url";
 import { Workload, WorkloadFile } from "../../components/workload";
 import { AutheliaSettings, PORT, WORKLOAD } from "./authelia";
 import { AccessRule, OidcClient, renderAutheliaConfig, renderUsersFile } from "./authelia-config";
 import { pbkdf2Sha512Digest } from "./authelia-digest";
-import { SsoRequest } from "./contract";
+import { databaseContract } from "../database/contract";
+import { ldapContract } from "../ldap/contract";
+import { Account, SsoProvider, SsoRequest, SsoResult } from "./contract";
 
 const CONFIG = "/config/configuration.yml";
 const USERS = "/config/users_database.yml";
@@ -45,11 +47,12 @@ const subjectOf = (r: { allowedGroups: string[]; allowedUsers: string[] }) => [
  * one rule per service), users from the ldap contract or a file built from psf:users,
  * storage in the database contract.
  */
-export class Authelia extends pulumi.ComponentResource implements ProviderInstance {
-  readonly results: Record<string, ContractResult> = {};
+export class Authelia extends pulumi.ComponentResource implements SsoProvider {
+  readonly results: Record<string, Outputs<SsoResult>> = {};
   readonly ready: pulumi.Resource[];
   readonly shared: Record<string, pulumi.Output<string>>;
-  readonly accounts?: pulumi.Output<Record<string, unknown>>;
+  readonly accounts?: pulumi.Output<Record<string, Account>>;
+  readonly people: string[];
 
   constructor(
     name: string,
@@ -95,12 +98,11 @@ export class Authelia extends pulumi.ComponentResource implements ProviderInstan
     }
 
     const files: WorkloadFile[] = [];
-    const ldap = args.result("ldap", name);
-    let users: Parameters<typeof renderAutheliaConfig>[0]["users"] | pulumi.Output<any> = {
-      file: { path: USERS },
-    };
+    const ldap = args.result(ldapContract, name);
+    type Users = Parameters<typeof renderAutheliaConfig>[0]["users"];
+    let users: pulumi.Input<Users> = { file: { path: USERS } };
     if (ldap) {
-      users = pulumi.all(ldap).apply((l) => ({ ldap: l as any }));
+      users = pulumi.output(ldap).apply((l): Users => ({ ldap: l }));
     } else {
       // psf:users become a file backend with a generated initial password each.
       const people = Object.entries(stack.users.people).map(([person, p]) => {
@@ -110,7 +112,7 @@ export class Authelia extends pulumi.ComponentResource implements ProviderInstan
       this.accounts = pulumi.secret(
         pulumi
           .all(people.map((x) => x.password))
-          .apply((pw) =>
+          .apply((pw): Record<string, Account> =>
             Object.fromEntries(
               people.map((x, i) => [
                 x.person,
@@ -131,20 +133,26 @@ export class Authelia extends pulumi.ComponentResource implements ProviderInstan
       files.push({ path: USERS, content: pulumi.secret(content), secret: true, mode: 0o600 });
     }
 
-    const db = args.result("database", name);
+    const db = args.result(databaseContract, name);
     if (!db)
       throw new Error("authelia: no database result (the resolver should have provided one)");
     const smtpPassword = settings.smtp?.passwordSecret
       ? args.configSecret(settings.smtp.passwordSecret)
       : undefined;
     const config = pulumi
-      .all({
+      .output({
         jwt: generated(`${name}-jwt-secret`, 64, this),
         session: generated(`${name}-session-secret`, 64, this),
         storageEncryption: generated(`${name}-storage-key`, 64, this),
         oidcHmac: generated(`${name}-oidc-hmac`, 64, this),
         issuerKeyPem: issuerKey.privateKeyPem,
-        db: pulumi.all(db),
+        db: {
+          host: db.host,
+          port: db.port,
+          database: db.database,
+          user: db.user,
+          password: db.password,
+        },
         users,
         clients: pulumi.all(clients),
         smtpPassword,
@@ -164,11 +172,11 @@ export class Authelia extends pulumi.ComponentResource implements ProviderInstan
             issuerKeyPem: v.issuerKeyPem,
           },
           storage: {
-            host: String(v.db.host),
-            port: Number(v.db.port),
-            database: String(v.db.database),
-            username: String(v.db.user),
-            password: String(v.db.password),
+            host: v.db.host,
+            port: v.db.port,
+            database: v.db.database,
+            username: v.db.user,
+            password: v.db.password,
           },
           users: v.users,
           rules: accessRules(args),
@@ -207,6 +215,7 @@ export class Authelia extends pulumi.ComponentResource implements ProviderInstan
       stateful: false,
     };
     this.ready = args.target.deploy(workload, { parent: this }).resources;
+    this.people = Object.keys(stack.users.people);
     this.shared = {
       forwardAuthUrl: pulumi.output(forwardAuthUrl),
       portalUrl: pulumi.output(portalUrl),

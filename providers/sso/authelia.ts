@@ -1,5 +1,6 @@
 import { Issue, joinPath } from "../../components/errors";
 import { ProviderNeed, withComponent } from "../../components/provider";
+import type { ProxyNeedFrom } from "../proxy/contract";
 import { SsoRequest } from "./contract";
 
 /** Authelia's release the config is written for (its 4.38 schema). */
@@ -101,8 +102,10 @@ export const authelia = withComponent<SsoRequest, AutheliaSettings>(
           requester: "authelia",
           request: { auth: "none" },
           consumes: false,
-          upstream: { host: WORKLOAD, port: PORT },
-          subdomain: settings.subdomain ?? "auth",
+          from: {
+            upstream: { host: WORKLOAD, port: PORT },
+            subdomain: settings.subdomain ?? "auth",
+          } satisfies ProxyNeedFrom,
         },
       ];
       if (stack.providers && typeof stack.providers === "object" && "ldap" in stack.providers)

@@ -1,5 +1,9 @@
+import type * as pulumi from "@pulumi/pulumi";
 import { ContractDefinition } from "../../components/contract";
 import { Issue, joinPath } from "../../components/errors";
+import type { ProviderInstance } from "../../components/provider";
+import { hostFor } from "../../components/public-url";
+import { sdk } from "../../components/sdk";
 
 export const SSO_POLICIES = ["one_factor", "two_factor"] as const;
 
@@ -27,7 +31,22 @@ export interface SsoResult {
   forwardAuthUrl: string;
 }
 
-export const ssoContract: ContractDefinition<SsoRequest> = {
+/** A person's initial sign-in, as the `accounts` stack output shows it (secret). */
+export interface Account {
+  /** Where to sign in. */
+  login?: string;
+  [field: string]: unknown;
+}
+
+/** An SSO provider: its results, and the people's initial credentials it made. */
+export interface SsoProvider extends ProviderInstance<SsoResult> {
+  /** People's initial credentials (secret), exported as the stack output `accounts`. */
+  readonly accounts?: pulumi.Output<Record<string, Account>>;
+  /** Who can sign in (`psf:users`), wherever their passwords live (its own store, a directory). */
+  readonly people?: string[];
+}
+
+export const ssoContract: ContractDefinition<SsoRequest, SsoResult, SsoRequest, SsoProvider> = {
   name: "sso",
   description: "an OIDC client (id and generated secret) and the forward-auth endpoint",
   request: {
@@ -118,5 +137,22 @@ export const ssoContract: ContractDefinition<SsoRequest> = {
         hint: "add openid to scopes",
       });
     return issues;
+  },
+  // Relative `redirectPaths` become absolute URIs on the service's public URL (its port included).
+  expand: (req, ctx) => {
+    if (!ctx.service) return req;
+    const base = ctx.publicUrl(hostFor(ctx.service.subdomain ?? ctx.requester, ctx.stack.domain));
+    const uris = req.redirectPaths.map((p) => `${base}${p}`);
+    return { ...req, redirectUris: [...new Set([...req.redirectUris, ...uris])] };
+  },
+  stackOutputs: (provider) => {
+    const pulumi = sdk();
+    return {
+      accounts: pulumi.secret(provider?.accounts ?? {}),
+      // Names and the portal URL are plain config; only the passwords beside them are secret.
+      signIn: pulumi.unsecret(
+        pulumi.output({ portal: provider?.shared?.portalUrl, people: provider?.people ?? [] }),
+      ),
+    };
   },
 };

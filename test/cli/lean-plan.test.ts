@@ -35,7 +35,7 @@ async function planWith(stackName: string, engine: MockEngine) {
     resources,
     results,
     services: await observed(stack!.services),
-    accounts: await observed(stack!.accounts),
+    accounts: await observed(stack!.outputs.accounts),
   };
 }
 

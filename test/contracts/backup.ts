@@ -7,7 +7,7 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { evaluate } from "../../cli/mock-engine";
 import { readStackFile } from "../../components/config";
-import { ContractResult } from "../../components/contract";
+import { ContractDefinition, ContractResult, Outputs } from "../../components/contract";
 import { validateConfig } from "../../components/program";
 import { ProviderInstance } from "../../components/provider";
 import { Target } from "../../components/targets/target";
@@ -21,6 +21,9 @@ import {
   planJob,
   renderEnvFile,
 } from "../../providers/backup/job";
+import { DatabaseResult } from "../../providers/database/contract";
+import { dumpEnvOf } from "../../providers/database/login-env";
+import { POSTGRES_DUMP } from "../../providers/database/postgres-dump";
 import { valueOf } from "../support/mocks";
 import { PG_BIN, TestPostgres, requireProgram, startPostgres } from "../support/real";
 
@@ -161,14 +164,16 @@ export function backupContractSuite(provider: string, adapter: BackupAdapter): v
     const ok = (r: Run) => assert.equal(r.status, 0, `exit ${r.status}\n${r.stdout}\n${r.stderr}`);
     const addJob = (service: string, req: Partial<BackupRequest>) => {
       const full: BackupRequest = { volumes: [], paths: [], excludes: [], database: false, ...req };
+      const job = planJob(
+        service,
+        full,
+        SERVICE_VOLUMES,
+        { schedule: DEFAULT_SCHEDULE, checkWeekday: 0 },
+        true,
+      );
+      // The postgres provider's own dump and restore, as its result hands them to the job.
       scripts[service] = adapter.scripts(
-        planJob(
-          service,
-          full,
-          SERVICE_VOLUMES,
-          { schedule: DEFAULT_SCHEDULE, checkWeekday: 0 },
-          true,
-        ),
+        full.database ? { ...job, database: POSTGRES_DUMP } : job,
         paths,
       );
     };
@@ -208,13 +213,13 @@ export function backupContractSuite(provider: string, adapter: BackupAdapter): v
       pg.query("CREATE DATABASE app OWNER app");
       // As the postgres provider does: extensions belong to the superuser.
       pg.query("CREATE EXTENSION pg_trgm", "app");
-      dbEnv = {
-        PSF_DB_HOST: pg.host,
-        PSF_DB_PORT: String(pg.port),
-        PSF_DB_NAME: "app",
-        PSF_DB_USER: "app",
-        PSF_DB_PASSWORD: PASSWORD,
-      };
+      dbEnv = dumpEnvOf({
+        host: pg.host,
+        port: pg.port,
+        database: "app",
+        user: "app",
+        password: PASSWORD,
+      });
 
       fs.mkdirSync(vol("data", "nested", "deeper"), { recursive: true });
       fs.mkdirSync(vol("data", "cache"), { recursive: true });
@@ -491,15 +496,9 @@ export async function declareBackup(raw: any): Promise<DeclaredJobs> {
         requests: p.requests,
         stack: plan!.stack,
         target,
-        result: (contract, requester) =>
-          contract === "database"
-            ? {
-                host: pulumi.output("postgres"),
-                port: pulumi.output(5432),
-                database: pulumi.output(requester),
-                user: pulumi.output(requester),
-                password: pulumi.secret(`db-pw-${requester}`),
-              }
+        result: <Result>(contract: ContractDefinition<any, Result>, requester: string) =>
+          contract === registry.contracts.database
+            ? (postgresResult(requester) as unknown as Outputs<Result>)
             : undefined,
         publicUrl: (host) => `https://${host}`,
         shared: () => undefined,
@@ -514,6 +513,26 @@ export async function declareBackup(raw: any): Promise<DeclaredJobs> {
     );
   });
   return { workloads, results: instance!.results, images };
+}
+
+/** The postgres provider's result for `requester` (password `db-pw-<name>`), as a backup job reads it. */
+function postgresResult(requester: string): Partial<Outputs<DatabaseResult>> {
+  const login = {
+    host: "postgres",
+    port: 5432,
+    database: requester,
+    user: requester,
+    password: `db-pw-${requester}`,
+  };
+  return {
+    host: pulumi.output(login.host),
+    port: pulumi.output(login.port),
+    database: pulumi.output(login.database),
+    user: pulumi.output(login.user),
+    password: pulumi.secret(login.password),
+    dump: pulumi.output(POSTGRES_DUMP),
+    dumpEnv: pulumi.secret(dumpEnvOf(login)),
+  };
 }
 
 /** The variables a job's env file sets, as bash reads it (`set -a; . file`). */

@@ -6,7 +6,7 @@ import * as YAML from "yaml";
 import { readStackFile } from "../../components/config";
 import { validateConfig } from "../../components/program";
 import { registry } from "../../providers";
-import { LdapRequest } from "../../providers/ldap/contract";
+import { LdapProvider, LdapRequest } from "../../providers/ldap/contract";
 import { Users } from "../contracts/ldap";
 import { RunningAuthelia, autheliaCli, renderAuthelia, startAuthelia } from "../support/authelia";
 import { freePort } from "../contracts/proxy";
@@ -44,8 +44,8 @@ describe("authelia on openldap: a real Authelia signing people in against a real
     users = plan.stack.users;
     requests = plan.providers.find((p) => p.contract === "ldap")!.requests;
     const rendered = await renderAuthelia(raw);
-    const ldap = rendered.stack.providers.ldap!;
-    accounts = (await valueOf(ldap.accounts)) as typeof accounts;
+    const ldap = rendered.stack.providers.ldap as LdapProvider;
+    accounts = (await valueOf(ldap.accounts!)) as typeof accounts;
 
     // The directory, provisioned by the provider's script with the stack's generated passwords.
     slapd = new LocalSlapd(plan.stack.domain, await freePort());

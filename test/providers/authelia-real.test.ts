@@ -205,7 +205,7 @@ describe("authelia (sso) checked by Authelia 4.38 itself", () => {
         assert.equal(autheliaVerifies(cli, `${secret}x`, c.client_secret!), false, c.client_id);
       }
       const users = YAML.parse(r.users!).users as Record<string, { password: string }>;
-      const accounts = (await valueOf(r.stack.providers.sso!.accounts)) as Record<
+      const accounts = (await valueOf(r.stack.outputs.accounts)) as Record<
         string,
         { password: string }
       >;
@@ -286,7 +286,7 @@ describe("authelia (sso) checked by Authelia 4.38 itself", () => {
     });
 
     it("signs people in with their generated passwords and refuses a wrong one", async () => {
-      const accounts = (await valueOf(rendered.stack.providers.sso!.accounts)) as Record<
+      const accounts = (await valueOf(rendered.stack.outputs.accounts)) as Record<
         string,
         { password: string }
       >;
@@ -296,7 +296,7 @@ describe("authelia (sso) checked by Authelia 4.38 itself", () => {
     });
 
     it("answers nginx's auth-request by the rendered rules: portal redirect, Remote-User, default deny", async () => {
-      const accounts = (await valueOf(rendered.stack.providers.sso!.accounts)) as Record<
+      const accounts = (await valueOf(rendered.stack.outputs.accounts)) as Record<
         string,
         { password: string }
       >;
@@ -321,7 +321,7 @@ describe("authelia (sso) checked by Authelia 4.38 itself", () => {
 
     it("logs the confidential client in with its plain secret (authorization code), and refuses a wrong secret", async () => {
       const wiki = await resultOf(rendered, "wiki");
-      const accounts = (await valueOf(rendered.stack.providers.sso!.accounts)) as Record<
+      const accounts = (await valueOf(rendered.stack.outputs.accounts)) as Record<
         string,
         { password: string }
       >;

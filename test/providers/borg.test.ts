@@ -113,8 +113,14 @@ describe("borg provider in a Pulumi program (mocked engine)", () => {
     const raw = backupFixture("borg");
     raw.providers.backup.retention = { weekly: 2, yearly: 1 };
     const { workloads } = await declareBackup(raw);
-    const script = (w: Workload) =>
-      String(w.files!.find((f) => f.path === "/usr/local/bin/psf-backup")!.content);
+    const scripts = await Promise.all(
+      workloads.map(async (w) =>
+        String(
+          await valueOf(w.files!.find((f) => f.path === "/usr/local/bin/psf-backup")!.content),
+        ),
+      ),
+    );
+    const script = (w: Workload) => scripts[workloads.indexOf(w)];
     assert.match(
       script(workloads[0]),
       /--keep-daily 7 --keep-weekly 2 --keep-monthly 12 --keep-yearly 1\n/,

@@ -10,7 +10,7 @@ import { evaluate, isSecretValue, mask } from "../../cli/mock-engine";
 import { readStackFile } from "../../components/config";
 import { ProviderDefinition, ProviderInstance } from "../../components/provider";
 import { runProgram, validateConfig } from "../../components/program";
-import { Registry } from "../../components/resolver";
+import { Registry } from "../../components/registry";
 import { Target } from "../../components/targets/target";
 import { check } from "../../components/validate/schema";
 import { Workload } from "../../components/workload";
@@ -552,12 +552,12 @@ describe("nginx provider in a Pulumi program (mocked engine)", () => {
           stack: validateConfig(fixture(), "test", testRegistry).plan!.stack,
           target,
           result: (contract, requester) =>
-            contract === "ssl"
-              ? {
+            contract.name === "ssl"
+              ? ({
                   certPem: pulumi.output(`CERT ${requester}\n`),
                   keyPem: pulumi.secret(`KEY ${requester}`),
                   caPem: pulumi.output("CA\n"),
-                }
+                } as any)
               : undefined,
           shared: (contract) => (contract === "sso" ? new StubSso("sso").shared : undefined),
           publicUrl: (host) => `https://${host}`,

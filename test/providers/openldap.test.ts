@@ -186,12 +186,12 @@ describe("openldap provider in a plan (offline engine)", () => {
   });
 
   it("exports people's initial passwords as the secret accounts output, and puts none in plain inputs", async () => {
-    assert.equal(await isSecret(stack.accounts), true);
-    const accounts = (await valueOf(stack.accounts)) as Record<string, any>;
+    assert.equal(await isSecret(stack.outputs.accounts), true);
+    const accounts = (await valueOf(stack.outputs.accounts)) as Record<string, any>;
     assert.deepEqual(Object.keys(accounts).sort(), ["alice", "bob"]);
     assert.equal(accounts.alice.password, "mock-password-openldap-person-alice");
     assert.equal(accounts.alice.dn, "uid=alice,ou=people,dc=home,dc=example,dc=org");
-    const signIn = (await valueOf(stack.signIn)) as any;
+    const signIn = (await valueOf(stack.outputs.signIn)) as any;
     assert.deepEqual(signIn, {
       portal: "https://login.home.example.org:8443",
       people: ["alice", "bob"],

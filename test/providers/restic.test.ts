@@ -88,8 +88,14 @@ describe("restic provider in a Pulumi program (mocked engine)", () => {
 
   it("lets only the first job check and prune the shared repository", async () => {
     const { workloads } = await declareBackup(backupFixture("restic"));
-    const script = (w: Workload) =>
-      String(w.files!.find((f) => f.path === "/usr/local/bin/psf-backup")!.content);
+    const scripts = await Promise.all(
+      workloads.map(async (w) =>
+        String(
+          await valueOf(w.files!.find((f) => f.path === "/usr/local/bin/psf-backup")!.content),
+        ),
+      ),
+    );
+    const script = (w: Workload) => scripts[workloads.indexOf(w)];
     assert.match(script(workloads[0]), /restic check --read-data-subset=5%/);
     assert.match(script(workloads[0]), /restic prune/);
     assert.doesNotMatch(script(workloads[1]), /restic check|restic prune/);

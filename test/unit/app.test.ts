@@ -51,7 +51,9 @@ const results: Partial<Record<ContractName, ContractResult>> = {
 };
 
 function services(): Record<string, ServiceConfig> {
-  const { settings, issues } = parseStack(rawOf(fixtureConfig("valid/Pulumi.app.yaml")), "test");
+  const { settings, issues } = parseStack(rawOf(fixtureConfig("valid/Pulumi.app.yaml")), "test", {
+    contracts,
+  });
   assert.deepEqual(issues, []);
   return settings.services;
 }
@@ -234,8 +236,10 @@ describe("App", () => {
     );
   });
 
-  it("exposes the proxy's URL and its network address", async () => {
-    const { app } = build("notes");
+  it("exposes the URL its proxy result gives (through the contract's hook) and its network address", async () => {
+    // What the stack hands the app: the proxy contract's part of the service's outputs.
+    const url = contracts.proxy.serviceOutputs!(results.proxy).url as pulumi.Output<string>;
+    const { app } = build("notes", { url });
     assert.equal(await valueOf(app.url), "https://notes.example.org");
     assert.equal(app.address, "notes");
     assert.equal(build("worker").app.url, undefined);

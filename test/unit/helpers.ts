@@ -5,7 +5,7 @@ import * as fs from "fs";
 import { ContractName } from "../../components/contract";
 import { RawConfig, rawFromConfigMap } from "../../components/config";
 import { ProviderDefinition } from "../../components/provider";
-import { Registry } from "../../components/resolver";
+import { Registry } from "../../components/registry";
 import { contracts, providers } from "../../providers";
 import { isSecretValue, mask } from "../../cli/mock-engine";
 

@@ -5,7 +5,8 @@ import { parseStack } from "../../components/config";
 import { formatIssues } from "../../components/errors";
 import { runProgram } from "../../components/program";
 import { ProviderArgs, ProviderDefinition, ProviderInstance } from "../../components/provider";
-import { Plan, resolve } from "../../components/resolver";
+import { Plan } from "../../components/plan";
+import { resolve } from "../../components/resolver";
 import { installMocks } from "../support/mocks";
 import { fixtureConfig, overlay, rawOf, stubProvider, testRegistry } from "./helpers";
 
@@ -45,7 +46,7 @@ function fake(
     create: (n: string, args: ProviderArgs, opts: pulumi.ComponentResourceOptions) => {
       // Which results of other contracts were already there when this provider was built.
       const resultsSeen = Object.fromEntries(
-        reads.map(([c, r]) => [`${c}/${r}`, args.result(c, r) !== undefined]),
+        reads.map(([c, r]) => [`${c}/${r}`, args.result(registry.contracts[c], r) !== undefined]),
       );
       built.push({ name: n, requests: structuredClone(args.requests), resultsSeen });
       return new FakeProvider(`psf:${contract}:${name}`, n, args.requests, make, opts);
@@ -76,8 +77,7 @@ const idp = fake(
         requester: "idp",
         request: {},
         consumes: false,
-        upstream: { host: "idp", port: 9091 },
-        subdomain: "auth",
+        from: { upstream: { host: "idp", port: 9091 }, subdomain: "auth" },
       },
     ],
   },
@@ -114,7 +114,7 @@ function plan(change: Record<string, unknown> = {}): Plan {
   const raw = rawOf(
     overlay(fixtureConfig("valid/Pulumi.resolver.yaml"), change) as Record<string, unknown>,
   );
-  const { settings, issues: parseIssues } = parseStack(raw, "dev");
+  const { settings, issues: parseIssues } = parseStack(raw, "dev", registry);
   const { plan: p, issues } = resolve(settings, registry);
   assert.deepEqual([...parseIssues, ...issues], [], formatIssues([...parseIssues, ...issues]));
   return p;

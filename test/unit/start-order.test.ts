@@ -31,7 +31,7 @@ async function startOrder(stackFile: string, stackName: string): Promise<Map<str
   const root = new TestRoot("root", { transformations: [capture] });
   new PsfStack(
     "psf",
-    { plan: plan!, registry, secrets: {}, servicesSecret: false, secureEnv: {} },
+    { plan: plan!, registry, configSecrets: {}, servicesSecret: false, secureEnv: {} },
     { parent: root },
   );
   await declaredSoFar();

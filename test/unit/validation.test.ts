@@ -6,7 +6,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { readStackFile, readStackText } from "../../components/config";
 import { ContractName } from "../../components/contract";
 import { ConfigError, Issue, formatIssues, notWithin } from "../../components/errors";
-import { Registry } from "../../components/resolver";
+import { Registry } from "../../components/registry";
 import { runProgram, validateConfig } from "../../components/program";
 import { ProviderDefinition } from "../../components/provider";
 import { LIMITS } from "../../components/validate/limits";
@@ -240,8 +240,7 @@ describe("stack validation", () => {
           contract: "proxy",
           requester: "loopy-sso",
           request: {},
-          upstream: { host: "sso", port: 9091 },
-          subdomain: "auth",
+          from: { upstream: { host: "sso", port: 9091 }, subdomain: "auth" },
         },
       ],
     });
@@ -325,8 +324,7 @@ describe("stack validation", () => {
           requester: "portal",
           request: {},
           consumes: false,
-          upstream: { host: "portal", port: 9091 },
-          subdomain,
+          from: { upstream: { host: "portal", port: 9091 }, subdomain },
         },
       ],
     });

@@ -1,0 +1,89 @@
+import { Issue, joinPath } from "../../components/errors";
+import { ObjectSpec } from "../../components/validate/schema";
+import {
+  BackupRequest,
+  DEFAULT_RETENTION,
+  DEFAULT_SCHEDULE,
+  Retention,
+  retentionSpec,
+} from "./contract";
+
+/** Settings every backup provider accepts (stack-wide defaults a request may override). */
+export interface CommonSettings {
+  schedule: string;
+  retention?: Partial<Retention>;
+  /** Day of the week (0 = Sunday) on which the job also checks the repository. */
+  checkWeekday: number;
+  /** A remote repository; default: a volume of the provider. */
+  repository?: string;
+  /** `psf:secrets` name of a passphrase to use instead of a generated one. */
+  passphrase?: string;
+  /** `psf:secrets` name of an SSH private key for a remote repository. */
+  sshKey?: string;
+  /** known_hosts lines for the remote; without them the first host key seen is trusted. */
+  knownHosts?: string;
+}
+
+export const commonSettingsFields: ObjectSpec["fields"] = {
+  schedule: { type: "string", format: "cron", default: DEFAULT_SCHEDULE },
+  retention: retentionSpec,
+  checkWeekday: { type: "int", min: 0, max: 6, default: 0 },
+  repository: {
+    type: "string",
+    minLength: 1,
+    maxLength: 1024,
+    doc: "a remote repository; default: a volume of the provider",
+  },
+  passphrase: {
+    type: "string",
+    format: "name",
+    doc: "psf:secrets name of the repository passphrase; default: generated",
+  },
+  sshKey: {
+    type: "string",
+    format: "name",
+    doc: "psf:secrets name of an SSH private key for a remote repository",
+  },
+  knownHosts: { type: "string", minLength: 1, maxLength: 65536 },
+};
+
+/** Request retention over provider retention over the defaults. */
+export function retentionOf(settings: CommonSettings, req: BackupRequest): Retention {
+  return { ...DEFAULT_RETENTION, ...(settings.retention ?? {}), ...(req.retention ?? {}) };
+}
+
+/** Checks shared by both providers: retention that keeps something, named secrets that exist. */
+export function checkCommonStack(
+  settings: CommonSettings,
+  secretNames: readonly string[],
+  requests: Record<string, BackupRequest>,
+  path: string,
+  stackName: string,
+): Issue[] {
+  const issues: Issue[] = [];
+  for (const key of ["passphrase", "sshKey"] as const) {
+    const secret = settings[key];
+    if (secret && !secretNames.includes(secret))
+      issues.push({
+        path: joinPath(path, key),
+        message: `secret "${secret}" is not set in the stack config (psf:secrets.${secret})`,
+        hint: `run: pulumi config set --secret --path 'psf:secrets.${secret}' <value> --stack ${stackName}`,
+      });
+  }
+  for (const [requester, req] of Object.entries(requests)) {
+    const r = retentionOf(settings, req);
+    if (r.daily + r.weekly + r.monthly + r.yearly > 0) continue;
+    issues.push({
+      path: req.retention
+        ? joinPath(requestPath(requester), "retention")
+        : joinPath(path, "retention"),
+      message: "retention keeps nothing: every backup would be deleted right after it is made",
+      hint: "keep at least one, e.g. {daily: 7}",
+    });
+  }
+  return issues;
+}
+
+function requestPath(requester: string): string {
+  return requester.includes(":") ? "providers.backup" : `services.${requester}.needs.backup`;
+}
