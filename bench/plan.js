@@ -1,6 +1,6 @@
 // `psf plan --json` of generated stacks (bench/stack.js) of 10, 100 and 500 services
 // (PSF_BENCH_SIZES): wall time of the whole command, median of RUNS, and its peak memory (the
-// peak RSS of each psf process of the run, added up: bin/psf.js re-runs itself with a V8 flag).
+// peak RSS of each psf process of the run, added up).
 "use strict";
 const { RUNS, fmt, must, peakMb, psf, timed, withTempDir } = require("./lib");
 const { writeGeneratedStack } = require("./stack");

@@ -5,22 +5,6 @@
 // program itself: gRPC, tracing and package.json normalization load only if used (~0.1 s).
 require("./lazy-sdk").defer("@grpc/grpc-js", "@opentelemetry/api", "normalize-package-data");
 const path = require("path");
-// Planning a large stack allocates many short-lived Outputs; a larger young generation cuts
-// garbage-collection time (bench/: 500 services 5.9 s → 4.8 s). V8 sizes the heap at start,
-// so the flag must be on the command line: re-run ourselves with it when it is not. Only
-// `plan` evaluates the program in this process (up and preview leave it to the engine's
-// language host); every other command would pay a second node start for nothing.
-const SEMI_SPACE = "--max-semi-space-size=128";
-const command = process.argv.slice(2).find((a) => !a.startsWith("-"));
-if (command === "plan" && !process.execArgv.some((a) => a.startsWith("--max-semi-space-size"))) {
-  const { spawnSync } = require("child_process");
-  const r = spawnSync(
-    process.execPath,
-    [...process.execArgv, SEMI_SPACE, __filename, ...process.argv.slice(2)],
-    { stdio: "inherit" },
-  );
-  process.exit(r.status ?? (r.signal ? 128 + require("os").constants.signals[r.signal] : 1));
-}
 // Compiled JavaScript (built by `npm ci` through `prepare`) starts faster; edited sources run
 // through ts-node until the next build, so a stale build is never used.
 const { freshBuild, registerTsNode, root } = require("./fresh-build");
