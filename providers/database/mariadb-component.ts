@@ -130,17 +130,15 @@ export class Mariadb extends pulumi.ComponentResource implements ProviderInstanc
         // A backup job reaches the server over the network, as the database's user.
         dump: pulumi.output(MARIADB_DUMP),
         dumpEnv: pulumi.secret(
-          pulumi
-            .all([deployed.address, password])
-            .apply(([host, pw]) =>
-              dumpEnvOf({
-                host,
-                port: settings.port,
-                database: r.name,
-                user: r.user,
-                password: pw,
-              }),
-            ),
+          pulumi.all([deployed.address, password]).apply(([host, pw]) =>
+            dumpEnvOf({
+              host,
+              port: settings.port,
+              database: r.name,
+              user: r.user,
+              password: pw,
+            }),
+          ),
         ),
       };
     }
