@@ -13,10 +13,33 @@ export const borg = backupProvider<BorgSettings>({
   description: "borg 1.2: one encrypted, deduplicated repository; a scheduled job per service",
   image: { key: "borg", default: BORG_IMAGE },
   settings: {
-    encryption: { type: "string", enum: BORG_ENCRYPTIONS, default: "repokey-blake2" },
-    compression: { type: "string", minLength: 2, maxLength: 16, default: "lz4" },
-    checkMaxDuration: { type: "int", min: 60, max: 86400, default: 3600 },
-    compactDay: { type: "int", min: 1, max: 28, default: 1 },
+    encryption: {
+      type: "string",
+      enum: BORG_ENCRYPTIONS,
+      default: "repokey-blake2",
+      doc: "`borg init --encryption`; unencrypted modes are refused",
+    },
+    compression: {
+      type: "string",
+      minLength: 2,
+      maxLength: 16,
+      default: "lz4",
+      doc: "as `borg create --compression` takes it: `lz4`, `zstd,N` (1–22), `zlib,N`, `lzma,N`, `none`, optionally `auto,…`",
+    },
+    checkMaxDuration: {
+      type: "int",
+      min: 60,
+      max: 86400,
+      default: 3600,
+      doc: "seconds the weekly repository check may take; it resumes where it stopped the next week",
+    },
+    compactDay: {
+      type: "int",
+      min: 1,
+      max: 28,
+      default: 1,
+      doc: "day of the month on which the repository is compacted",
+    },
   },
   // borg reaches every remote repository over ssh.
   remote: (repository) => ({

@@ -13,20 +13,39 @@ export const restic = backupProvider<ResticSettings>({
     "restic: one encrypted, deduplicated repository (local volume or remote backend); a scheduled job per service",
   image: { key: "restic", default: RESTIC_IMAGE },
   settings: {
-    compression: { type: "string", enum: ["auto", "off", "max"], default: "auto" },
-    checkReadData: { type: "string", minLength: 2, maxLength: 16, default: "5%" },
-    pruneDay: { type: "int", min: 1, max: 28, default: 1 },
+    compression: {
+      type: "string",
+      enum: ["auto", "off", "max"],
+      default: "auto",
+      doc: "restic's `--compression` (repository format 2)",
+    },
+    checkReadData: {
+      type: "string",
+      minLength: 2,
+      maxLength: 16,
+      default: "5%",
+      doc: "share of the data the weekly check reads back (`--read-data-subset`): `5%`, `1/7`, `500M`",
+    },
+    pruneDay: {
+      type: "int",
+      min: 1,
+      max: 28,
+      default: 1,
+      doc: "day of the month on which unreferenced data is pruned",
+    },
     env: {
       type: "map",
       keyFormat: "env",
       values: { type: "string", maxLength: 4096 },
       default: {},
+      doc: "plain environment for the backend (`AWS_ACCESS_KEY_ID`, `B2_ACCOUNT_ID`…)",
     },
     secretEnv: {
       type: "map",
       keyFormat: "env",
       values: { type: "string", format: "name" },
       default: {},
+      doc: "environment taken from `psf:secrets` (`AWS_SECRET_ACCESS_KEY: s3-secret`); `RESTIC_*` and `PSF_*` are the provider's own",
     },
   },
   // A network backend, `sftp:` over ssh; a local path would live in the container.

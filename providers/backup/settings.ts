@@ -25,26 +25,49 @@ export interface CommonSettings {
 }
 
 export const commonSettingsFields: ObjectSpec["fields"] = {
-  schedule: { type: "string", format: "cron", default: DEFAULT_SCHEDULE },
-  retention: retentionSpec,
-  checkWeekday: { type: "int", min: 0, max: 6, default: 0 },
+  schedule: {
+    type: "string",
+    format: "cron",
+    default: DEFAULT_SCHEDULE,
+    doc: "when every job runs (UTC in the job container), unless the request sets its own",
+  },
+  retention: {
+    ...retentionSpec,
+    doc: `backups kept per service; a request's \`retention\` overrides single fields; unset fields: ${Object.entries(
+      DEFAULT_RETENTION,
+    )
+      .map(([k, v]) => `${k} ${v}`)
+      .join(", ")}; a policy that keeps nothing is refused`,
+  },
+  checkWeekday: {
+    type: "int",
+    min: 0,
+    max: 6,
+    default: 0,
+    doc: "day of the week (0: Sunday) of the weekly checks",
+  },
   repository: {
     type: "string",
     minLength: 1,
     maxLength: 1024,
-    doc: "a remote repository; default: a volume of the provider",
+    doc: "a remote repository (forms below); unset: the provider's volume `<provider>/repository`, mounted at `/repository`",
   },
   passphrase: {
     type: "string",
     format: "name",
-    doc: "psf:secrets name of the repository passphrase; default: generated",
+    doc: "name of a `psf:secrets` value to use as the passphrase (e.g. to reuse a repository); unset: 48 random characters, a Pulumi secret",
   },
   sshKey: {
     type: "string",
     format: "name",
-    doc: "psf:secrets name of an SSH private key for a remote repository",
+    doc: "name of a `psf:secrets` value holding the SSH private key for a remote repository over ssh (required there)",
   },
-  knownHosts: { type: "string", minLength: 1, maxLength: 65536 },
+  knownHosts: {
+    type: "string",
+    minLength: 1,
+    maxLength: 65536,
+    doc: "`known_hosts` lines of the remote; without them the first host key seen is trusted",
+  },
 };
 
 /** Request retention over provider retention over the defaults. */

@@ -52,7 +52,12 @@ export const databaseContract: ContractDefinition<DatabaseRequest, DatabaseResul
   request: {
     type: "object",
     fields: {
-      engine: { type: "string", enum: DATABASE_ENGINES, default: "postgres" },
+      engine: {
+        type: "string",
+        enum: DATABASE_ENGINES,
+        default: "postgres",
+        doc: "the engine the service speaks; the configured provider must serve it",
+      },
       name: { type: "string", format: "sql", doc: "database name; default: the service name" },
       user: { type: "string", format: "sql", doc: "owner role; default: the database name" },
       extensions: {
@@ -60,12 +65,13 @@ export const databaseContract: ContractDefinition<DatabaseRequest, DatabaseResul
         items: { type: "string", minLength: 1, maxLength: 63 },
         unique: true,
         default: [],
+        doc: "extensions created in the database (PostgreSQL)",
       },
       initSql: {
         type: "string",
         minLength: 1,
         maxLength: 1_000_000,
-        doc: "SQL run once after the database is created",
+        doc: "SQL run once after the database is created, as its owner",
       },
     },
   },

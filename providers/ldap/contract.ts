@@ -56,6 +56,7 @@ export const ldapContract: ContractDefinition<LdapRequest, LdapResult, LdapReque
           items: { type: "string", format: "name" },
           unique: true,
           default: [],
+          doc: "groups the app needs beyond `psf:users` (created if missing)",
         },
       },
     },

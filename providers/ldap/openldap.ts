@@ -25,18 +25,29 @@ export const openldap = withComponent<LdapRequest, OpenldapSettings>(
     settings: {
       type: "object",
       fields: {
-        port: { type: "int", min: 1, max: 65535, default: 389 },
+        port: {
+          type: "int",
+          min: 1,
+          max: 65535,
+          default: 389,
+          doc: "port slapd listens on inside the network (not published on the host)",
+        },
         logLevel: {
           type: "string",
           enum: [...LOG_LEVELS],
           default: "stats",
-          doc: "slapd's log level (-d): stats logs each connection and operation",
+          doc: "slapd's `-d` level: `stats` logs a line per connection and operation",
         },
-        dataVolume: { type: "string", format: "label", default: "data" },
+        dataVolume: {
+          type: "string",
+          format: "label",
+          default: "data",
+          doc: "name of the data volume (Docker: `psf-<stack>-openldap-<name>`)",
+        },
         dataSize: {
           type: "string",
           format: "memory",
-          doc: "storage to request on Kubernetes, e.g. 1Gi",
+          doc: "storage to request where the target provisions it (Kubernetes, e.g. `1Gi`); Docker volumes are not limited",
         },
       },
     },

@@ -37,13 +37,23 @@ export const proxyContract: ContractDefinition<ProxyRequest, ProxyResult, ProxyR
   request: {
     type: "object",
     fields: {
-      auth: { type: "string", enum: PROXY_AUTH, default: "none" },
-      websockets: { type: "bool", default: false },
-      maxBodySize: { type: "string", format: "size" },
+      auth: {
+        type: "string",
+        enum: PROXY_AUTH,
+        default: "none",
+        doc: "sign-in the SSO provider requires before a request reaches the service (forward auth)",
+      },
+      websockets: { type: "bool", default: false, doc: "pass WebSocket upgrades through" },
+      maxBodySize: {
+        type: "string",
+        format: "size",
+        doc: "request body limit of this route; default: the provider's",
+      },
       extraHeaders: {
         type: "map",
         values: { type: "string", minLength: 0, maxLength: 1024 },
         default: {},
+        doc: "response headers added to the route's (winning over the security headers by name)",
       },
     },
   },

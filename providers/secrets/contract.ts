@@ -18,7 +18,13 @@ export const secretsContract: ContractDefinition<SecretsRequest, SecretsResult> 
     type: "object",
     fields: {
       name: { type: "string", format: "name", doc: "the secret's name; default: the service name" },
-      length: { type: "int", min: 8, max: 4096, default: 32 },
+      length: {
+        type: "int",
+        min: 8,
+        max: 4096,
+        default: 32,
+        doc: "characters of a generated secret",
+      },
     },
   },
   resultFields: ["value"],

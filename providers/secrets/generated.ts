@@ -11,7 +11,12 @@ export const generated = withComponent<SecretsRequest, GeneratedSecretsSettings>
     contract: "secrets",
     name: "generated",
     description: "random values from @pulumi/random, kept encrypted in state",
-    settings: { type: "object", fields: { special: { type: "bool", default: false } } },
+    settings: {
+      type: "object",
+      fields: {
+        special: { type: "bool", default: false, doc: "add `-_.~` to the letters and digits" },
+      },
+    },
   },
   () =>
     (require("./generated-component") as typeof import("./generated-component")).GeneratedSecrets,

@@ -20,6 +20,7 @@ export const hardcoded = withComponent<SecretsRequest, HardcodedSettings>(
           keyFormat: "name",
           values: { type: "string", minLength: 1 },
           default: {},
+          doc: "secret name → value; a name not listed gets a value derived from it",
         },
       },
     },

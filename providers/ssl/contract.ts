@@ -26,6 +26,7 @@ export const sslContract: ContractDefinition<SslRequest, SslResult> = {
         items: { type: "string", format: "dns-wildcard" },
         unique: true,
         default: [],
+        doc: "more names the certificate covers",
       },
     },
   },
