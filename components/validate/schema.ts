@@ -17,14 +17,14 @@ export type Spec =
       minItems?: number;
       maxItems?: number;
       unique?: boolean;
-      default?: unknown[];
+      default?: readonly unknown[];
       doc?: string;
     }
   | {
       type: "map";
       values: Spec;
       keyFormat?: FormatName;
-      default?: Record<string, unknown>;
+      default?: Readonly<Record<string, unknown>>;
       doc?: string;
     }
   | ObjectSpec
@@ -44,7 +44,7 @@ export interface StringSpec {
 
 export interface ObjectSpec {
   type: "object";
-  fields: Record<string, Spec>;
+  fields: Readonly<Record<string, Spec>>;
   required?: readonly string[];
   doc?: string;
 }

@@ -1,22 +1,10 @@
+import { defineSpec, Infer } from "../../components/validate/infer";
 import { Issue, joinPath } from "../../components/errors";
 import { withComponent } from "../../components/provider";
 import { DatabaseRequest } from "./contract";
 import { RESERVED_DATABASES, RESERVED_USERS } from "./mariadb-sql";
 
 export const MARIADB_VERSIONS = ["10.6", "10.11", "11.4", "11.8", "11"] as const;
-
-export interface MariadbSettings {
-  version: (typeof MARIADB_VERSIONS)[number];
-  port: number;
-  maxConnections: number;
-  innodbBufferPoolSize: string;
-  /** Drop databases (and users) PSF created once their request is gone. */
-  dropRemoved: boolean;
-  /** The data volume's name (Docker: `psf-<stack>-mariadb-<name>`). */
-  dataVolume: string;
-  /** Capacity to ask for where the target provisions storage (Kubernetes). */
-  dataSize?: string;
-}
 
 /** Bytes in a `size` setting (`512M`, `64k`, a bare number of bytes). */
 function sizeBytes(size: string): number {
@@ -31,59 +19,63 @@ function sizeBytes(size: string): number {
 /** InnoDB refuses a smaller buffer pool (MariaDB 10.6–11). */
 const MIN_BUFFER_POOL = 5 * 1024 ** 2;
 
+export const mariadbSettingsSpec = defineSpec({
+  type: "object",
+  fields: {
+    version: {
+      type: "string",
+      enum: MARIADB_VERSIONS,
+      default: "11",
+      doc: "release series; picks the default image `mariadb:<version>` (`psf:images.mariadb` overrides it)",
+    },
+    port: {
+      type: "int",
+      min: 1,
+      max: 65535,
+      default: 3306,
+      doc: "port the server listens on inside the network (not published on the host)",
+    },
+    maxConnections: {
+      type: "int",
+      min: 10,
+      max: 100000,
+      default: 151,
+      doc: "`max_connections`",
+    },
+    innodbBufferPoolSize: {
+      type: "string",
+      format: "size",
+      default: "128M",
+      doc: "`innodb_buffer_pool_size` (`512M`, `1G`; a bare number is bytes); at least `5M`",
+    },
+    dropRemoved: {
+      type: "bool",
+      default: false,
+      doc: "drop a database (and its user) PSF created once no service requests it",
+    },
+    dataVolume: {
+      type: "string",
+      format: "label",
+      default: "data",
+      doc: "name of the data volume (Docker: `psf-<stack>-mariadb-<name>`)",
+    },
+    dataSize: {
+      type: "string",
+      format: "memory",
+      doc: "storage to request where the target provisions it (Kubernetes, e.g. `20Gi`); Docker volumes are not limited",
+    },
+  },
+});
+
+export type MariadbSettings = Infer<typeof mariadbSettingsSpec>;
+
 export const mariadb = withComponent<DatabaseRequest, MariadbSettings>(
   {
     contract: "database",
     name: "mariadb",
     description: "one MariaDB server; a database and a user per service",
     images: (settings) => ({ mariadb: `mariadb:${settings.version}` }),
-    settings: {
-      type: "object",
-      fields: {
-        version: {
-          type: "string",
-          enum: MARIADB_VERSIONS,
-          default: "11",
-          doc: "release series; picks the default image `mariadb:<version>` (`psf:images.mariadb` overrides it)",
-        },
-        port: {
-          type: "int",
-          min: 1,
-          max: 65535,
-          default: 3306,
-          doc: "port the server listens on inside the network (not published on the host)",
-        },
-        maxConnections: {
-          type: "int",
-          min: 10,
-          max: 100000,
-          default: 151,
-          doc: "`max_connections`",
-        },
-        innodbBufferPoolSize: {
-          type: "string",
-          format: "size",
-          default: "128M",
-          doc: "`innodb_buffer_pool_size` (`512M`, `1G`; a bare number is bytes); at least `5M`",
-        },
-        dropRemoved: {
-          type: "bool",
-          default: false,
-          doc: "drop a database (and its user) PSF created once no service requests it",
-        },
-        dataVolume: {
-          type: "string",
-          format: "label",
-          default: "data",
-          doc: "name of the data volume (Docker: `psf-<stack>-mariadb-<name>`)",
-        },
-        dataSize: {
-          type: "string",
-          format: "memory",
-          doc: "storage to request where the target provisions it (Kubernetes, e.g. `20Gi`); Docker volumes are not limited",
-        },
-      },
-    },
+    settings: mariadbSettingsSpec,
     checkRequest: (req, path) => {
       const issues: Issue[] = [];
       if (req.engine !== "mariadb")

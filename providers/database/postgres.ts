@@ -1,22 +1,8 @@
+import { defineSpec, Infer } from "../../components/validate/infer";
 import { Issue, joinPath } from "../../components/errors";
 import { withComponent } from "../../components/provider";
 import { DatabaseRequest } from "./contract";
 import { CONTRIB_EXTENSIONS } from "./postgres-sql";
-
-export interface PostgresSettings {
-  version: number;
-  port: number;
-  maxConnections: number;
-  sharedBuffers: string;
-  /** Extensions the image offers beyond contrib (e.g. `vector` with a pgvector image). */
-  extraExtensions: string[];
-  /** Drop databases (and roles) PSF created once their request is gone. */
-  dropRemoved: boolean;
-  /** The data volume's name (Docker: `psf-<stack>-postgres-<name>`). */
-  dataVolume: string;
-  /** Capacity to ask for where the target provisions storage (Kubernetes). */
-  dataSize?: string;
-}
 
 /** Bytes in a `size` setting (`512M`, `64k`, a bare number of bytes). */
 function sizeBytes(size: string): number {
@@ -30,67 +16,71 @@ function sizeBytes(size: string): number {
 
 const RESERVED_DATABASES = ["postgres", "template0", "template1"];
 
+export const postgresSettingsSpec = defineSpec({
+  type: "object",
+  fields: {
+    version: {
+      type: "int",
+      min: 13,
+      max: 17,
+      default: 15,
+      doc: "major version; picks the default image `postgres:<version>-bookworm` (`psf:images.postgres` overrides it)",
+    },
+    port: {
+      type: "int",
+      min: 1,
+      max: 65535,
+      default: 5432,
+      doc: "port the server listens on inside the network (not published on the host)",
+    },
+    maxConnections: {
+      type: "int",
+      min: 10,
+      max: 10000,
+      default: 100,
+      doc: "`max_connections`",
+    },
+    sharedBuffers: {
+      type: "string",
+      format: "size",
+      default: "128M",
+      doc: "`shared_buffers` (`512M`, `1G`; a bare number is bytes); at least `128k`",
+    },
+    extraExtensions: {
+      type: "list",
+      items: { type: "string", minLength: 1, maxLength: 63 },
+      unique: true,
+      default: [],
+      doc: "extensions the image has beyond contrib, e.g. `[vector]` with `pgvector/pgvector:pg15`",
+    },
+    dropRemoved: {
+      type: "bool",
+      default: false,
+      doc: "drop a database (and its role) PSF created once no service requests it",
+    },
+    dataVolume: {
+      type: "string",
+      format: "label",
+      default: "data",
+      doc: "name of the data volume (Docker: `psf-<stack>-postgres-<name>`)",
+    },
+    dataSize: {
+      type: "string",
+      format: "memory",
+      doc: "storage to request where the target provisions it (Kubernetes, e.g. `20Gi`); Docker volumes are not limited",
+    },
+  },
+});
+
+export type PostgresSettings = Infer<typeof postgresSettingsSpec>;
+
 export const postgres = withComponent<DatabaseRequest, PostgresSettings>(
   {
     contract: "database",
     name: "postgres",
     description: "one PostgreSQL server; a role, database and extensions per service",
     images: (settings) => ({ postgres: `postgres:${settings.version}-bookworm` }),
-    settings: {
-      type: "object",
-      fields: {
-        version: {
-          type: "int",
-          min: 13,
-          max: 17,
-          default: 15,
-          doc: "major version; picks the default image `postgres:<version>-bookworm` (`psf:images.postgres` overrides it)",
-        },
-        port: {
-          type: "int",
-          min: 1,
-          max: 65535,
-          default: 5432,
-          doc: "port the server listens on inside the network (not published on the host)",
-        },
-        maxConnections: {
-          type: "int",
-          min: 10,
-          max: 10000,
-          default: 100,
-          doc: "`max_connections`",
-        },
-        sharedBuffers: {
-          type: "string",
-          format: "size",
-          default: "128M",
-          doc: "`shared_buffers` (`512M`, `1G`; a bare number is bytes); at least `128k`",
-        },
-        extraExtensions: {
-          type: "list",
-          items: { type: "string", minLength: 1, maxLength: 63 },
-          unique: true,
-          default: [],
-          doc: "extensions the image has beyond contrib, e.g. `[vector]` with `pgvector/pgvector:pg15`",
-        },
-        dropRemoved: {
-          type: "bool",
-          default: false,
-          doc: "drop a database (and its role) PSF created once no service requests it",
-        },
-        dataVolume: {
-          type: "string",
-          format: "label",
-          default: "data",
-          doc: "name of the data volume (Docker: `psf-<stack>-postgres-<name>`)",
-        },
-        dataSize: {
-          type: "string",
-          format: "memory",
-          doc: "storage to request where the target provisions it (Kubernetes, e.g. `20Gi`); Docker volumes are not limited",
-        },
-      },
-    },
+    settings: postgresSettingsSpec,
     checkRequest: (req, path, settings) => {
       const issues: Issue[] = [];
       const offered = [...CONTRIB_EXTENSIONS, ...(settings.extraExtensions ?? [])];

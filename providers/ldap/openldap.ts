@@ -1,3 +1,4 @@
+import { defineSpec, Infer } from "../../components/validate/infer";
 import { withComponent } from "../../components/provider";
 import { LdapRequest } from "./contract";
 
@@ -5,15 +6,37 @@ import { LdapRequest } from "./contract";
 export const OPENLDAP_IMAGE = "psf/openldap:2.5-bookworm";
 export const LOG_LEVELS = ["none", "stats", "acl", "any"] as const;
 
-export interface OpenldapSettings {
-  port: number;
-  /** slapd's `-d` level: `stats` logs every connection and operation. */
-  logLevel: (typeof LOG_LEVELS)[number];
-  /** The data volume's name (Docker: `psf-<stack>-openldap-<name>`). */
-  dataVolume: string;
-  /** Capacity to ask for where the target provisions storage (Kubernetes). */
-  dataSize?: string;
-}
+export const openldapSettingsSpec = defineSpec({
+  type: "object",
+  fields: {
+    port: {
+      type: "int",
+      min: 1,
+      max: 65535,
+      default: 389,
+      doc: "port slapd listens on inside the network (not published on the host)",
+    },
+    logLevel: {
+      type: "string",
+      enum: [...LOG_LEVELS],
+      default: "stats",
+      doc: "slapd's `-d` level: `stats` logs a line per connection and operation",
+    },
+    dataVolume: {
+      type: "string",
+      format: "label",
+      default: "data",
+      doc: "name of the data volume (Docker: `psf-<stack>-openldap-<name>`)",
+    },
+    dataSize: {
+      type: "string",
+      format: "memory",
+      doc: "storage to request where the target provisions it (Kubernetes, e.g. `1Gi`); Docker volumes are not limited",
+    },
+  },
+});
+
+export type OpenldapSettings = Infer<typeof openldapSettingsSpec>;
 
 export const openldap = withComponent<LdapRequest, OpenldapSettings>(
   {
@@ -22,35 +45,7 @@ export const openldap = withComponent<LdapRequest, OpenldapSettings>(
     description:
       "OpenLDAP slapd: psf:users as people and groups under the domain's base DN, a read-only bind account per app",
     images: () => ({ openldap: OPENLDAP_IMAGE }),
-    settings: {
-      type: "object",
-      fields: {
-        port: {
-          type: "int",
-          min: 1,
-          max: 65535,
-          default: 389,
-          doc: "port slapd listens on inside the network (not published on the host)",
-        },
-        logLevel: {
-          type: "string",
-          enum: [...LOG_LEVELS],
-          default: "stats",
-          doc: "slapd's `-d` level: `stats` logs a line per connection and operation",
-        },
-        dataVolume: {
-          type: "string",
-          format: "label",
-          default: "data",
-          doc: "name of the data volume (Docker: `psf-<stack>-openldap-<name>`)",
-        },
-        dataSize: {
-          type: "string",
-          format: "memory",
-          doc: "storage to request where the target provisions it (Kubernetes, e.g. `1Gi`); Docker volumes are not limited",
-        },
-      },
-    },
+    settings: openldapSettingsSpec,
   },
   () => (require("./openldap-component") as typeof import("./openldap-component")).Openldap,
 );

@@ -4,12 +4,11 @@ import { ProviderArgs, ProviderInstance } from "../../components/provider";
 import { Workload, WorkloadFile } from "../../components/workload";
 import { sslContract } from "../ssl/contract";
 import { ProxyResult, ProxyRoute } from "./contract";
-import { DOCKER_DNS, certRequester, hasAuth } from "./nginx";
+import { DOCKER_DNS, NginxSettings, certRequester, hasAuth } from "./nginx";
 import {
   CONTAINER_PATHS,
   HEALTH_PATH,
   IDENTITY_HEADERS,
-  NginxSettings,
   certFiles,
   containerListen,
   publicUrl,

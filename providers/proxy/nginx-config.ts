@@ -1,33 +1,5 @@
+import type { NginxSettings } from "./nginx";
 import { ProxyRoute } from "./contract";
-
-/** Settings of the nginx provider (`psf:providers.proxy`), with defaults applied. */
-export interface NginxSettings {
-  /** Host ports the container's 80 and 443 are published on. */
-  httpPort: number;
-  httpsPort: number;
-  listenAddress: string;
-  /** Default request body limit; a route's `maxBodySize` overrides it. */
-  clientMaxBodySize: string;
-  /** DNS server(s) for upstream names at request time; "" resolves once at start. */
-  resolver: string;
-  hstsMaxAge: number;
-  hstsIncludeSubdomains: boolean;
-  frameOptions: "SAMEORIGIN" | "DENY" | "off";
-  referrerPolicy: string;
-  /** Sent when not empty. */
-  contentSecurityPolicy: string;
-  gzip: boolean;
-  /** Seconds. */
-  connectTimeout: number;
-  sendTimeout: number;
-  readTimeout: number;
-  websocketTimeout: number;
-  /** Per client address and route; off when absent. */
-  rateLimit?: { requestsPerSecond: number; burst: number };
-  workerConnections: number;
-  /** The nginx version the image runs; directives are rendered for it (`http2 on` from 1.25.1). */
-  version: string;
-}
 
 /** Where nginx finds and puts its files. The container uses `CONTAINER_PATHS`; tests a temp dir. */
 export interface NginxPaths {

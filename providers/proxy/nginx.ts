@@ -1,10 +1,9 @@
+import { defineSpec, Infer } from "../../components/validate/infer";
 import { isIP } from "net";
 import { Issue, joinPath } from "../../components/errors";
 import { withComponent } from "../../components/provider";
 import { ProxyRoute } from "./contract";
-import { NginxSettings, publicUrl } from "./nginx-config";
-
-export type { NginxSettings } from "./nginx-config";
+import { publicUrl } from "./nginx-config";
 
 /** The pinned image; the config runs on it and on older nginx alike unless `version` is set. */
 const IMAGE = "nginx:1.27-bookworm";
@@ -21,6 +20,143 @@ export const DOCKER_DNS = "127.0.0.11";
 /** `resolver` is inserted verbatim: addresses (`host[:port]`), space-separated. */
 const RESOLVER = /^[A-Za-z0-9.:\[\]-]+( [A-Za-z0-9.:\[\]-]+)*$/;
 
+export const nginxSettingsSpec = defineSpec({
+  type: "object",
+  fields: {
+    version: {
+      type: "string",
+      minLength: 5,
+      maxLength: 16,
+      doc: "the image's nginx version, to render directives of newer releases (`http2 on` from 1.25.1); unset, the config uses `listen ... ssl http2`, which every nginx from 1.9.5 accepts",
+    },
+    httpPort: {
+      type: "int",
+      min: 1,
+      max: 65535,
+      default: 80,
+      doc: "host port for HTTP (redirects to HTTPS, ACME challenges)",
+    },
+    httpsPort: {
+      type: "int",
+      min: 1,
+      max: 65535,
+      default: 443,
+      doc: "host port for HTTPS; when not 443, URLs and redirects carry it",
+    },
+    listenAddress: {
+      type: "string",
+      default: "0.0.0.0",
+      doc: "host address (an IP) both ports are published on",
+    },
+    clientMaxBodySize: {
+      type: "string",
+      format: "size",
+      default: "10m",
+      doc: "request body limit unless the route sets `maxBodySize` (`0`: none)",
+    },
+    resolver: {
+      type: "string",
+      minLength: 0,
+      maxLength: 255,
+      default: DOCKER_DNS,
+      doc: 'DNS server(s) nginx asks for upstream names at request time (Docker\'s embedded DNS; on Kubernetes the cluster DNS IP); `""`: names are resolved once, at start',
+    },
+    hstsMaxAge: {
+      type: "int",
+      min: 0,
+      max: 63072000,
+      default: 31536000,
+      doc: "`Strict-Transport-Security` max-age in seconds; `0` sends none",
+    },
+    hstsIncludeSubdomains: {
+      type: "bool",
+      default: false,
+      doc: "add `includeSubDomains` (only if every subdomain has HTTPS)",
+    },
+    frameOptions: {
+      type: "string",
+      enum: ["SAMEORIGIN", "DENY", "off"],
+      default: "SAMEORIGIN",
+      doc: "`X-Frame-Options`",
+    },
+    referrerPolicy: {
+      type: "string",
+      enum: [
+        "no-referrer",
+        "no-referrer-when-downgrade",
+        "origin",
+        "origin-when-cross-origin",
+        "same-origin",
+        "strict-origin",
+        "strict-origin-when-cross-origin",
+        "unsafe-url",
+      ],
+      default: "strict-origin-when-cross-origin",
+      doc: "`Referrer-Policy`",
+    },
+    contentSecurityPolicy: {
+      type: "string",
+      minLength: 0,
+      maxLength: 4096,
+      default: "",
+      doc: "`Content-Security-Policy`, sent on every route when not empty",
+    },
+    gzip: { type: "bool", default: true, doc: "compress text responses over 1 KiB" },
+    connectTimeout: {
+      type: "int",
+      min: 1,
+      max: 3600,
+      default: 10,
+      doc: "upstream connect timeout, seconds",
+    },
+    sendTimeout: {
+      type: "int",
+      min: 1,
+      max: 86400,
+      default: 60,
+      doc: "upstream send timeout, seconds",
+    },
+    readTimeout: {
+      type: "int",
+      min: 1,
+      max: 86400,
+      default: 60,
+      doc: "upstream read timeout, seconds",
+    },
+    websocketTimeout: {
+      type: "int",
+      min: 1,
+      max: 604800,
+      default: 3600,
+      doc: "read timeout of routes with `websockets: true`, seconds",
+    },
+    rateLimit: {
+      type: "object",
+      required: ["requestsPerSecond"],
+      fields: {
+        requestsPerSecond: { type: "int", min: 1, max: 100000 },
+        burst: {
+          type: "int",
+          min: 0,
+          max: 100000,
+          default: 20,
+          doc: "requests above the rate let through at once before 429s",
+        },
+      },
+      doc: "per client address and route; excess requests get 429; off when absent",
+    },
+    workerConnections: {
+      type: "int",
+      min: 64,
+      max: 65535,
+      default: 1024,
+      doc: "nginx `worker_connections`",
+    },
+  },
+});
+
+export type NginxSettings = Infer<typeof nginxSettingsSpec>;
+
 export const nginx = withComponent<ProxyRoute, NginxSettings>(
   {
     contract: "proxy",
@@ -28,140 +164,7 @@ export const nginx = withComponent<ProxyRoute, NginxSettings>(
     description:
       "one nginx: a TLS server per route, HTTP→HTTPS, security headers, forward auth via the SSO",
     images: () => ({ nginx: IMAGE }),
-    settings: {
-      type: "object",
-      fields: {
-        version: {
-          type: "string",
-          minLength: 5,
-          maxLength: 16,
-          doc: "the image's nginx version, to render directives of newer releases (`http2 on` from 1.25.1); unset, the config uses `listen ... ssl http2`, which every nginx from 1.9.5 accepts",
-        },
-        httpPort: {
-          type: "int",
-          min: 1,
-          max: 65535,
-          default: 80,
-          doc: "host port for HTTP (redirects to HTTPS, ACME challenges)",
-        },
-        httpsPort: {
-          type: "int",
-          min: 1,
-          max: 65535,
-          default: 443,
-          doc: "host port for HTTPS; when not 443, URLs and redirects carry it",
-        },
-        listenAddress: {
-          type: "string",
-          default: "0.0.0.0",
-          doc: "host address (an IP) both ports are published on",
-        },
-        clientMaxBodySize: {
-          type: "string",
-          format: "size",
-          default: "10m",
-          doc: "request body limit unless the route sets `maxBodySize` (`0`: none)",
-        },
-        resolver: {
-          type: "string",
-          minLength: 0,
-          maxLength: 255,
-          default: DOCKER_DNS,
-          doc: 'DNS server(s) nginx asks for upstream names at request time (Docker\'s embedded DNS; on Kubernetes the cluster DNS IP); `""`: names are resolved once, at start',
-        },
-        hstsMaxAge: {
-          type: "int",
-          min: 0,
-          max: 63072000,
-          default: 31536000,
-          doc: "`Strict-Transport-Security` max-age in seconds; `0` sends none",
-        },
-        hstsIncludeSubdomains: {
-          type: "bool",
-          default: false,
-          doc: "add `includeSubDomains` (only if every subdomain has HTTPS)",
-        },
-        frameOptions: {
-          type: "string",
-          enum: ["SAMEORIGIN", "DENY", "off"],
-          default: "SAMEORIGIN",
-          doc: "`X-Frame-Options`",
-        },
-        referrerPolicy: {
-          type: "string",
-          enum: [
-            "no-referrer",
-            "no-referrer-when-downgrade",
-            "origin",
-            "origin-when-cross-origin",
-            "same-origin",
-            "strict-origin",
-            "strict-origin-when-cross-origin",
-            "unsafe-url",
-          ],
-          default: "strict-origin-when-cross-origin",
-          doc: "`Referrer-Policy`",
-        },
-        contentSecurityPolicy: {
-          type: "string",
-          minLength: 0,
-          maxLength: 4096,
-          default: "",
-          doc: "`Content-Security-Policy`, sent on every route when not empty",
-        },
-        gzip: { type: "bool", default: true, doc: "compress text responses over 1 KiB" },
-        connectTimeout: {
-          type: "int",
-          min: 1,
-          max: 3600,
-          default: 10,
-          doc: "upstream connect timeout, seconds",
-        },
-        sendTimeout: {
-          type: "int",
-          min: 1,
-          max: 86400,
-          default: 60,
-          doc: "upstream send timeout, seconds",
-        },
-        readTimeout: {
-          type: "int",
-          min: 1,
-          max: 86400,
-          default: 60,
-          doc: "upstream read timeout, seconds",
-        },
-        websocketTimeout: {
-          type: "int",
-          min: 1,
-          max: 604800,
-          default: 3600,
-          doc: "read timeout of routes with `websockets: true`, seconds",
-        },
-        rateLimit: {
-          type: "object",
-          required: ["requestsPerSecond"],
-          fields: {
-            requestsPerSecond: { type: "int", min: 1, max: 100000 },
-            burst: {
-              type: "int",
-              min: 0,
-              max: 100000,
-              default: 20,
-              doc: "requests above the rate let through at once before 429s",
-            },
-          },
-          doc: "per client address and route; excess requests get 429; off when absent",
-        },
-        workerConnections: {
-          type: "int",
-          min: 64,
-          max: 65535,
-          default: 1024,
-          doc: "nginx `worker_connections`",
-        },
-      },
-    },
+    settings: nginxSettingsSpec,
     checkStack: (settings, _stack, _requests, path) => {
       const issues: Issue[] = [];
       if (settings.version !== undefined && !/^\d+\.\d+\.\d+$/.test(settings.version))

@@ -1,22 +1,22 @@
+import { defineSpec, Infer } from "../../components/validate/infer";
 import { withComponent } from "../../components/provider";
 import { SecretsRequest } from "./contract";
 
-export interface GeneratedSecretsSettings {
-  /** Include punctuation; off by default so values are safe in URLs and shells. */
-  special: boolean;
-}
+export const generatedSettingsSpec = defineSpec({
+  type: "object",
+  fields: {
+    special: { type: "bool", default: false, doc: "add `-_.~` to the letters and digits" },
+  },
+});
+
+export type GeneratedSecretsSettings = Infer<typeof generatedSettingsSpec>;
 
 export const generated = withComponent<SecretsRequest, GeneratedSecretsSettings>(
   {
     contract: "secrets",
     name: "generated",
     description: "random values from @pulumi/random, kept encrypted in state",
-    settings: {
-      type: "object",
-      fields: {
-        special: { type: "bool", default: false, doc: "add `-_.~` to the letters and digits" },
-      },
-    },
+    settings: generatedSettingsSpec,
   },
   () =>
     (require("./generated-component") as typeof import("./generated-component")).GeneratedSecrets,

@@ -1,3 +1,4 @@
+import { defineSpec, Infer } from "../../components/validate/infer";
 import { Issue, joinPath } from "../../components/errors";
 import { ProviderNeed, withComponent } from "../../components/provider";
 import type { ProxyNeedFrom } from "../proxy/contract";
@@ -11,15 +12,65 @@ export const WORKLOAD = "authelia";
 /** Scopes Authelia 4.38 grants; anything else fails its config validation. */
 export const AUTHELIA_SCOPES = ["openid", "offline_access", "groups", "email", "profile"] as const;
 
-export interface AutheliaSettings {
-  subdomain: string;
-  theme: "light" | "dark" | "grey" | "auto";
-  logLevel: "error" | "warn" | "info" | "debug";
-  /** Sessions in an existing Redis instead of memory (survives restarts, allows replicas). */
-  redis?: { host: string; port: number };
-  /** Mail for password resets and 2FA enrolment; default: a file inside the container. */
-  smtp?: { address: string; sender: string; username?: string; passwordSecret?: string };
-}
+export const autheliaSettingsSpec = defineSpec({
+  type: "object",
+  fields: {
+    subdomain: {
+      type: "string",
+      format: "label",
+      default: "auth",
+      doc: "the portal's host, `<subdomain>.<domain>`; routed by the proxy like a service",
+    },
+    theme: {
+      type: "string",
+      enum: ["light", "dark", "grey", "auto"],
+      default: "auto",
+      doc: "the portal's colours",
+    },
+    logLevel: {
+      type: "string",
+      enum: ["error", "warn", "info", "debug"],
+      default: "info",
+      doc: "Authelia's log level",
+    },
+    redis: {
+      type: "object",
+      required: ["host"],
+      fields: {
+        host: { type: "string", format: "dns" },
+        port: { type: "int", min: 1, max: 65535, default: 6379 },
+      },
+      doc: "an existing Redis for sessions (no password or TLS: keep it on the stack's private network); unset, sessions are in memory (a restart signs everyone out, one replica only)",
+    },
+    smtp: {
+      type: "object",
+      required: ["address", "sender"],
+      doc: "mail for password reset and enrolment; unset, mail is written to `/config/notification.txt` in the container",
+      fields: {
+        address: {
+          type: "string",
+          minLength: 1,
+          maxLength: 255,
+          doc: "the mail server, e.g. `submission://mail.example.org:587`",
+        },
+        sender: { type: "string", format: "email", doc: "the From address" },
+        username: {
+          type: "string",
+          minLength: 1,
+          maxLength: 255,
+          doc: "login at the mail server",
+        },
+        passwordSecret: {
+          type: "string",
+          format: "name",
+          doc: "name of the `psf:secrets` value holding the mail password",
+        },
+      },
+    },
+  },
+});
+
+export type AutheliaSettings = Infer<typeof autheliaSettingsSpec>;
 
 export const authelia = withComponent<SsoRequest, AutheliaSettings>(
   {
@@ -27,63 +78,7 @@ export const authelia = withComponent<SsoRequest, AutheliaSettings>(
     name: "authelia",
     description: "Authelia 4.38: OIDC clients with generated secrets, forward auth, default deny",
     images: () => ({ authelia: AUTHELIA_IMAGE }),
-    settings: {
-      type: "object",
-      fields: {
-        subdomain: {
-          type: "string",
-          format: "label",
-          default: "auth",
-          doc: "the portal's host, `<subdomain>.<domain>`; routed by the proxy like a service",
-        },
-        theme: {
-          type: "string",
-          enum: ["light", "dark", "grey", "auto"],
-          default: "auto",
-          doc: "the portal's colours",
-        },
-        logLevel: {
-          type: "string",
-          enum: ["error", "warn", "info", "debug"],
-          default: "info",
-          doc: "Authelia's log level",
-        },
-        redis: {
-          type: "object",
-          required: ["host"],
-          fields: {
-            host: { type: "string", format: "dns" },
-            port: { type: "int", min: 1, max: 65535, default: 6379 },
-          },
-          doc: "an existing Redis for sessions (no password or TLS: keep it on the stack's private network); unset, sessions are in memory (a restart signs everyone out, one replica only)",
-        },
-        smtp: {
-          type: "object",
-          required: ["address", "sender"],
-          doc: "mail for password reset and enrolment; unset, mail is written to `/config/notification.txt` in the container",
-          fields: {
-            address: {
-              type: "string",
-              minLength: 1,
-              maxLength: 255,
-              doc: "the mail server, e.g. `submission://mail.example.org:587`",
-            },
-            sender: { type: "string", format: "email", doc: "the From address" },
-            username: {
-              type: "string",
-              minLength: 1,
-              maxLength: 255,
-              doc: "login at the mail server",
-            },
-            passwordSecret: {
-              type: "string",
-              format: "name",
-              doc: "name of the `psf:secrets` value holding the mail password",
-            },
-          },
-        },
-      },
-    },
+    settings: autheliaSettingsSpec,
     checkRequest: (req, path) =>
       req.scopes
         .map((scope, i) => ({ scope, i }))
