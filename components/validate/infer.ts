@@ -49,3 +49,6 @@ type Flat<T> = { [K in keyof T]: T[K] } & {};
 export function defineSpec<const S extends ObjectSpec>(spec: S): S {
   return spec;
 }
+
+/** The type of an object spec's `fields` alone (fields shared by several specs, e.g. backup's). */
+export type InferFields<F> = Infer<{ type: "object"; fields: F }>;

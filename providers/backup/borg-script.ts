@@ -1,20 +1,13 @@
 import { shellQuote } from "../../components/shell";
 import { BackupJob, DB_FILE, JobScripts, ScriptPaths } from "./job";
 import * as part from "./script-parts";
-import { CommonSettings } from "./settings";
+import type { InferFields } from "../../components/validate/infer";
+import type { borgSettingsFields } from "./borg";
+import type { CommonSettings, commonSettingsFields } from "./settings";
 
 export const BORG_ENCRYPTIONS = ["repokey-blake2", "repokey", "keyfile-blake2", "keyfile"] as const;
 
-export interface BorgSettings extends CommonSettings {
-  encryption: (typeof BORG_ENCRYPTIONS)[number];
-  /** `lz4`, `zstd,3`, `auto,zlib,6`, `none`... as `borg create --compression` takes it. */
-  compression: string;
-  repository?: string;
-  /** Seconds the weekly partial repository check may take (it resumes where it stopped). */
-  checkMaxDuration: number;
-  /** Day of the month on which the maintainer job compacts the repository. */
-  compactDay: number;
-}
+export type BorgSettings = InferFields<typeof commonSettingsFields & typeof borgSettingsFields>;
 
 /** What `borg create --compression` accepts. */
 export const BORG_COMPRESSION =

@@ -1,21 +1,11 @@
 import { shellQuote } from "../../components/shell";
 import { BackupJob, DB_FILE, JobScripts, ScriptPaths } from "./job";
 import * as part from "./script-parts";
-import { CommonSettings } from "./settings";
+import type { InferFields } from "../../components/validate/infer";
+import type { resticSettingsFields } from "./restic";
+import type { CommonSettings, commonSettingsFields } from "./settings";
 
-export interface ResticSettings extends CommonSettings {
-  /** `restic --compression`: auto, off or max. */
-  compression: "auto" | "off" | "max";
-  repository?: string;
-  /** `restic check --read-data-subset`: the share of pack files read back each week. */
-  checkReadData: string;
-  /** Day of the month on which the maintainer job prunes unreferenced data. */
-  pruneDay: number;
-  /** Plain environment for the repository backend (`AWS_ACCESS_KEY_ID`...). */
-  env: Record<string, string>;
-  /** Environment from `psf:secrets` (`AWS_SECRET_ACCESS_KEY: s3-secret`). */
-  secretEnv: Record<string, string>;
-}
+export type ResticSettings = InferFields<typeof commonSettingsFields & typeof resticSettingsFields>;
 
 /** Backends restic reaches over the network (a local path would live in the container). */
 export const RESTIC_BACKENDS = [

@@ -1,3 +1,4 @@
+import { InferFields } from "../../components/validate/infer";
 import { Issue, joinPath } from "../../components/errors";
 import { ObjectSpec } from "../../components/validate/schema";
 import {
@@ -9,22 +10,7 @@ import {
 } from "./contract";
 
 /** Settings every backup provider accepts (stack-wide defaults a request may override). */
-export interface CommonSettings {
-  schedule: string;
-  retention?: Partial<Retention>;
-  /** Day of the week (0 = Sunday) on which the job also checks the repository. */
-  checkWeekday: number;
-  /** A remote repository; default: a volume of the provider. */
-  repository?: string;
-  /** `psf:secrets` name of a passphrase to use instead of a generated one. */
-  passphrase?: string;
-  /** `psf:secrets` name of an SSH private key for a remote repository. */
-  sshKey?: string;
-  /** known_hosts lines for the remote; without them the first host key seen is trusted. */
-  knownHosts?: string;
-}
-
-export const commonSettingsFields: ObjectSpec["fields"] = {
+export const commonSettingsFields = {
   schedule: {
     type: "string",
     format: "cron",
@@ -68,7 +54,9 @@ export const commonSettingsFields: ObjectSpec["fields"] = {
     maxLength: 65536,
     doc: "`known_hosts` lines of the remote; without them the first host key seen is trusted",
   },
-};
+} as const satisfies ObjectSpec["fields"];
+
+export type CommonSettings = InferFields<typeof commonSettingsFields>;
 
 /** Request retention over provider retention over the defaults. */
 export function retentionOf(settings: CommonSettings, req: BackupRequest): Retention {
