@@ -1,3 +1,4 @@
+import { defineSpec, Infer } from "../../components/validate/infer";
 import { ContractDefinition } from "../../components/contract";
 import { Issue, joinPath } from "../../components/errors";
 
@@ -10,16 +11,6 @@ export interface Retention {
 
 export const DEFAULT_SCHEDULE = "0 3 * * *";
 export const DEFAULT_RETENTION: Retention = { daily: 7, weekly: 4, monthly: 12, yearly: 0 };
-
-/** Scheduled, encrypted backups of a service's volumes, paths and database. */
-export interface BackupRequest {
-  volumes: string[];
-  paths: string[];
-  excludes: string[];
-  database: boolean;
-  schedule?: string;
-  retention?: Partial<Retention>;
-}
 
 export interface BackupResult {
   repository: string;
@@ -35,46 +26,51 @@ export const retentionSpec = {
   fields: { daily: count, weekly: count, monthly: count, yearly: count },
 } as const;
 
+export const backupRequestSpec = defineSpec({
+  type: "object",
+  fields: {
+    volumes: {
+      type: "list",
+      items: { type: "string", format: "name" },
+      unique: true,
+      default: [],
+      doc: "whole volumes of the service to back up",
+    },
+    paths: {
+      type: "list",
+      items: { type: "string", format: "path" },
+      unique: true,
+      default: [],
+      doc: "paths inside the service's volumes to back up",
+    },
+    excludes: {
+      type: "list",
+      items: { type: "string", minLength: 1, maxLength: 1024 },
+      unique: true,
+      default: [],
+      doc: "patterns or paths left out",
+    },
+    database: {
+      type: "bool",
+      default: false,
+      doc: "stream the service's database dump into each backup",
+    },
+    schedule: {
+      type: "string",
+      format: "cron",
+      doc: "when this service's job runs; default: the provider's `schedule`",
+    },
+    retention: { ...retentionSpec, doc: "overrides the provider's `retention` field by field" },
+  },
+});
+
+/** Scheduled, encrypted backups of a service's volumes, paths and database. */
+export type BackupRequest = Infer<typeof backupRequestSpec>;
+
 export const backupContract: ContractDefinition<BackupRequest, BackupResult> = {
   name: "backup",
   description: "scheduled, encrypted backups with retention, and printed restore commands",
-  request: {
-    type: "object",
-    fields: {
-      volumes: {
-        type: "list",
-        items: { type: "string", format: "name" },
-        unique: true,
-        default: [],
-        doc: "whole volumes of the service to back up",
-      },
-      paths: {
-        type: "list",
-        items: { type: "string", format: "path" },
-        unique: true,
-        default: [],
-        doc: "paths inside the service's volumes to back up",
-      },
-      excludes: {
-        type: "list",
-        items: { type: "string", minLength: 1, maxLength: 1024 },
-        unique: true,
-        default: [],
-        doc: "patterns or paths left out",
-      },
-      database: {
-        type: "bool",
-        default: false,
-        doc: "stream the service's database dump into each backup",
-      },
-      schedule: {
-        type: "string",
-        format: "cron",
-        doc: "when this service's job runs; default: the provider's `schedule`",
-      },
-      retention: { ...retentionSpec, doc: "overrides the provider's `retention` field by field" },
-    },
-  },
+  request: backupRequestSpec,
   resultFields: ["repository", "jobName", "backupCommand", "restoreCommand", "listCommand"],
   secretFields: [],
   check: (req, ctx) => {

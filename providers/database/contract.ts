@@ -1,15 +1,7 @@
+import { defineSpec, Infer } from "../../components/validate/infer";
 import { ContractDefinition } from "../../components/contract";
 
 export const DATABASE_ENGINES = ["postgres", "mariadb"] as const;
-
-/** A database and an owner role for one service. */
-export interface DatabaseRequest {
-  engine: (typeof DATABASE_ENGINES)[number];
-  name: string;
-  user: string;
-  extensions: string[];
-  initSql?: string;
-}
 
 export interface DatabaseResult {
   host: string;
@@ -46,35 +38,40 @@ export interface DatabaseDump {
   programs: string[];
 }
 
+export const databaseRequestSpec = defineSpec({
+  type: "object",
+  fields: {
+    engine: {
+      type: "string",
+      enum: DATABASE_ENGINES,
+      default: "postgres",
+      doc: "the engine the service speaks; the configured provider must serve it",
+    },
+    name: { type: "string", format: "sql", doc: "database name; default: the service name" },
+    user: { type: "string", format: "sql", doc: "owner role; default: the database name" },
+    extensions: {
+      type: "list",
+      items: { type: "string", minLength: 1, maxLength: 63 },
+      unique: true,
+      default: [],
+      doc: "extensions created in the database (PostgreSQL)",
+    },
+    initSql: {
+      type: "string",
+      minLength: 1,
+      maxLength: 1_000_000,
+      doc: "SQL run once after the database is created, as its owner",
+    },
+  },
+});
+
+/** A database and an owner role for one service; `defaults()` fills `name` and `user`. */
+export type DatabaseRequest = Infer<typeof databaseRequestSpec> & { name: string; user: string };
+
 export const databaseContract: ContractDefinition<DatabaseRequest, DatabaseResult> = {
   name: "database",
   description: "a database and an owner role with a generated password",
-  request: {
-    type: "object",
-    fields: {
-      engine: {
-        type: "string",
-        enum: DATABASE_ENGINES,
-        default: "postgres",
-        doc: "the engine the service speaks; the configured provider must serve it",
-      },
-      name: { type: "string", format: "sql", doc: "database name; default: the service name" },
-      user: { type: "string", format: "sql", doc: "owner role; default: the database name" },
-      extensions: {
-        type: "list",
-        items: { type: "string", minLength: 1, maxLength: 63 },
-        unique: true,
-        default: [],
-        doc: "extensions created in the database (PostgreSQL)",
-      },
-      initSql: {
-        type: "string",
-        minLength: 1,
-        maxLength: 1_000_000,
-        doc: "SQL run once after the database is created, as its owner",
-      },
-    },
-  },
+  request: databaseRequestSpec,
   resultFields: [
     "host",
     "port",

@@ -1,13 +1,8 @@
+import { defineSpec, Infer } from "../../components/validate/infer";
 import type * as pulumi from "@pulumi/pulumi";
 import { ContractDefinition } from "../../components/contract";
 import type { ProviderInstance } from "../../components/provider";
 import { sdk } from "../../components/sdk";
-
-/** Read access to the stack's LDAP directory. */
-export interface LdapRequest {
-  /** Extra groups the app needs (created if missing). */
-  groups: string[];
-}
 
 /**
  * Where the directory is, the app's bind account, and how its people and groups are laid out:
@@ -44,22 +39,27 @@ export interface LdapProvider extends ProviderInstance<LdapResult> {
   readonly accounts?: pulumi.Output<Record<string, unknown>>;
 }
 
+export const ldapRequestSpec = defineSpec({
+  type: "object",
+  fields: {
+    groups: {
+      type: "list",
+      items: { type: "string", format: "name" },
+      unique: true,
+      default: [],
+      doc: "groups the app needs beyond `psf:users` (created if missing)",
+    },
+  },
+});
+
+/** Read access to the stack's LDAP directory. */
+export type LdapRequest = Infer<typeof ldapRequestSpec>;
+
 export const ldapContract: ContractDefinition<LdapRequest, LdapResult, LdapRequest, LdapProvider> =
   {
     name: "ldap",
     description: "an LDAP directory with the stack's users and groups, and a bind account",
-    request: {
-      type: "object",
-      fields: {
-        groups: {
-          type: "list",
-          items: { type: "string", format: "name" },
-          unique: true,
-          default: [],
-          doc: "groups the app needs beyond `psf:users` (created if missing)",
-        },
-      },
-    },
+    request: ldapRequestSpec,
     resultFields: [
       "url",
       "baseDn",

@@ -1,16 +1,9 @@
+import { defineSpec, Infer } from "../../components/validate/infer";
 import { ContractDefinition, PlannedContext } from "../../components/contract";
 import { Issue, joinPath } from "../../components/errors";
 import { hostFor } from "../../components/public-url";
 
 export const PROXY_AUTH = ["none", "one_factor", "two_factor"] as const;
-
-/** A public HTTPS route to the service. */
-export interface ProxyRequest {
-  auth: (typeof PROXY_AUTH)[number];
-  websockets: boolean;
-  maxBodySize?: string;
-  extraHeaders: Record<string, string>;
-}
 
 /** What a proxy provider receives per route: the request plus where to send traffic. */
 export interface ProxyRoute extends ProxyRequest {
@@ -31,32 +24,37 @@ export interface ProxyNeedFrom {
   subdomain?: string;
 }
 
+export const proxyRequestSpec = defineSpec({
+  type: "object",
+  fields: {
+    auth: {
+      type: "string",
+      enum: PROXY_AUTH,
+      default: "none",
+      doc: "sign-in the SSO provider requires before a request reaches the service (forward auth)",
+    },
+    websockets: { type: "bool", default: false, doc: "pass WebSocket upgrades through" },
+    maxBodySize: {
+      type: "string",
+      format: "size",
+      doc: "request body limit of this route; default: the provider's",
+    },
+    extraHeaders: {
+      type: "map",
+      values: { type: "string", minLength: 0, maxLength: 1024 },
+      default: {},
+      doc: "response headers added to the route's (winning over the security headers by name)",
+    },
+  },
+});
+
+/** A public HTTPS route to the service. */
+export type ProxyRequest = Infer<typeof proxyRequestSpec>;
+
 export const proxyContract: ContractDefinition<ProxyRequest, ProxyResult, ProxyRoute> = {
   name: "proxy",
   description: "a public HTTPS URL with TLS, optional forward auth through the SSO",
-  request: {
-    type: "object",
-    fields: {
-      auth: {
-        type: "string",
-        enum: PROXY_AUTH,
-        default: "none",
-        doc: "sign-in the SSO provider requires before a request reaches the service (forward auth)",
-      },
-      websockets: { type: "bool", default: false, doc: "pass WebSocket upgrades through" },
-      maxBodySize: {
-        type: "string",
-        format: "size",
-        doc: "request body limit of this route; default: the provider's",
-      },
-      extraHeaders: {
-        type: "map",
-        values: { type: "string", minLength: 0, maxLength: 1024 },
-        default: {},
-        doc: "response headers added to the route's (winning over the security headers by name)",
-      },
-    },
-  },
+  request: proxyRequestSpec,
   resultFields: ["url", "internalUrl"],
   secretFields: [],
   // The proxy calls the app, not the other way round, so the app starts beside it (an up from

@@ -1,3 +1,4 @@
+import { defineSpec, Infer } from "../../components/validate/infer";
 import type * as pulumi from "@pulumi/pulumi";
 import { ContractDefinition } from "../../components/contract";
 import { Issue, joinPath } from "../../components/errors";
@@ -6,18 +7,6 @@ import { hostFor } from "../../components/public-url";
 import { sdk } from "../../components/sdk";
 
 export const SSO_POLICIES = ["one_factor", "two_factor"] as const;
-
-/** An OIDC client registered with the stack's identity provider. */
-export interface SsoRequest {
-  clientId: string;
-  redirectPaths: string[];
-  redirectUris: string[];
-  scopes: string[];
-  policy: (typeof SSO_POLICIES)[number];
-  allowedGroups: string[];
-  allowedUsers: string[];
-  public: boolean;
-}
 
 export interface SsoResult {
   issuerUrl: string;
@@ -46,61 +35,66 @@ export interface SsoProvider extends ProviderInstance<SsoResult> {
   readonly people?: string[];
 }
 
+export const ssoRequestSpec = defineSpec({
+  type: "object",
+  fields: {
+    clientId: {
+      type: "string",
+      format: "name",
+      doc: "the OIDC client id; default: the service name",
+    },
+    redirectPaths: {
+      type: "list",
+      items: { type: "string", format: "url-path" },
+      unique: true,
+      default: [],
+      doc: "redirect URIs as paths of the service's public URL (needs `proxy`)",
+    },
+    redirectUris: {
+      type: "list",
+      items: { type: "string", format: "url" },
+      unique: true,
+      default: [],
+      doc: "absolute redirect URIs; a client needs at least one redirect",
+    },
+    scopes: {
+      type: "list",
+      items: { type: "string", minLength: 1, maxLength: 64 },
+      unique: true,
+      default: ["openid", "profile", "email", "groups"],
+      doc: "scopes the client may ask for",
+    },
+    policy: {
+      type: "string",
+      enum: SSO_POLICIES,
+      default: "two_factor",
+      doc: "the sign-in level the client requires",
+    },
+    allowedGroups: {
+      type: "list",
+      items: { type: "string", format: "name" },
+      unique: true,
+      default: [],
+      doc: "groups allowed to sign in to the client; none listed (and no `allowedUsers`): anyone signed in",
+    },
+    allowedUsers: {
+      type: "list",
+      items: { type: "string", format: "name" },
+      unique: true,
+      default: [],
+      doc: "people allowed to sign in to the client, beside `allowedGroups`",
+    },
+    public: { type: "bool", default: false, doc: "a public client (no secret, PKCE)" },
+  },
+});
+
+/** An OIDC client registered with the stack's identity provider; `defaults()` fills `clientId`. */
+export type SsoRequest = Infer<typeof ssoRequestSpec> & { clientId: string };
+
 export const ssoContract: ContractDefinition<SsoRequest, SsoResult, SsoRequest, SsoProvider> = {
   name: "sso",
   description: "an OIDC client (id and generated secret) and the forward-auth endpoint",
-  request: {
-    type: "object",
-    fields: {
-      clientId: {
-        type: "string",
-        format: "name",
-        doc: "the OIDC client id; default: the service name",
-      },
-      redirectPaths: {
-        type: "list",
-        items: { type: "string", format: "url-path" },
-        unique: true,
-        default: [],
-        doc: "redirect URIs as paths of the service's public URL (needs `proxy`)",
-      },
-      redirectUris: {
-        type: "list",
-        items: { type: "string", format: "url" },
-        unique: true,
-        default: [],
-        doc: "absolute redirect URIs; a client needs at least one redirect",
-      },
-      scopes: {
-        type: "list",
-        items: { type: "string", minLength: 1, maxLength: 64 },
-        unique: true,
-        default: ["openid", "profile", "email", "groups"],
-        doc: "scopes the client may ask for",
-      },
-      policy: {
-        type: "string",
-        enum: SSO_POLICIES,
-        default: "two_factor",
-        doc: "the sign-in level the client requires",
-      },
-      allowedGroups: {
-        type: "list",
-        items: { type: "string", format: "name" },
-        unique: true,
-        default: [],
-        doc: "groups allowed to sign in to the client; none listed (and no `allowedUsers`): anyone signed in",
-      },
-      allowedUsers: {
-        type: "list",
-        items: { type: "string", format: "name" },
-        unique: true,
-        default: [],
-        doc: "people allowed to sign in to the client, beside `allowedGroups`",
-      },
-      public: { type: "bool", default: false, doc: "a public client (no secret, PKCE)" },
-    },
-  },
+  request: ssoRequestSpec,
   resultFields: [
     "issuerUrl",
     "discoveryUrl",
