@@ -9,7 +9,7 @@ require("ts-node").register({
 });
 const fs = require("fs");
 const YAML = require("yaml");
-const { readStackText } = require("../components/config");
+const { readStackText } = require("../components/stack-file");
 const { validateConfig } = require("../components/program");
 const { notWithin } = require("../components/errors");
 const { LIMITS } = require("../components/validate/limits");

@@ -1,4 +1,5 @@
-import { RawConfig, parseStack, plainConfig } from "./config";
+import { RawConfig, parseStack } from "./config";
+import { plainConfig } from "./plain-config";
 import { Issue } from "./errors";
 import type { Plan } from "./plan";
 import { imageKeyIssues } from "./plan-checks";

@@ -107,6 +107,16 @@ export function absolutePath(value: string): string | undefined {
   return undefined;
 }
 
+/** Bytes in a value the `size` format accepted (`512M`, `64k`, a bare number of bytes). */
+export function sizeBytes(size: string): number {
+  const m = /^(\d+)([kKmMgG]?)$/.exec(size);
+  if (!m) throw new Error(`bug: ${size} passed the size format`);
+  return (
+    Number(m[1]) *
+    { "": 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[m[2].toLowerCase() as "" | "k" | "m" | "g"]
+  );
+}
+
 /** A size such as `512M`, `1G`, `10k`, `0` (nginx/units: bytes with an optional k/m/g). */
 export function size(value: string): string | undefined {
   if (value.length > 20) return "is not a size like 512M, 10k or 1G";

@@ -1,20 +1,11 @@
 import { defineSpec, Infer } from "../../components/validate/infer";
 import { Issue, joinPath } from "../../components/errors";
 import { withComponent } from "../../components/provider";
+import { sizeBytes } from "../../components/validate/formats";
 import { DatabaseRequest } from "./contract";
 import { RESERVED_DATABASES, RESERVED_USERS } from "./mariadb-sql";
 
 export const MARIADB_VERSIONS = ["10.6", "10.11", "11.4", "11.8", "11"] as const;
-
-/** Bytes in a `size` setting (`512M`, `64k`, a bare number of bytes). */
-function sizeBytes(size: string): number {
-  const m = /^(\d+)([kKmMgG]?)$/.exec(size);
-  if (!m) throw new Error(`bug: ${size} passed the size format`);
-  return (
-    Number(m[1]) *
-    { "": 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[m[2].toLowerCase() as "" | "k" | "m" | "g"]
-  );
-}
 
 /** InnoDB refuses a smaller buffer pool (MariaDB 10.6–11). */
 const MIN_BUFFER_POOL = 5 * 1024 ** 2;

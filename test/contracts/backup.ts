@@ -6,7 +6,7 @@ import * as os from "os";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { evaluate } from "../../cli/mock-engine";
-import { readStackFile } from "../../components/config";
+import { readStackFile } from "../../components/stack-file";
 import { ContractDefinition, ContractResult, Outputs } from "../../components/contract";
 import { validateConfig } from "../../components/program";
 import { ProviderInstance } from "../../components/provider";

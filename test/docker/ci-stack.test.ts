@@ -3,7 +3,7 @@ import { execFileSync, spawnSync } from "child_process";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { PlannedResource, evaluate } from "../../cli/mock-engine";
-import { readStackFile } from "../../components/config";
+import { readStackFile } from "../../components/stack-file";
 import { runProgram } from "../../components/program";
 import { PsfStack } from "../../components/stack";
 import { registry } from "../../providers";

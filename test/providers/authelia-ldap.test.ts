@@ -3,7 +3,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as YAML from "yaml";
-import { readStackFile } from "../../components/config";
+import { readStackFile } from "../../components/stack-file";
 import { validateConfig } from "../../components/program";
 import { registry } from "../../providers";
 import { LdapProvider, LdapRequest } from "../../providers/ldap/contract";

@@ -6,7 +6,8 @@ import * as os from "os";
 import * as path from "path";
 import * as YAML from "yaml";
 import { mask } from "../../cli/mock-engine";
-import { RawConfig, readStackFile } from "../../components/config";
+import { RawConfig } from "../../components/config";
+import { readStackFile } from "../../components/stack-file";
 import { ContractResult } from "../../components/contract";
 import { renderAutheliaConfig } from "../../providers/sso/authelia-config";
 import {

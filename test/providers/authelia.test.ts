@@ -7,7 +7,7 @@ import * as pulumi from "@pulumi/pulumi";
 import Ajv from "ajv";
 import * as YAML from "yaml";
 import { PlannedResource, evaluate, isSecretValue, mask } from "../../cli/mock-engine";
-import { readStackFile } from "../../components/config";
+import { readStackFile } from "../../components/stack-file";
 import { runProgram, validateConfig } from "../../components/program";
 import { PsfStack } from "../../components/stack";
 import { registry } from "../../providers";

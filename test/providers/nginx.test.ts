@@ -7,7 +7,7 @@ import * as path from "path";
 import { gunzipSync } from "zlib";
 import * as pulumi from "@pulumi/pulumi";
 import { evaluate, isSecretValue, mask } from "../../cli/mock-engine";
-import { readStackFile } from "../../components/config";
+import { readStackFile } from "../../components/stack-file";
 import { ProviderDefinition, ProviderInstance } from "../../components/provider";
 import { runProgram, validateConfig } from "../../components/program";
 import { Registry } from "../../components/registry";

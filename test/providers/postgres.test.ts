@@ -6,7 +6,7 @@ import * as os from "os";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { evaluate, mask } from "../../cli/mock-engine";
-import { readStackFile } from "../../components/config";
+import { readStackFile } from "../../components/stack-file";
 import { runProgram, validateConfig } from "../../components/program";
 import { Target } from "../../components/targets/target";
 import { Workload } from "../../components/workload";

@@ -6,7 +6,7 @@ import * as path from "path";
 import * as YAML from "yaml";
 import { planCommand } from "../../cli/plan";
 import { validateCommand } from "../../cli/validate";
-import { readStackText } from "../../components/config";
+import { readStackText } from "../../components/stack-file";
 import { SecureValue } from "../../components/validate/schema";
 import { Case, caseArb, mutated } from "./fuzz/mutate";
 import { parsePath, pathExists } from "./fuzz/paths";

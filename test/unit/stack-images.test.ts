@@ -6,7 +6,7 @@ import * as path from "path";
 import * as YAML from "yaml";
 import { imagesInPlan } from "../../cli/local-images";
 import type { PlannedResource } from "../../cli/mock-engine";
-import { readStackFile } from "../../components/config";
+import { readStackFile } from "../../components/stack-file";
 import { stackImages } from "../../components/images";
 import { validateConfig } from "../../components/validate-config";
 import { registry } from "../../providers";

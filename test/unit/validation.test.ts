@@ -3,7 +3,7 @@ import * as fs from "fs";
 import * as path from "path";
 import * as YAML from "yaml";
 import * as pulumi from "@pulumi/pulumi";
-import { readStackFile, readStackText } from "../../components/config";
+import { readStackFile, readStackText } from "../../components/stack-file";
 import { ContractName } from "../../components/contract";
 import { ConfigError, Issue, formatIssues, notWithin } from "../../components/errors";
 import { Registry } from "../../components/registry";
