@@ -66,7 +66,7 @@ const inferred: Equal<
 > = true;
 
 // Providers' settings.
-const common = {} as {
+type Common = {
   schedule: string;
   retention?: Partial<Retention>;
   checkWeekday: number;
@@ -75,7 +75,6 @@ const common = {} as {
   sshKey?: string;
   knownHosts?: string;
 };
-type Common = typeof common;
 const settingsTypes: [
   Equal<CommonSettings, Common>,
   Equal<
