@@ -27,8 +27,12 @@ export function watchDeclarationOrder(): {
   };
   return {
     sort: (resources) => {
-      const at = (r: PlannedResource) => order.get(key(r.type, r.name)) ?? order.size;
-      return [...resources].sort((a, b) => at(a) - at(b));
+      // Each position looked up once: a key per comparison was some 80,000 strings (500 services).
+      const at = resources.map((r) => order.get(key(r.type, r.name)) ?? order.size);
+      return resources
+        .map((_, i) => i)
+        .sort((a, b) => at[a] - at[b])
+        .map((i) => resources[i]);
     },
     stop: () => {
       runtime.registerResource = original;

@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { OutputState, leanOutput, settle } from "./lean-output";
+import { OutputState, attempt, leanOutput, settle } from "./lean-output";
 
 /** What the monitor answered for a resource: its URN, id and state (in wire form). */
 export interface Answered {
@@ -122,9 +122,13 @@ function accessor(key: string): PropertyDescriptor {
         if (!reg) return undefined;
         // As the SDK's `new Output(resource, ...)` of the resolved property.
         const own = new Set<pulumi.Resource>([this]);
+        // Answered already (most are: the plan's monitor answers at once): settled now.
+        const answered = reg.answer;
         const output = leanOutput(
           own,
-          answerOf(reg).then((answer) => settle(own, stateOf(answer, key))),
+          answered
+            ? attempt(() => settle(own, stateOf(answered, key)))
+            : answerOf(reg).then((answer) => settle(own, stateOf(answer, key))),
         );
         define(this, key, output);
         return output;

@@ -6,11 +6,13 @@ import {
   OutputState,
   Resources,
   applied,
+  attempt,
   containsUnknowns,
   copyResources,
   isLeanOutput,
   isOutput,
   leanOutput,
+  nowOf,
   settle,
   stateOf,
 } from "./lean-output";
@@ -28,29 +30,29 @@ const { isUnknown } = require("@pulumi/pulumi/output") as { isUnknown(v: unknown
 /** The SDK's `output` (and `all`). */
 export function output(val: unknown): LeanOutput {
   const l = liftedOf(val);
-  return leanOutput(l.resources, l.state);
+  return leanOutput(l.resources, l.now ?? l.state);
 }
 
 /** The SDK's `secret`. */
 export function secret(val: unknown): LeanOutput {
   const l = liftedOf(val);
-  return leanOutput(
-    l.resources,
-    l.state.then((s) => ({ ...s, isSecret: true })),
-  );
+  const secret = (s: OutputState): OutputState => ({ ...s, isSecret: true });
+  return leanOutput(l.resources, l.now ? secret(l.now) : l.state.then(secret));
 }
 
 /** The SDK's `unsecret`. */
 export function unsecret(val: AnyOutput): LeanOutput {
+  const unsecret = (s: OutputState): OutputState => ({ ...s, isSecret: false });
+  const now = nowOf(val);
   return leanOutput(
     copyResources(val.resources()),
-    stateOf(val).then((s) => ({ ...s, isSecret: false })),
+    now ? unsecret(now) : stateOf(val).then(unsecret),
   );
 }
 
 /** The SDK's `interpolate`. */
 export function interpolate(literals: TemplateStringsArray, ...placeholders: unknown[]) {
-  return applyTo(placeholders, (unwrapped) => {
+  return applyTo(placeholders, true, (unwrapped) => {
     const vs = unwrapped as unknown[];
     let result = "";
     for (let i = 0; i < vs.length; i++) {
@@ -63,7 +65,7 @@ export function interpolate(literals: TemplateStringsArray, ...placeholders: unk
 
 /** The SDK's `concat`. */
 export function concat(...params: unknown[]) {
-  return applyTo(params, (array) => (array as unknown[]).join(""));
+  return applyTo(params, true, (array) => (array as unknown[]).join(""));
 }
 
 /** The SDK's `jsonStringify`. */
@@ -72,7 +74,7 @@ export function jsonStringify(
   replacer?: (this: unknown, key: string, value: unknown) => unknown,
   space?: string | number,
 ) {
-  return applyTo(obj, (o) => JSON.stringify(o, replacer, space));
+  return applyTo(obj, !replacer, (o) => JSON.stringify(o, replacer, space));
 }
 
 /** The SDK's `jsonParse`. */
@@ -80,13 +82,23 @@ export function jsonParse(
   text: unknown,
   reviver?: (this: unknown, key: string, value: unknown) => unknown,
 ) {
-  return applyTo(text, (t) => JSON.parse(t as string, reviver));
+  return applyTo(text, !reviver, (t) => JSON.parse(t as string, reviver));
 }
 
-/** `output(val).apply(func)`, without the Output in between. */
-function applyTo(val: unknown, func: (v: unknown) => unknown): LeanOutput {
+/**
+ * `output(val).apply(func)`, without the Output in between. A `func` of ours (no program
+ * code in it: `pure`) runs at once when the value is settled; the program's (a replacer, a
+ * reviver) a microtask later, as the SDK's `apply`. Both throw into the Output's promise.
+ */
+function applyTo(val: unknown, pure: boolean, func: (v: unknown) => unknown): LeanOutput {
   const l = liftedOf(val);
   const own = l.resources;
+  const now = l.now;
+  if (pure && now)
+    return leanOutput(
+      own,
+      attempt(() => applied(own, now, func, false)),
+    );
   return leanOutput(
     own,
     l.state.then((s) => applied(own, s, func, false)),
@@ -108,7 +120,7 @@ function liftedOf(val: unknown): Lifted {
     isKnown: !containsUnknowns(r),
     isSecret: false,
   };
-  return new Lifted(new Set(), Promise.resolve(state));
+  return new Lifted(new Set(), state);
 }
 
 /**
@@ -136,6 +148,12 @@ function outputRec(val: unknown, path: unknown[] = []): unknown {
   }
   if (isOutput(val)) {
     const own = ownResources(val);
+    const now = nowOf(val);
+    if (now)
+      return new Lifted(
+        own,
+        attempt(() => applied(own, now, (v) => outputRec(v, path), true)),
+      );
     const at = [...path];
     return new Lifted(
       own,
@@ -156,22 +174,29 @@ function outputRec(val: unknown, path: unknown[] = []): unknown {
   // As the SDK: a copy when nothing inside is an Output.
   if (!values.some((v) => v instanceof Lifted)) return copyOf(keys, values);
   const own = resources ?? new Set<pulumi.Resource>();
+  const combine = (ss: (OutputState | undefined)[]) => {
+    const all: Resources = new Set();
+    let isKnown = true;
+    let isSecret = false;
+    for (let i = 0; i < ss.length; i++) {
+      const s = ss[i];
+      if (!s) continue;
+      for (const r of s.allResources) all.add(r);
+      isKnown &&= !!s.isKnown;
+      isSecret ||= !!s.isSecret;
+      values[i] = s.value;
+    }
+    return settle(own, { allResources: all, value: copyOf(keys, values), isKnown, isSecret });
+  };
+  // Settled already, every one: combined at once.
+  if (values.every((v) => !(v instanceof Lifted) || v.now))
+    return new Lifted(
+      own,
+      attempt(() => combine(values.map((v) => (v instanceof Lifted ? v.now : undefined)))),
+    );
   return new Lifted(
     own,
-    Promise.all(values.map((v) => (v instanceof Lifted ? v.state : undefined))).then((ss) => {
-      const all: Resources = new Set();
-      let isKnown = true;
-      let isSecret = false;
-      for (let i = 0; i < ss.length; i++) {
-        const s = ss[i];
-        if (!s) continue;
-        for (const r of s.allResources) all.add(r);
-        isKnown &&= !!s.isKnown;
-        isSecret ||= !!s.isSecret;
-        values[i] = s.value;
-      }
-      return settle(own, { allResources: all, value: copyOf(keys, values), isKnown, isSecret });
-    }),
+    Promise.all(values.map((v) => (v instanceof Lifted ? v.state : undefined))).then(combine),
   );
 }
 

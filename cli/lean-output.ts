@@ -71,11 +71,12 @@ function union(a: Resources, b: Resources): Resources {
   return all ?? a;
 }
 
-type Maybe<T> = T | Promise<T>;
+export type Maybe<T> = T | Promise<T>;
 
 /**
  * The SDK's liftInnerOutput: a value that is itself an Output gives its own state. Without
- * one the state is ready at once (no promise, no microtask).
+ * one, or with one whose state is settled already, the state is ready at once (no promise,
+ * no microtask).
  */
 function lift(
   allResources: Resources,
@@ -85,35 +86,69 @@ function lift(
 ): Maybe<OutputState> {
   if (!isOutput(value) && !(value instanceof Lifted))
     return { allResources, value, isKnown, isSecret };
-  return stateOf(value).then((inner) => ({
+  const inner = nowOf(value);
+  const merge = (inner: OutputState): OutputState => ({
     allResources: union(allResources, inner.allResources),
     value: inner.value,
     isKnown: inner.isKnown,
     isSecret: isSecret || inner.isSecret,
-  }));
+  });
+  return inner ? merge(inner) : stateOf(value).then(merge);
 }
+
+/**
+ * `f()`, settled at once when it can be; what it throws rejects the state, as it would have
+ * in the microtask the SDK runs it in.
+ */
+export function attempt(f: () => Maybe<OutputState>): Maybe<OutputState> {
+  try {
+    return f();
+  } catch (e) {
+    return Promise.reject(e);
+  }
+}
+
+/** Marks our Outputs (read through the proxy: an inherited member). */
+const LEAN = Symbol("psf.leanOutput");
 
 /** Whether `v` is one of ours (its state at hand). */
 export function isLeanOutput(v: unknown): v is LeanOutput {
-  return isOutput(v) && (v as { __state?: unknown }).__state instanceof Promise;
+  return isOutput(v) && (v as { [LEAN]?: unknown })[LEAN] === true;
 }
 
 /**
  * An Output's resources and state without the Output object: what `output`/`all` make of the
  * Outputs nested in their argument before they combine them (cli/lean-output-functions.ts).
+ * `now` is the state when it is settled already, so combining needs no promise.
  */
 export class Lifted {
+  readonly now?: OutputState;
+  private promise?: Promise<OutputState>;
   constructor(
     readonly resources: Resources,
-    readonly state: Promise<OutputState>,
-  ) {}
+    state: Maybe<OutputState>,
+  ) {
+    if (state instanceof Promise) this.promise = state;
+    else this.now = state;
+  }
+  get state(): Promise<OutputState> {
+    return (this.promise ??= Promise.resolve(this.now!));
+  }
+}
+
+/**
+ * The state of an Output (ours) or a Lifted when it is settled already. Settling at once
+ * changes no value: only how many microtasks later the same state is seen.
+ */
+export function nowOf(o: unknown): OutputState | undefined {
+  if (o instanceof Lifted) return o.now;
+  return isLeanOutput(o) ? o.__now : undefined;
 }
 
 /** The state of any Output: ours directly, the SDK's through its members. */
 export function stateOf(o: AnyOutput | Lifted): Promise<OutputState> {
   if (o instanceof Lifted) return o.state;
-  const own = (o as { __state?: Promise<OutputState> }).__state;
-  if (own) return own;
+  if (isLeanOutput(o)) return o.__state;
   return Promise.all([
     o.promise(true),
     o.isKnown,
@@ -168,8 +203,7 @@ function isThenable(v: unknown): v is PromiseLike<unknown> {
 /** The SDK proxy's rule for a property read: own and inherited members, else a lifted `apply`. */
 const lifting: ProxyHandler<LeanOutput> = {
   get(target, prop) {
-    for (let o: object | null = target; o; o = Object.getPrototypeOf(o))
-      if (Object.prototype.hasOwnProperty.call(o, prop)) return Reflect.get(target, prop);
+    if (prop in target) return Reflect.get(target, prop);
     if (prop === "then" || typeof prop === "symbol") return undefined;
     if (prop.startsWith("__") || prop === "doNotCapture" || prop === "deploymentOnlyModule")
       return undefined;
@@ -184,7 +218,9 @@ const lifting: ProxyHandler<LeanOutput> = {
 export class LeanOutput {
   readonly __pulumiOutput = true;
   readonly __resources!: Resources;
-  readonly __state!: Promise<OutputState>;
+  /** The state once settled: what combines with this Output without waiting for it. */
+  __now?: OutputState;
+  private __promise?: Promise<OutputState>;
   private __known?: Promise<boolean>;
   private __secret?: Promise<boolean>;
 
@@ -210,6 +246,11 @@ export class LeanOutput {
 
   static isInstance(o: unknown): boolean {
     return isOutput(o);
+  }
+
+  /** The state, as a promise (made when first asked for, when settled already). */
+  get __state(): Promise<OutputState> {
+    return (this.__promise ??= Promise.resolve(this.__now!));
   }
 
   static create(val: unknown): LeanOutput {
@@ -241,10 +282,17 @@ export class LeanOutput {
 
   apply(func: (v: unknown) => unknown, runWithUnknowns?: boolean): LeanOutput {
     const own = this.__resources;
-    return leanOutput(
+    // The callback runs a microtask later, as the SDK's; what is made of the result after
+    // that sees it settled.
+    const result: LeanOutput = leanOutput(
       own,
-      this.__state.then((s) => applied(own, s, func, !!runWithUnknowns)),
+      this.__state.then((s) => {
+        const r = applied(own, s, func, !!runWithUnknowns);
+        if (!(r instanceof Promise)) result.__now = r;
+        return r;
+      }),
     );
+    return result;
   }
 
   get(): never {
@@ -253,12 +301,19 @@ To manipulate the value of this Output, use '.apply' instead.`);
   }
 }
 
-/** An Output of `resources` whose state `state` settles. */
-export function leanOutput(resources: Resources, state: Promise<OutputState>): LeanOutput {
+/** An Output of `resources` whose state is `state`, or what `state` settles. */
+export function leanOutput(resources: Resources, state: Maybe<OutputState>): LeanOutput {
   const o = Object.create(LeanOutput.prototype) as LeanOutput;
-  Object.assign(o, { __pulumiOutput: true, __resources: resources, __state: state });
+  const settled = !(state instanceof Promise);
+  Object.assign(o, {
+    __pulumiOutput: true,
+    __resources: resources,
+    __now: settled ? state : undefined,
+    __promise: settled ? undefined : state,
+  });
   return new Proxy(o, lifting);
 }
+(LeanOutput.prototype as unknown as Record<symbol, boolean>)[LEAN] = true;
 
 /** The SDK's `toString`/`toJSON` (its messages, and its PULUMI_ERROR_OUTPUT_STRING), borrowed. */
 {

@@ -1,4 +1,4 @@
-import { LeanOutput, containsUnknowns, isLeanOutput } from "./lean-output";
+import { LeanOutput, OutputState, containsUnknowns, isLeanOutput } from "./lean-output";
 import { secretValue } from "./secret-value";
 import { wireCopy } from "./wire-copy";
 
@@ -88,8 +88,8 @@ function sortedKeys(o: object): string[] {
  * The SDK's rule for an Output: its value without unknowns, serialized; then the unknown
  * marker when the Output is not known, the secret wrapper when it is secret.
  */
-function serializeOutput(o: LeanOutput, label: string): Promise<unknown> {
-  return o.__state.then((s) => {
+function serializeOutput(o: LeanOutput, label: string): unknown {
+  const serialize = (s: OutputState) => {
     const value = serializeValue(containsUnknowns(s.value) ? undefined : s.value, label);
     const finish = (v: unknown) => {
       if (!s.isKnown) return rpc.unknownValue;
@@ -98,7 +98,10 @@ function serializeOutput(o: LeanOutput, label: string): Promise<unknown> {
       return v;
     };
     return isPending(value) ? value.then(finish) : finish(value);
-  });
+  };
+  // Settled already: serialized at once.
+  const now = o.__now;
+  return now ? serialize(now) : o.__state.then(serialize);
 }
 
 function isPending(v: unknown): v is Promise<unknown> {

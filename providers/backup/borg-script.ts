@@ -38,17 +38,19 @@ function excludeArgs(job: BackupJob): string {
     .join(" ");
 }
 
+// Parts are nested and flattened once (`.flat()`) rather than spread: V8's optimizing
+// compiler spent ~0.3 s on each script function with a dozen spreads (psf plan, 500 jobs).
 function backup(job: BackupJob, settings: BorgSettings, paths: ScriptPaths): string {
   const r = job.retention;
   const create = `borg create "\${LOCK[@]}" --stats --numeric-ids --compression ${q(settings.compression)} --timestamp "$STAMP" ${excludeArgs(job)}`;
   return [
-    ...part.scriptHeader("psf-backup", "borg", job, paths),
+    part.scriptHeader("psf-backup", "borg", job, paths),
     LOCK,
     `GLOB=${q(part.runGlob(job.service))}`,
-    ...part.checkTargets("BACKUP_ROOT", job),
-    ...(job.database ? part.databaseFunctions(job.database) : []),
-    ...part.RUN_NAME,
-    ...openRepo(settings, true),
+    part.checkTargets("BACKUP_ROOT", job),
+    job.database ? part.databaseFunctions(job.database) : [],
+    part.RUN_NAME,
+    openRepo(settings, true),
     // A job with only a database mounts nothing under the backup root: it may not exist.
     'mkdir -p "$BACKUP_ROOT" && cd "$BACKUP_ROOT"',
     `log "backing up \${TARGETS[*]}${job.database ? " and the database" : ""} as $RUN"`,
@@ -58,7 +60,7 @@ function backup(job: BackupJob, settings: BorgSettings, paths: ScriptPaths): str
       : `${create} "::$RUN" "\${TARGETS[@]}"; st=(0 "$?")`,
     "set -e",
     // The archive, when borg finished it, holds a truncated dump: never keep it.
-    ...part.failOnDump(
+    part.failOnDump(
       [
         'if borg list "${LOCK[@]}" --short --glob-archives "$RUN" | grep -Fx -- "$RUN" >/dev/null; then borg delete "${LOCK[@]}" "::$RUN"; fi',
       ],
@@ -67,61 +69,65 @@ function backup(job: BackupJob, settings: BorgSettings, paths: ScriptPaths): str
     'if [ "${st[1]}" -ge 2 ]; then fail "borg create failed (exit ${st[1]}); no archive was made"; fi',
     'if [ "${st[1]}" -eq 1 ]; then fail "borg create finished with warnings (above): $RUN lacks what it could not read"; fi',
     `borg prune "\${LOCK[@]}" --glob-archives "$GLOB" --keep-daily ${r.daily} --keep-weekly ${r.weekly} --keep-monthly ${r.monthly} --keep-yearly ${r.yearly}`,
-    ...part.maintenanceDue(settings.checkWeekday, settings.compactDay),
+    part.maintenanceDue(settings.checkWeekday, settings.compactDay),
     'if [ "$WEEKLY" = 1 ]; then',
     '  log "verifying the data of the latest archive"',
     '  borg check "${LOCK[@]}" --archives-only --verify-data --glob-archives "$GLOB" --last 1',
-    ...(job.maintainer
+    job.maintainer
       ? [
           `  log "checking the repository (at most ${settings.checkMaxDuration} s, resumed next time)"`,
           `  borg check "\${LOCK[@]}" --repository-only --max-duration ${settings.checkMaxDuration}`,
         ]
-      : []),
+      : [],
     "fi",
-    ...(job.maintainer
+    job.maintainer
       ? [
           'if [ "$MONTHLY" = 1 ]; then log "compacting the repository"; borg compact "${LOCK[@]}"; fi',
         ]
-      : []),
+      : [],
     'log "OK: $RUN"',
     "",
-  ].join("\n");
+  ]
+    .flat()
+    .join("\n");
 }
 
 function restore(job: BackupJob, settings: BorgSettings, paths: ScriptPaths): string {
   return [
-    ...part.scriptHeader("psf-restore", "borg", job, paths),
-    ...part.RESTORE_ARG,
+    part.scriptHeader("psf-restore", "borg", job, paths),
+    part.RESTORE_ARG,
     LOCK,
     `GLOB=${q(part.runGlob(job.service))}`,
-    ...part.checkTargets("RESTORE_ROOT", job),
-    ...(job.database ? part.databaseFunctions(job.database) : []),
-    ...openRepo(settings, false),
+    part.checkTargets("RESTORE_ROOT", job),
+    job.database ? part.databaseFunctions(job.database) : [],
+    openRepo(settings, false),
     'RUNS=$(borg list "${LOCK[@]}" --short --glob-archives "$GLOB")',
-    ...part.pickRun("archive"),
+    part.pickRun("archive"),
     'TMPD=$(mktemp -d); trap \'rc=$?; rm -rf "$TMPD"; [ "$rc" -eq 0 ] || log "FAILED (exit $rc)"\' EXIT',
     // Everything is checked before anything is deleted.
     'borg list "${LOCK[@]}" --short "::$RUN" >"$TMPD/paths"',
     'for t in "${TARGETS[@]}"; do grep -Fx -- "$t" "$TMPD/paths" >/dev/null || fail "$RUN has no $t: it was made before $t was backed up"; done',
-    ...(job.database
+    job.database
       ? [
           `grep -Fx ${DB_FILE} "$TMPD/paths" >/dev/null || fail "$RUN has no database dump"`,
           `borg extract "\${LOCK[@]}" --stdout "::$RUN" ${DB_FILE} >"$TMPD/${DB_FILE}"`,
         ]
-      : []),
+      : [],
     'log "restoring $RUN"',
     // Without targets (a database-only backup) `borg extract` would extract everything.
-    ...(job.targets.length
+    job.targets.length
       ? [
           ...part.wipeTargets(job),
           'cd "$RESTORE_ROOT"',
           'borg extract "${LOCK[@]}" --numeric-ids "::$RUN" "${TARGETS[@]}"',
         ]
-      : []),
-    ...(job.database ? [`psf_db_restore <"$TMPD/${DB_FILE}"`] : []),
+      : [],
+    job.database ? [`psf_db_restore <"$TMPD/${DB_FILE}"`] : [],
     'log "restored $RUN"',
     "",
-  ].join("\n");
+  ]
+    .flat()
+    .join("\n");
 }
 
 function list(job: BackupJob, settings: BorgSettings, paths: ScriptPaths): string {

@@ -254,6 +254,8 @@ export function renderNginxConfig(
   return out.join("\n");
 }
 
+// Lines are nested and flattened once (`.flat()`) rather than spread: V8's optimizing
+// compiler spent ~0.3 s on this function with its spreads (psf plan, 500 routes).
 function routeServers(
   requester: string,
   r: ProxyRoute,
@@ -282,19 +284,19 @@ function routeServers(
     "}",
     "server {",
     `  listen ${https};`,
-    ...(modernHttp2 ? ["  http2 on;"] : []),
+    modernHttp2 ? ["  http2 on;"] : [],
     `  server_name ${r.host};`,
     `  ssl_certificate ${files.cert};`,
     `  ssl_certificate_key ${files.key};`,
     `  client_max_body_size ${r.maxBodySize ?? s.clientMaxBodySize};`,
     // `always`: also on redirects and errors nginx makes itself (401 → portal, 413).
-    ...headers.map(([n, v]) => `  add_header ${n} ${quote(v)} always;`),
-    ...(auth ? authLocation(o.sso!.forwardAuthUrl, s).map((l) => `  ${l}`) : []),
+    headers.map(([n, v]) => `  add_header ${n} ${quote(v)} always;`),
+    auth ? authLocation(o.sso!.forwardAuthUrl, s).map((l) => `  ${l}`) : [],
     "  location / {",
-    ...mainLocation(r, s, upstream, headers).map((l) => `    ${l}`),
+    mainLocation(r, s, upstream, headers).map((l) => `    ${l}`),
     "  }",
     "}",
-  ];
+  ].flat();
 }
 
 /** Proxies to the upstream; a variable in proxy_pass makes nginx resolve at request time. */
@@ -312,39 +314,39 @@ function mainLocation(
 ): string[] {
   const auth = r.auth !== "none";
   return [
-    ...(s.rateLimit ? [`limit_req zone=psf_rl_${r.host} burst=${s.rateLimit.burst} nodelay;`] : []),
-    ...(auth
+    s.rateLimit ? [`limit_req zone=psf_rl_${r.host} burst=${s.rateLimit.burst} nodelay;`] : [],
+    auth
       ? [
           `auth_request ${AUTH_LOCATION};`,
           ...IDENTITY_HEADERS.map(([, v]) => `auth_request_set $psf_${v} $upstream_http_${v};`),
           "auth_request_set $psf_auth_location $upstream_http_location;",
           "error_page 401 =302 $psf_login_url;",
         ]
-      : []),
-    ...proxyPass(safeUrl(upstream, "upstream"), s, "psf_upstream"),
+      : [],
+    proxyPass(safeUrl(upstream, "upstream"), s, "psf_upstream"),
     "proxy_http_version 1.1;",
     "proxy_redirect off;",
-    ...(r.upstream.scheme === "https" ? ["proxy_ssl_server_name on;"] : []),
+    r.upstream.scheme === "https" ? ["proxy_ssl_server_name on;"] : [],
     "proxy_set_header Host $http_host;",
     "proxy_set_header X-Real-IP $remote_addr;",
     "proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;",
     "proxy_set_header X-Forwarded-Proto $scheme;",
     "proxy_set_header X-Forwarded-Host $http_host;",
     `proxy_set_header X-Forwarded-Port ${s.httpsPort};`,
-    ...(r.websockets
+    r.websockets
       ? [
           "proxy_set_header Upgrade $http_upgrade;",
           "proxy_set_header Connection $psf_connection_upgrade;",
         ]
-      : ['proxy_set_header Connection "";']),
+      : ['proxy_set_header Connection "";'],
     // Identity comes from the SSO only; what a client sends is replaced or dropped.
-    ...IDENTITY_HEADERS.map(([h, v]) => `proxy_set_header ${h} ${auth ? `$psf_${v}` : '""'};`),
+    IDENTITY_HEADERS.map(([h, v]) => `proxy_set_header ${h} ${auth ? `$psf_${v}` : '""'};`),
     `proxy_connect_timeout ${s.connectTimeout}s;`,
     `proxy_send_timeout ${s.sendTimeout}s;`,
     `proxy_read_timeout ${r.websockets ? s.websocketTimeout : s.readTimeout}s;`,
     // One value per header: ours replace the app's.
-    ...headers.map(([n]) => `proxy_hide_header ${n};`),
-  ];
+    headers.map(([n]) => `proxy_hide_header ${n};`),
+  ].flat();
 }
 
 /** The subrequest to the SSO's verify endpoint: headers only, with the original URL. */

@@ -12,7 +12,7 @@ interface Impl {
   unsecret(v: unknown): any;
   interpolate(literals: TemplateStringsArray, ...args: unknown[]): any;
   concat(...args: unknown[]): any;
-  jsonStringify(v: unknown): any;
+  jsonStringify(v: unknown, replacer?: (k: string, v: unknown) => unknown): any;
   jsonParse(v: unknown): any;
 }
 
@@ -132,6 +132,22 @@ const scenarios: Record<string, (x: Impl) => any> = {
   "a sparse array": (x) => x.all([1, , x.make("b")]),
   "a resource inside a value": (x) =>
     x.output([{ __pulumiResource: true, id: "res" }, x.make("A")]),
+  // Outputs of plain values: the lean ones are settled at once, and so is what combines them.
+  "settled Outputs combined": (x) =>
+    x.all([x.output("a"), x.secret("b"), { c: x.output(x.output(1)), d: [x.secret(null)] }]),
+  "settled Outputs interpolated": (x) => x.interpolate`${x.secret("s")}-${x.output(2)}-${"t"}`,
+  "a settled Output holding an unknown": (x) => x.all([x.output("a"), x.output(["b", unknown])]),
+  "unsecret of a settled secret": (x) => x.unsecret(x.secret("s")),
+  "applies on a settled Output": (x) =>
+    x
+      .output(2)
+      .apply((v: number) => x.secret(v + 1))
+      .apply((v: number) => x.all([v * 2, x.output("z")])),
+  "jsonStringify of settled Outputs with a replacer": (x) =>
+    x.jsonStringify({ a: x.output(1), b: x.secret("s") }, (_k: string, v: unknown) =>
+      typeof v === "number" ? v + 1 : v,
+    ),
+  "jsonParse of a settled Output that is no JSON": (x) => x.jsonParse(x.output("{")),
   "a circular structure": (x) => {
     const o: Record<string, unknown> = { a: x.make("A") };
     o.self = o;
@@ -160,6 +176,18 @@ describe("the lean Output (cli/lean-output.ts, cli/lean-output-functions.ts)", (
       outer.all([inner.make("a", { secret: true, resources: ["r1"] }), outer.make("b")]);
     assert.deepEqual(await observe(mixed(leanImpl, stock)), await observe(mixed(stock, stock)));
     assert.deepEqual(await observe(mixed(stock, leanImpl)), await observe(mixed(stock, stock)));
+  });
+
+  it("runs the program's callbacks later, not at once, even on settled Outputs", async () => {
+    for (const x of [stock, leanImpl]) {
+      const ran: string[] = [];
+      const settled = x.output({ a: 1 });
+      settled.apply(() => ran.push("apply"));
+      x.jsonStringify(settled, (_k: string, v: unknown) => (ran.push("replacer"), v));
+      assert.deepEqual(ran, []);
+      await new Promise((resolve) => setImmediate(resolve));
+      assert.deepEqual(ran.sort(), ["apply", "replacer", "replacer"]);
+    }
   });
 
   it("is recognized as an Output, and lifts no `then` or internal member", () => {
