@@ -1,6 +1,7 @@
 import * as fs from "fs";
 import * as path from "path";
-import { RawConfig, readStackFile } from "../components/config";
+import { RawConfig } from "../components/config";
+import { readStackFile } from "../components/stack-file";
 import { Issue, notWithin } from "../components/errors";
 import type { Plan } from "../components/plan";
 import { validateConfig } from "../components/validate-config";

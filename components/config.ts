@@ -440,6 +440,3 @@ export function parseStack(
   };
   return { settings, issues };
 }
-
-/** cli/source.ts reads stack files through this name (cli/ is edited on another branch). */
-export { readStackFile } from "./stack-file";

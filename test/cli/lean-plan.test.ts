@@ -3,7 +3,7 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { MockEngine, PlannedResource, evaluate, mask } from "../../cli/mock-engine";
 import { installSdkShortcuts } from "../../cli/sdk-shortcuts";
-import { readStackFile } from "../../components/config";
+import { readStackFile } from "../../components/stack-file";
 import { runProgram } from "../../components/program";
 import { PsfStack } from "../../components/stack";
 import { registry } from "../../providers";
