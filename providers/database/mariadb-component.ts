@@ -3,6 +3,7 @@ import * as random from "@pulumi/random";
 import { Outputs } from "../../components/contract";
 import { ProviderArgs, ProviderInstance } from "../../components/provider";
 import { Workload } from "../../components/workload";
+import { userPasswords } from "./user-passwords";
 import { DatabaseRequest, DatabaseResult } from "./contract";
 import { dumpEnvOf } from "./login-env";
 import type { MariadbSettings } from "./mariadb";
@@ -46,16 +47,7 @@ export class Mariadb extends pulumi.ComponentResource implements ProviderInstanc
       { length: 32, special: false },
       { parent: this },
     );
-    // One password per user; two requests naming the same user share it.
-    const passwords: Record<string, pulumi.Output<string>> = {};
-    for (const r of requests)
-      passwords[r.user] ??= pulumi.secret(
-        new random.RandomPassword(
-          `${name}-password-${r.user}`,
-          { length: 32, special: false },
-          { parent: this },
-        ).result,
-      );
+    const passwords = userPasswords(name, requests, this);
     const script = pulumi.secret(
       pulumi
         .all(passwords)

@@ -1,4 +1,10 @@
 import { shellQuote } from "../../components/shell";
+import {
+  ServerLifecycle,
+  lifecycleHealthScript,
+  lifecycleReloadScript,
+  lifecycleStartScript,
+} from "./server-lifecycle";
 import { DatabaseDump, DatabaseRequest } from "./contract";
 import { DUMP_ENV } from "./login-env";
 import type { MariadbSettings } from "./mariadb";
@@ -108,6 +114,14 @@ function pingCommand(port: number): string {
   return `${asRoot("mariadb-admin", port, ["--connect-timeout=2", "ping"])} >/dev/null 2>&1`;
 }
 
+/** The shared start, reload and health steps (server-lifecycle.ts), as MariaDB answers them. */
+const lifecycle = (p: ServerPaths): ServerLifecycle => ({
+  readyMarker: p.readyMarker,
+  ping: pingCommand(p.port),
+  provision: provisionCommand(p),
+  stopSignal: "TERM",
+});
+
 /**
  * The container's command (`bash -c <this> psf-mariadb <serverArgs...>`): starts the image's
  * own entrypoint (first-run initialisation included), waits until the server answers on
@@ -116,30 +130,17 @@ function pingCommand(port: number): string {
  * error in its log. TERM or INT asks mariadbd for a clean shutdown, as the image's would.
  */
 export function startScript(p: ServerPaths): string {
-  return [
-    "set -eu",
-    `rm -f ${shellQuote(p.readyMarker)}`,
-    'docker-entrypoint.sh "$@" &',
-    "pid=$!",
-    `trap 'kill -TERM "$pid" 2>/dev/null; wait "$pid"; exit $?' TERM INT`,
-    `until ${pingCommand(p.port)}; do`,
-    '  kill -0 "$pid" 2>/dev/null || { wait "$pid"; exit $?; }',
-    "  sleep 1",
-    "done",
-    `if ${provisionCommand(p)}; then touch ${shellQuote(p.readyMarker)}`,
-    'else echo "psf: provisioning failed (above); the server runs but stays unhealthy until it succeeds" >&2; fi',
-    'wait "$pid"',
-  ].join("\n");
+  return lifecycleStartScript(lifecycle(p));
 }
 
 /** Run in the live container after the script changed: new users, databases, initSql. */
 export function reloadScript(p: ServerPaths): string {
-  return `${provisionCommand(p)} && touch ${shellQuote(p.readyMarker)}`;
+  return lifecycleReloadScript(lifecycle(p));
 }
 
 /** Ready means provisioned and answering. */
 export function healthScript(p: ServerPaths): string {
-  return `test -f ${shellQuote(p.readyMarker)} && ${pingCommand(p.port)}`;
+  return lifecycleHealthScript(lifecycle(p));
 }
 
 /**

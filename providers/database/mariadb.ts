@@ -2,6 +2,7 @@ import { defineSpec, Infer } from "../../components/validate/infer";
 import { Issue, joinPath } from "../../components/errors";
 import { withComponent } from "../../components/provider";
 import { sizeBytes } from "../../components/validate/formats";
+import { sharedDatabaseNames } from "./database-names";
 import { DatabaseRequest } from "./contract";
 import { RESERVED_DATABASES, RESERVED_USERS } from "./mariadb-sql";
 
@@ -104,19 +105,7 @@ export const mariadb = withComponent<DatabaseRequest, MariadbSettings>(
           message: `${settings.innodbBufferPoolSize} is below InnoDB's minimum of 5M`,
           hint: "innodbBufferPoolSize: 128M (up to about 70% of the server's memory on a dedicated host)",
         });
-      const owners = new Map<string, string>();
-      for (const [requester, r] of Object.entries(requests)) {
-        const other = owners.get(r.name);
-        if (other === undefined) owners.set(r.name, requester);
-        else
-          issues.push({
-            path: stack.services[requester]
-              ? ["needs", "database", "name"].reduce(joinPath, joinPath("services", requester))
-              : path,
-            message: `database "${r.name}" is already requested by ${other}`,
-            hint: "give each service its own database name",
-          });
-      }
+      issues.push(...sharedDatabaseNames(stack, requests, path));
       return issues;
     },
   },

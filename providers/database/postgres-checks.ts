@@ -2,6 +2,7 @@ import type { StackSettings } from "../../components/config";
 import { Issue, joinPath } from "../../components/errors";
 import { sizeBytes } from "../../components/validate/formats";
 import { DatabaseRequest } from "./contract";
+import { sharedDatabaseNames } from "./database-names";
 import type { PostgresSettings } from "./postgres";
 import { CONTRIB_EXTENSIONS } from "./postgres-sql";
 
@@ -58,18 +59,6 @@ export function checkStack(
       message: `${settings.sharedBuffers} is below PostgreSQL's minimum of 128k`,
       hint: "sharedBuffers: 128M (about a quarter of the server's memory is usual)",
     });
-  const owners = new Map<string, string>();
-  for (const [requester, r] of Object.entries(requests)) {
-    const other = owners.get(r.name);
-    if (other === undefined) owners.set(r.name, requester);
-    else
-      issues.push({
-        path: stack.services[requester]
-          ? ["needs", "database", "name"].reduce(joinPath, joinPath("services", requester))
-          : path,
-        message: `database "${r.name}" is already requested by ${other}`,
-        hint: "give each service its own database name",
-      });
-  }
+  issues.push(...sharedDatabaseNames(stack, requests, path));
   return issues;
 }

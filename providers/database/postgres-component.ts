@@ -3,6 +3,7 @@ import * as random from "@pulumi/random";
 import { Outputs } from "../../components/contract";
 import { ProviderArgs, ProviderInstance } from "../../components/provider";
 import { Workload } from "../../components/workload";
+import { userPasswords } from "./user-passwords";
 import { DatabaseRequest, DatabaseResult } from "./contract";
 import type { PostgresSettings } from "./postgres";
 import {
@@ -43,16 +44,7 @@ export class Postgres extends pulumi.ComponentResource implements ProviderInstan
       { length: 32, special: false },
       { parent: this },
     );
-    // One password per role; two requests naming the same user share it.
-    const passwords: Record<string, pulumi.Output<string>> = {};
-    for (const r of requests)
-      passwords[r.user] ??= pulumi.secret(
-        new random.RandomPassword(
-          `${name}-password-${r.user}`,
-          { length: 32, special: false },
-          { parent: this },
-        ).result,
-      );
+    const passwords = userPasswords(name, requests, this);
     const provision = async (pw: Record<string, string>) => {
       const verifiers = await scramVerifiers(pw);
       return provisioningSql(requests, pw, { dropRemoved: settings.dropRemoved, verifiers });

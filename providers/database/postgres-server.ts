@@ -1,4 +1,10 @@
 import { shellQuote } from "../../components/shell";
+import {
+  ServerLifecycle,
+  lifecycleHealthScript,
+  lifecycleReloadScript,
+  lifecycleStartScript,
+} from "./server-lifecycle";
 import { DatabaseRequest } from "./contract";
 import { dumpArgs, restoreArgs, superuserArgs } from "./postgres-sql";
 import type { PostgresSettings } from "./postgres";
@@ -59,6 +65,14 @@ function provisionCommand(p: ServerPaths): string {
   return `PGPASSWORD="\${POSTGRES_PASSWORD:-}" ${psql.map(shellQuote).join(" ")}`;
 }
 
+/** The shared start, reload and health steps (server-lifecycle.ts), as PostgreSQL answers them. */
+const lifecycle = (p: ServerPaths): ServerLifecycle => ({
+  readyMarker: p.readyMarker,
+  ping: `pg_isready -q -h ${LOOPBACK} -p ${p.port} -U postgres`,
+  provision: provisionCommand(p),
+  stopSignal: "INT",
+});
+
 /**
  * The container's command (`bash -c <this> psf-postgres <serverArgs...>`): starts the image's
  * own entrypoint (first-run initdb included), waits until the server answers on loopback,
@@ -67,30 +81,17 @@ function provisionCommand(p: ServerPaths): string {
  * its log. TERM or INT asks postgres for a fast shutdown, as the image's STOPSIGNAL would.
  */
 export function startScript(p: ServerPaths): string {
-  return [
-    "set -eu",
-    `rm -f ${shellQuote(p.readyMarker)}`,
-    'docker-entrypoint.sh "$@" &',
-    "pid=$!",
-    `trap 'kill -INT "$pid" 2>/dev/null; wait "$pid"; exit $?' TERM INT`,
-    `until pg_isready -q -h ${LOOPBACK} -p ${p.port} -U postgres; do`,
-    '  kill -0 "$pid" 2>/dev/null || { wait "$pid"; exit $?; }',
-    "  sleep 1",
-    "done",
-    `if ${provisionCommand(p)}; then touch ${shellQuote(p.readyMarker)}`,
-    'else echo "psf: provisioning failed (above); the server runs but stays unhealthy until it succeeds" >&2; fi',
-    'wait "$pid"',
-  ].join("\n");
+  return lifecycleStartScript(lifecycle(p));
 }
 
 /** Run in the live container after the script changed: new roles, databases, extensions. */
 export function reloadScript(p: ServerPaths): string {
-  return `${provisionCommand(p)} && touch ${shellQuote(p.readyMarker)}`;
+  return lifecycleReloadScript(lifecycle(p));
 }
 
 /** Ready means provisioned and answering. */
 export function healthScript(p: ServerPaths): string {
-  return `test -f ${shellQuote(p.readyMarker)} && pg_isready -q -h ${LOOPBACK} -p ${p.port} -U postgres`;
+  return lifecycleHealthScript(lifecycle(p));
 }
 
 /** The superuser's client inside the container; its password never leaves the container's env. */
