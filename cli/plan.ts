@@ -1,3 +1,4 @@
+import { usePlanPlaceholders } from "../components/plan-placeholders";
 import { runProgram } from "../components/program";
 import { registry } from "../providers";
 import { EXIT_INVALID, reportIssues } from "./output";
@@ -13,6 +14,8 @@ export async function planCommand(
     reportIssues(issues, !!opts.json);
     return EXIT_INVALID;
   }
+  // Mock passwords need no key stretching: derived digests are placeholders (masked anyway).
+  usePlanPlaceholders(true);
   const declared = await evaluate(registry, src.raw, src.stackName, (raw, stackName) =>
     runProgram(registry, { raw, stackName, plan }),
   );

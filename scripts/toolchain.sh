@@ -179,7 +179,7 @@ build_plugin() { # name
   local pdir target rebuilt="" have
   pdir=$(plugin_dir "$name" "${ver#v}")
   target="$pdir/pulumi-resource-$name"
-  [ -d "$recipe" ] && rebuilt="$ver rebuilt $(cat "$recipe"/go.mod "$recipe"/*.go "$recipe"/*.txt "$recipe"/_shim/*.go 2>/dev/null | sha256sum | cut -c1-12)"
+  [ -d "$recipe" ] && rebuilt="$ver rebuilt $(cat "$recipe"/go.mod "$recipe"/*.go "$recipe"/*.txt "$recipe"/_shim/*.go "$recipe"/patches/*.patch 2>/dev/null | sha256sum | cut -c1-12)"
   have=$(cat "$stamps/pulumi-resource-$name" 2>/dev/null || true)
   if [ -x "$target" ] && [ ! -e "$pdir.partial" ] && { [ "$have" = "$ver" ] || [ "$have" = "$rebuilt" ]; }; then
     log "$name ${have} cached"; return
@@ -251,6 +251,11 @@ rebuild() { # name version recipe target stamp
     if ! udir=$(fetch "$umod" "$uver"); then why+=("the proxy refuses $umod@$uver ($udir)"); return 1; fi
     cp -r "$udir" "$w/upstream" && chmod -R u+w "$w/upstream"
     mkdir -p "$w/upstream/shim" && cp "$recipe"/_shim/*.go "$w/upstream/shim/"
+    # patches/: small fixes to the upstream provider, each saying why (git apply works outside a repo).
+    for p in "$recipe"/patches/*.patch; do
+      [ -f "$p" ] || continue
+      if ! (cd "$w/upstream" && git apply "$p"); then why+=("$p does not apply to $umod@$uver"); return 1; fi
+    done
   fi
   log "building pulumi-resource-$name $ver from scripts/toolchain/$name${umod:+ ($umod@$uver through the bridge)}"
   # tidy adds the old github.com/pulumi/pulumi-java/pkg module, whose code no longer compiles

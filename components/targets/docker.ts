@@ -182,13 +182,11 @@ export class DockerTarget implements Target {
     );
     const script = [
       "set -e",
-      // The files arrive as JSON on stdin: an environment variable is capped at 128 KiB, which
-      // a proxy's config with ~45 routes passes. One `docker exec` per file, content never in argv.
+      // The files arrive as JSON on stdin (an environment variable is capped at 128 KiB, which
+      // a proxy's config with ~45 routes passes) and go into the container in one `docker exec`,
+      // content never in argv.
       `node -e 'let s="";process.stdin.on("data",(d)=>(s+=d)).on("end",()=>{for(const f of JSON.parse(s))console.log(f.path+"\\t"+f.mode.toString(8)+"\\t"+f.b64)})' |`,
-      `while IFS="$(printf '\\t')" read -r path mode b64; do`,
-      `  printf %s "$b64" | docker exec -i "$PSF_CONTAINER" sh -c "mkdir -p \\"$(dirname "$path")\\" && base64 -d > \\"$path\\" && chmod $mode \\"$path\\""`,
-      "done",
-      `docker exec "$PSF_CONTAINER" ${(w.reloadCommand ?? []).map(shellQuote).join(" ")}`,
+      `docker exec -i "$PSF_CONTAINER" sh -c ${shellQuote(applyFilesScript(w.reloadCommand ?? []))}`,
     ].join("\n");
     return new command.local.Command(
       `${w.name}-reload`,
@@ -270,6 +268,33 @@ function upload(f: WorkloadFile): docker.types.input.ContainerUpload {
     content: f.secret ? pulumi.secret(f.content) : f.content,
     permissions: (f.mode ?? (f.secret ? 0o600 : 0o644)).toString(8).padStart(4, "0"),
   };
+}
+
+/**
+ * Run inside the container on `path<TAB>mode<TAB>base64` lines: writes each file that differs
+ * (in place, so its owner stays), sets its mode, and runs the reload command only when a file
+ * changed. A container created with these files (its first start provisioned from them) needs
+ * no reload; a replacement that kept older files (uploads are ignored changes) does. Without
+ * `cmp` every file counts as changed.
+ */
+export function applyFilesScript(reloadCommand: string[]): string {
+  return [
+    "set -e",
+    "umask 077",
+    "changed=0",
+    "command -v cmp >/dev/null || changed=1",
+    "tab=$(printf '\\t')",
+    'while IFS="$tab" read -r path mode b64; do',
+    '  mkdir -p "$(dirname "$path")"',
+    '  printf %s "$b64" | base64 -d > "$path.psf-new"',
+    '  if ! cmp -s "$path.psf-new" "$path" 2>/dev/null; then cat "$path.psf-new" > "$path"; changed=1; fi',
+    '  rm -f "$path.psf-new"',
+    '  chmod "$mode" "$path"',
+    "done",
+    ...(reloadCommand.length > 0
+      ? [`if [ "$changed" = 1 ]; then ${reloadCommand.map(shellQuote).join(" ")}; fi`]
+      : []),
+  ].join("\n");
 }
 
 /** No `startInterval`: it needs Docker API 1.44 (Docker 25), and Debian's docker.io speaks 1.41. */

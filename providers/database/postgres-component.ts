@@ -18,6 +18,7 @@ import {
 } from "./postgres-server";
 import { dumpEnvOf } from "./login-env";
 import { POSTGRES_DUMP } from "./postgres-dump";
+import { placeholder, planning } from "../../components/plan-placeholders";
 import { provisioningSql, scramVerifiers } from "./postgres-sql";
 
 const SERVER = "postgres";
@@ -46,7 +47,9 @@ export class Postgres extends pulumi.ComponentResource implements ProviderInstan
     );
     const passwords = userPasswords(name, requests, this);
     const provision = async (pw: Record<string, string>) => {
-      const verifiers = await scramVerifiers(pw);
+      const verifiers = planning()
+        ? Object.fromEntries(Object.keys(pw).map((u) => [u, placeholder("SCRAM-SHA-256 verifier")]))
+        : await scramVerifiers(pw);
       return provisioningSql(requests, pw, { dropRemoved: settings.dropRemoved, verifiers });
     };
     const script = pulumi.secret(pulumi.all(passwords).apply(provision));

@@ -96,6 +96,17 @@ describe("psf CLI", () => {
       assert.match(r.stdout, /API_TOKEN=hardcoded-dev-token-0123456789/);
     });
 
+    it("puts a placeholder where up stretches a generated (here: mock) password: SCRAM verifiers, Authelia digests", () => {
+      const r = psf("plan", "--stack", "dev", "--json", "--show-secrets");
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(
+        r.stdout,
+        /LOGIN PASSWORD %L', 'whoami', '<SCRAM-SHA-256 verifier: computed by up>'/,
+      );
+      assert.match(r.stdout, /<pbkdf2-sha512 digest: computed by up>/);
+      assert.doesNotMatch(r.stdout, /SCRAM-SHA-256\$4096:|\$pbkdf2-sha512\$/);
+    });
+
     it("exits 2 on invalid config, as validate does", () => {
       const r = psf("plan", "--config", fixture("broken"));
       assert.equal(r.code, 2);

@@ -336,22 +336,34 @@ describe("Docker target", () => {
       assert.equal(seen.get("web")!.opts.ignoreChanges, undefined);
     });
 
-    it("writes every file byte for byte with its mode, then runs the reload command (real sh, fake docker)", () => {
-      const cmd = plain(reload()!.inputs);
+    /** A fake `docker` (`exec [-i] <container> cmd...` runs cmd here) and `nginx`, both logging their calls. */
+    function fakeTools(): { bin: string; calls: () => string[] } {
       const bin = fs.mkdtempSync(path.join(os.tmpdir(), "psf-fake-docker-"));
       const log = path.join(bin, "calls.log");
-      try {
-        // `docker exec [-i] <container> cmd...` runs cmd here; every call is logged.
-        fs.writeFileSync(
-          path.join(bin, "docker"),
-          `#!/bin/sh\necho "$*" >> ${log}\n[ "$1" = exec ] || exit 9\nshift\n[ "$1" = -i ] && shift\nshift\n[ "$1" = nginx ] && exit 0\nexec "$@"\n`,
-          { mode: 0o755 },
-        );
-        const r = spawnSync(cmd.interpreter[0], [...cmd.interpreter.slice(1), cmd.create], {
+      fs.writeFileSync(
+        path.join(bin, "docker"),
+        `#!/bin/sh\necho "docker $1 $2" >> ${log}\n[ "$1" = exec ] || exit 9\nshift\n[ "$1" = -i ] && shift\nshift\nexec "$@"\n`,
+        { mode: 0o755 },
+      );
+      fs.writeFileSync(path.join(bin, "nginx"), `#!/bin/sh\necho "nginx $*" >> ${log}\n`, {
+        mode: 0o755,
+      });
+      const calls = () =>
+        fs.existsSync(log) ? fs.readFileSync(log, "utf8").trim().split("\n") : [];
+      return { bin, calls };
+    }
+
+    it("writes every file byte for byte with its mode in one docker exec, then reloads; unchanged files reload nothing (real sh, fake docker)", () => {
+      const cmd = plain(reload()!.inputs);
+      const { bin, calls } = fakeTools();
+      const run = (stdin: string) =>
+        spawnSync(cmd.interpreter[0], [...cmd.interpreter.slice(1), cmd.create], {
           encoding: "utf8",
-          input: cmd.stdin,
+          input: stdin,
           env: { ...cmd.environment, PATH: `${bin}:${process.env.PATH}` },
         });
+      try {
+        let r = run(cmd.stdin);
         assert.equal(r.status, 0, r.stderr);
         assert.equal(
           fs.readFileSync(`${reloadDir}/conf/nginx.conf`, "utf8"),
@@ -360,9 +372,28 @@ describe("Docker target", () => {
         assert.equal(fs.readFileSync(`${reloadDir}/tls/key.pem`, "utf8"), "-----KEY-----\n");
         assert.equal(fs.statSync(`${reloadDir}/conf/nginx.conf`).mode & 0o777, 0o644);
         assert.equal(fs.statSync(`${reloadDir}/tls/key.pem`).mode & 0o777, 0o600);
-        const calls = fs.readFileSync(log, "utf8").trim().split("\n");
-        assert.equal(calls.length, 3);
-        assert.equal(calls[2], `exec ${cmd.environment.PSF_CONTAINER} nginx -s reload`);
+        assert.deepEqual(calls(), [`docker exec -i`, "nginx -s reload"]);
+
+        // A container that already has these files (created with them) is not reloaded.
+        r = run(cmd.stdin);
+        assert.equal(r.status, 0, r.stderr);
+        assert.deepEqual(calls(), [`docker exec -i`, "nginx -s reload", `docker exec -i`]);
+
+        // One file changed: written, and the server reloaded.
+        const files = JSON.parse(cmd.stdin) as Array<{ path: string; b64: string }>;
+        files[0].b64 = Buffer.from("events {}\n# changed\n").toString("base64");
+        r = run(JSON.stringify(files));
+        assert.equal(r.status, 0, r.stderr);
+        assert.equal(
+          fs.readFileSync(`${reloadDir}/conf/nginx.conf`, "utf8"),
+          "events {}\n# changed\n",
+        );
+        assert.deepEqual(calls().slice(3), [`docker exec -i`, "nginx -s reload"]);
+        assert.deepEqual(
+          fs.readdirSync(`${reloadDir}/conf`),
+          ["nginx.conf"],
+          "no temporary file left behind",
+        );
       } finally {
         fs.rmSync(bin, { recursive: true, force: true });
       }
@@ -370,13 +401,8 @@ describe("Docker target", () => {
 
     it("takes files larger than an environment variable may be (128 KiB) on stdin", () => {
       const cmd = plain(reload()!.inputs);
-      const bin = fs.mkdtempSync(path.join(os.tmpdir(), "psf-fake-docker-"));
+      const { bin } = fakeTools();
       try {
-        fs.writeFileSync(
-          path.join(bin, "docker"),
-          `#!/bin/sh\nshift\n[ "$1" = -i ] && shift\nshift\n[ "$1" = nginx ] && exit 0\nexec "$@"\n`,
-          { mode: 0o755 },
-        );
         const big = "x".repeat(300 * 1024);
         const file = `${reloadDir}/big/routes.conf`;
         const r = spawnSync(cmd.interpreter[0], [...cmd.interpreter.slice(1), cmd.create], {
