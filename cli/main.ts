@@ -1,4 +1,5 @@
-import { Command, Option } from "commander";
+import { Argument, Command, Option } from "commander";
+import { BACKUP_ACTIONS } from "./backup-actions";
 import type { EngineVerb } from "./engine";
 import { graphCommand } from "./graph";
 import { validateCommand } from "./validate";
@@ -65,6 +66,24 @@ export async function main(argv: string[]): Promise<number> {
     .action(async (name: string | undefined, o) => {
       const { outputCommand } = require("./output-command") as typeof import("./output-command");
       code = await outputCommand(name, o);
+    });
+  program
+    .command("backup")
+    .description("run, list or restore a service's backups with the commands the stack outputs")
+    .addArgument(new Argument("<action>", "run | list | restore").choices(BACKUP_ACTIONS))
+    .argument("<service>", "a service with needs.backup")
+    .requiredOption("--stack <name>", "stack to read")
+    .option(
+      "--snapshot <id>",
+      "restore: the archive or snapshot (as list prints it); default the latest",
+    )
+    .option("--timeout <duration>", "stop the tool after this long (90s, 30m, 2h)", "2h")
+    .option("--retries <n>", "attempts after a transient failure (a lock, a network error)", "2")
+    .option("--retry-delay <duration>", "wait before the first retry, tripled after each", "5s")
+    .option("--yes", "restore without asking")
+    .action(async (action, service: string, o) => {
+      const { backupCommand } = require("./backup-command") as typeof import("./backup-command");
+      code = await backupCommand(action, service, o);
     });
   try {
     await program.parseAsync(argv, { from: "user" });

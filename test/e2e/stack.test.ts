@@ -46,7 +46,7 @@ describe("the ci stack, end to end", function () {
   const demoContainers = () => workloadContainers(STACK, "demo");
 
   before(async () => {
-    dir = projectCopy();
+    dir = projectCopy(STACK, true);
     fs.mkdirSync(path.join(dir, "state"));
     stack = await automation.LocalWorkspace.createOrSelectStack(
       { stackName: STACK, workDir: dir },
@@ -146,6 +146,57 @@ describe("the ci stack, end to end", function () {
     assert.equal((await request(ca, "GET")).body, "");
     sh(services.demo.restoreCommand);
     assert.match((await request(ca, "GET")).body, /hello from e2e/);
+  });
+
+  it("backs up, lists and restores through psf backup, every secret of the stack masked", async () => {
+    const psf = (...args: string[]) =>
+      spawnSync(process.execPath, [path.join(dir, "bin", "psf.js"), ...args, "--stack", STACK], {
+        cwd: dir,
+        env: { ...process.env, ...env() },
+        encoding: "utf8",
+      });
+    const revealed = cli("stack", "export", "--show-secrets");
+    const run = psf("backup", "run", "demo");
+    assert.equal(run.status, 0, run.stderr);
+    assert.match(run.stderr, /psf: backup of demo done in [\d.]+ s/);
+    const list = psf("backup", "list", "demo");
+    assert.equal(list.status, 0, list.stderr);
+    const archives = list.stdout.match(/demo-\S+/g) ?? [];
+    assert.ok(archives.length >= 2, list.stdout);
+
+    sh(`docker exec psf-${STACK}-postgres psql -U postgres -d demo -c "delete from notes"`);
+    // Without a terminal to ask on, a restore needs --yes: nothing is touched.
+    const unconfirmed = psf("backup", "restore", "demo");
+    assert.equal(unconfirmed.status, 2);
+    assert.match(unconfirmed.stderr, /not confirmed[\s\S]*hint: .*--yes/);
+    assert.equal((await request(ca, "GET")).body, "");
+    const restore = psf(
+      "backup",
+      "restore",
+      "demo",
+      "--snapshot",
+      archives[archives.length - 1],
+      "--yes",
+    );
+    assert.equal(restore.status, 0, restore.stderr);
+    assert.match((await request(ca, "GET")).body, /hello from e2e/);
+
+    // A snapshot that does not exist: exit 1 with the tool's reason, no retry.
+    const missing = psf("backup", "restore", "demo", "--snapshot", "demo-no-such-run", "--yes");
+    assert.equal(missing.status, 1);
+    assert.match(missing.stderr, /error: restore of demo failed \(exit \d+: .+\)/);
+    assert.doesNotMatch(missing.stderr, /retry/);
+
+    // What it masks: every generated secret in the real state.
+    const { stackSecretValues } = await import("../../cli/stack-secrets");
+    const masked = await stackSecretValues(stack, await stack.outputs());
+    const secrets = generatedSecrets(revealed);
+    for (const s of secrets) assert.ok(masked.includes(s), "a generated secret is masked");
+    assertNoSecretIn(secrets, {
+      "psf backup's output": [run, list, restore, missing]
+        .map((r) => r.stdout + r.stderr)
+        .join("\n"),
+    });
   });
 
   it("completes on the next up after an up interrupted with SIGINT", async () => {
