@@ -19,12 +19,15 @@ export interface OAuth2ProxyOptions {
   groupsClaim: string;
 }
 
+/** Claims oauth2-proxy's session holds itself; any other must be listed as an additional claim. */
+const SESSION_CLAIMS = ["user", "email", "groups", "preferred_username"];
+
 /**
  * The identity headers nginx copies from the forward-auth answer, from the session oauth2-proxy
- * keeps: `user` is the `userIDClaim`, `groups` the `groupsClaim`, `name` an additional claim.
+ * keeps: `groups` is the `groupsClaim`, `email` the email claim, others the ID token's.
  */
-const IDENTITY_HEADERS: Array<[string, string]> = [
-  ["Remote-User", "user"],
+const identityHeaders = (o: OAuth2ProxyOptions): Array<[string, string]> => [
+  ["Remote-User", o.userClaim],
   ["Remote-Groups", "groups"],
   ["Remote-Email", "email"],
   ["Remote-Name", "name"],
@@ -79,16 +82,21 @@ export function renderOAuth2ProxyAlphaConfig(o: OAuth2ProxyOptions): string {
       issuerURL: o.issuerUrl,
       emailClaim: "email",
       groupsClaim: o.groupsClaim,
-      userIDClaim: o.userClaim,
       audienceClaims: ["aud"],
     },
-    additionalClaims: ["name"],
+    additionalClaims: [
+      ...new Set(
+        identityHeaders(o)
+          .map(([, c]) => c)
+          .filter((c) => !SESSION_CLAIMS.includes(c)),
+      ),
+    ],
   };
   const config = {
     server: { bindAddress: `0.0.0.0:${o.port}` },
     upstreamConfig: { upstreams: [] },
     providers: [provider],
-    injectResponseHeaders: IDENTITY_HEADERS.map(([name, claim]) => ({
+    injectResponseHeaders: identityHeaders(o).map(([name, claim]) => ({
       name,
       values: [{ claimSource: { claim } }],
     })),

@@ -61,7 +61,9 @@ function getJson(url: URL, ca: string | undefined, timeoutMs: number): Promise<u
     const req = https.get(
       url,
       {
-        agent: false,
+        // No agent: node then opens the connection with createConnection (a fresh one each time),
+        // and knows no default port for the Host header.
+        defaultPort: 443,
         timeout: timeoutMs,
         // tls.rootCertificates: a custom CA is added to the public ones, not instead of them.
         createConnection: (_opts: unknown, cb: (err: Error | null, s?: net.Socket) => void) =>

@@ -17,6 +17,7 @@ import { ProxyRoute } from "../../providers/proxy/contract";
 import { certFiles, renderNginxConfig } from "../../providers/proxy/nginx-config";
 import { pbkdf2Sha512Digest } from "../../providers/sso/authelia-digest";
 import { forwardAuthKey } from "../../providers/sso/contract";
+import { discover } from "../../providers/sso/oidc-discovery";
 import { check } from "../../components/validate/schema";
 import { TestCa, freePort, startEcho, httpsCall } from "../contracts/proxy";
 import { RunningAuthelia, autheliaCli, renderAuthelia, startAuthelia } from "../support/authelia";
@@ -258,6 +259,290 @@ describe("oidc (sso): an identity provider the user runs", () => {
       } finally {
         fs.rmSync(dir, { recursive: true, force: true });
       }
+    });
+  });
+});
+
+/** `name=value` of every cookie a response sets, for the next request's Cookie header. */
+const cookiesOf = (r: Response, jar: Record<string, string> = {}): Record<string, string> => {
+  for (const c of r.headers.getSetCookie()) {
+    const [pair] = c.split(";");
+    const i = pair.indexOf("=");
+    jar[pair.slice(0, i)] = pair.slice(i + 1);
+  }
+  return jar;
+};
+const cookieHeader = (jar: Record<string, string>) =>
+  Object.entries(jar)
+    .filter(([, v]) => v !== "")
+    .map(([k, v]) => `${k}=${v}`)
+    .join("; ");
+
+describe("oidc (sso) against a real identity provider (a second Authelia) and the real oauth2-proxy", () => {
+  let pg: TestPostgres | undefined;
+  let idp: RunningAuthelia | undefined;
+  let front: Awaited<ReturnType<typeof startTlsFront>> | undefined;
+  let proxy: RunningOAuth2Proxy | undefined;
+  let dir = "";
+  let ca: TestCa;
+  let stack: PsfStack;
+  let passwords: Record<string, string>;
+  // What the IdP's own TLS front sends it (its public scheme and host).
+  const idpForwarded = { "X-Forwarded-Proto": "https", "X-Forwarded-Host": new URL(ISSUER).host };
+  // What nginx sends oauth2-proxy for its public route.
+  const proxyForwarded = {
+    "X-Forwarded-Proto": "https",
+    "X-Forwarded-Host": "oauth2.apps.example.org",
+  };
+  const atIdp = (u: string) => u.replace(ISSUER, idp!.base);
+
+  before(async function () {
+    this.timeout(180_000);
+    const cli = autheliaCli(this);
+    const bin = oauth2ProxyBin(this);
+    requireProgram(this, `${PG_BIN}/initdb`);
+    requireProgram(this, "openssl");
+    dir = tmpdir();
+    ca = new TestCa(path.join(dir, "ca"));
+
+    // The IdP: our authelia provider's rendering for a stack of alice (admins) and bob, with
+    // the oidc stack's clients registered under the secrets that stack holds.
+    const rendered = await renderAuthelia(readStackFile(IDP_FIXTURE).raw, "idp");
+    const config = YAML.parse(rendered.config);
+    const secrets = fixture().secrets as Record<string, string>;
+    for (const c of config.identity_providers.oidc.clients)
+      c.client_secret = pbkdf2Sha512Digest(secrets[`oidc-${c.client_id}`], randomBytes(16));
+    pg = startPostgres();
+    const db = config.storage.postgres;
+    pg.query(`CREATE ROLE ${db.username} LOGIN PASSWORD '${db.password}'`);
+    pg.query(`CREATE DATABASE ${db.database} OWNER ${db.username}`);
+    config.storage.postgres.address = `tcp://${pg.host}:${pg.port}`;
+    config.authentication_backend.file.path = path.join(dir, "users_database.yml");
+    config.notifier.filesystem.filename = path.join(dir, "notification.txt");
+    fs.writeFileSync(path.join(dir, "users_database.yml"), rendered.users!, { mode: 0o600 });
+    idp = await startAuthelia(cli, dir, config, idpForwarded);
+    const accounts = (await valueOf(rendered.stack.outputs.accounts)) as Record<
+      string,
+      { password: string }
+    >;
+    passwords = Object.fromEntries(Object.entries(accounts).map(([k, v]) => [k, v.password]));
+    front = await startTlsFront(Number(new URL(idp.base).port), ca.issue("auth.idp.example.net"));
+
+    // The oidc stack, trusting the IdP's CA; oauth2-proxy on the files it renders.
+    const raw = fixture();
+    raw.providers.sso.issuerCaPem = ca.certPem;
+    ({ stack, resources: oidcResources } = await plan(raw));
+    const c = container(oidcResources, "oauth2-proxy")!;
+    const port = await freePort();
+    const files = mask(c.inputs.uploads, true) as Array<{ file: string; content: string }>;
+    const local = (f: string) => path.join(dir, path.basename(f));
+    for (const f of files.filter((x) => x.file.startsWith("/etc/oauth2-proxy/"))) {
+      let content = f.content.replaceAll("/etc/oauth2-proxy/", `${dir}/`);
+      if (f.file.endsWith("alpha.yaml"))
+        content = content.replace("bindAddress: 0.0.0.0:4180", `bindAddress: 127.0.0.1:${port}`);
+      fs.writeFileSync(local(f.file), content);
+    }
+    proxy = await startOAuth2Proxy(
+      bin,
+      port,
+      ["--config", local("oauth2-proxy.cfg"), "--alpha-config", local("alpha.yaml")],
+      // Its environment as the container has it, and the way to the IdP by name.
+      { ...envOf(c), HTTPS_PROXY: front.proxyUrl },
+    );
+  });
+  let oidcResources: PlannedResource[];
+
+  after(() => {
+    proxy?.stop();
+    front?.stop();
+    idp?.stop();
+    pg?.stop();
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** At the IdP, signed in: authorization → consent (what its portal posts) → the redirect with a code. */
+  async function authorize(authorizationUrl: string, idpCookie: string): Promise<URL> {
+    const get = (u: string) =>
+      fetch(atIdp(u), { headers: { ...idpForwarded, Cookie: idpCookie }, redirect: "manual" });
+    let next = new URL((await get(authorizationUrl)).headers.get("location")!);
+    if (next.pathname === "/consent") {
+      const granted = await fetch(`${idp!.base}/api/oidc/consent`, {
+        method: "POST",
+        headers: { ...idpForwarded, Cookie: idpCookie, "Content-Type": "application/json" },
+        body: JSON.stringify({
+          id: next.searchParams.get("id"),
+          client_id: new URL(authorizationUrl).searchParams.get("client_id"),
+          consent: true,
+          pre_configure: false,
+        }),
+      }).then((r) => r.json());
+      next = new URL((await get(granted.data.redirect_uri)).headers.get("location")!);
+    }
+    return next;
+  }
+
+  it("finds the endpoints in the issuer's discovery document when the settings leave them out", async function () {
+    this.timeout(60_000);
+    const raw = fixture();
+    raw.providers.sso.issuerCaPem = ca.certPem;
+    for (const k of ["authorizationEndpoint", "tokenEndpoint", "userinfoEndpoint"])
+      delete raw.providers.sso[k];
+    const saved = process.env.HTTPS_PROXY;
+    process.env.HTTPS_PROXY = front!.proxyUrl;
+    try {
+      const discovered = await resultOf((await plan(raw)).stack, "wiki");
+      const explicit = await resultOf(stack, "wiki");
+      assert.deepEqual(discovered, explicit);
+      assert.ok(
+        front!.requests.includes("GET auth.idp.example.net/.well-known/openid-configuration"),
+      );
+      // The same reading refuses an issuer other than the one the document names (a trailing
+      // slash), and an IdP whose certificate the configured CA did not sign.
+      await assert.rejects(
+        discover(`${ISSUER}/`, ca.certPem),
+        /names the issuer "https:\/\/auth\.idp\.example\.net", not "https:\/\/auth\.idp\.example\.net\/"/,
+      );
+      await assert.rejects(
+        discover(ISSUER, new TestCa(path.join(dir, "other-ca")).certPem),
+        /cannot read the issuer's discovery document .*certificate/,
+      );
+    } finally {
+      if (saved === undefined) delete process.env.HTTPS_PROXY;
+      else process.env.HTTPS_PROXY = saved;
+    }
+  });
+
+  it("completes an app's OIDC login with its result's client and endpoints; the ID token's issuer is the result's", async () => {
+    const wiki = await resultOf(stack, "wiki");
+    const cookie = (await idp!.signIn("alice", passwords.alice))!;
+    const redirectUri = "https://wiki.apps.example.org/login/callback";
+    const state = randomBytes(12).toString("hex");
+    const query = new URLSearchParams({
+      client_id: wiki.clientId,
+      response_type: "code",
+      redirect_uri: redirectUri,
+      scope: "openid profile email groups",
+      state,
+      nonce: state,
+    });
+    const back = await authorize(`${wiki.authorizationEndpoint}?${query}`, cookie);
+    assert.equal(`${back.origin}${back.pathname}`, redirectUri);
+    assert.equal(back.searchParams.get("state"), state);
+    const token = (secret: string) =>
+      fetch(atIdp(wiki.tokenEndpoint), {
+        method: "POST",
+        headers: {
+          ...idpForwarded,
+          Authorization: `Basic ${Buffer.from(`${wiki.clientId}:${secret}`).toString("base64")}`,
+        },
+        body: new URLSearchParams({
+          grant_type: "authorization_code",
+          code: back.searchParams.get("code")!,
+          redirect_uri: redirectUri,
+        }),
+      }).then((r) => r.json());
+    assert.equal((await token(`${wiki.clientSecret}x`)).error, "invalid_client");
+    const tokens = await token(wiki.clientSecret);
+    assert.ok(tokens.id_token, JSON.stringify(tokens));
+    const claims = JSON.parse(Buffer.from(tokens.id_token.split(".")[1], "base64url").toString());
+    assert.deepEqual(
+      [claims.iss, claims.aud, claims.preferred_username],
+      [wiki.issuerUrl, ["wiki"], "alice"],
+    );
+    const me = await fetch(atIdp(wiki.userinfoEndpoint), {
+      headers: { ...idpForwarded, Authorization: `Bearer ${tokens.access_token}` },
+    }).then((r) => r.json());
+    assert.equal(me.email, "alice@idp.example.net");
+  });
+
+  describe("forward auth through oauth2-proxy", () => {
+    let shared: Record<string, string>;
+    before(async () => {
+      shared = await sharedOf(stack);
+    });
+    /** A route's forward-auth URL as nginx has it, at the local oauth2-proxy. */
+    const authUrl = (service: string) => {
+      const u = new URL(shared[forwardAuthKey(service)]);
+      return `${proxy!.base}${u.pathname}${u.search}`;
+    };
+    const authRequest = async (service: string, cookie?: string) => {
+      const r = await fetch(authUrl(service), {
+        headers: {
+          "X-Original-URL": `https://${service}.apps.example.org/`,
+          "X-Forwarded-Proto": "https",
+          "X-Forwarded-Host": `${service}.apps.example.org`,
+          "X-Forwarded-Uri": "/",
+          ...(cookie ? { Cookie: cookie } : {}),
+        },
+        redirect: "manual",
+      });
+      await r.text();
+      return {
+        status: r.status,
+        user: r.headers.get("remote-user"),
+        groups: r.headers.get("remote-groups"),
+        email: r.headers.get("remote-email"),
+        name: r.headers.get("remote-name"),
+      };
+    };
+
+    /** nginx's 401 redirect → oauth2-proxy's start → the IdP → the callback: oauth2-proxy's session cookie. */
+    async function signInThroughProxy(person: string): Promise<string> {
+      const rd = "https://wiki.apps.example.org/page?x=1";
+      const start = await fetch(
+        `${shared.portalUrl.replace("https://oauth2.apps.example.org", proxy!.base)}?rd=${encodeURIComponent(rd)}`,
+        { headers: proxyForwarded, redirect: "manual" },
+      );
+      assert.equal(start.status, 302, await start.text());
+      const jar = cookiesOf(start);
+      const toIdp = start.headers.get("location")!;
+      const wiki = await resultOf(stack, "wiki");
+      assert.ok(toIdp.startsWith(`${wiki.authorizationEndpoint}?`), toIdp);
+      const q = new URL(toIdp).searchParams;
+      assert.equal(q.get("client_id"), "psf-forward-auth");
+      assert.equal(q.get("redirect_uri"), "https://oauth2.apps.example.org/oauth2/callback");
+
+      const idpCookie = (await idp!.signIn(person, passwords[person]))!;
+      const callback = await authorize(toIdp, idpCookie);
+      assert.equal(
+        `${callback.origin}${callback.pathname}`,
+        "https://oauth2.apps.example.org/oauth2/callback",
+      );
+      const done = await fetch(`${proxy!.base}${callback.pathname}${callback.search}`, {
+        headers: { ...proxyForwarded, Cookie: cookieHeader(jar) },
+        redirect: "manual",
+      });
+      const body = await done.text();
+      assert.equal(done.status, 302, `${body}\n${proxy!.log()}`);
+      assert.equal(done.headers.get("location"), rd);
+      return cookieHeader(cookiesOf(done, jar));
+    }
+
+    it("refuses a request without a session (401), which nginx sends to the sign-in that lands at the IdP", async () => {
+      assert.equal((await authRequest("wiki")).status, 401);
+      assert.equal((await authRequest("notes")).status, 401);
+    });
+
+    it("lets alice (admins) through to the admins-only route with her identity headers, and refuses bob (403)", async function () {
+      this.timeout(60_000);
+      const alice = await signInThroughProxy("alice");
+      assert.deepEqual(await authRequest("wiki", alice), {
+        status: 202,
+        user: "alice",
+        groups: "admins",
+        email: "alice@idp.example.net",
+        name: "Alice",
+      });
+      const bob = await signInThroughProxy("bob");
+      assert.equal((await authRequest("wiki", bob)).status, 403);
+      // A route for anyone signed in lets bob through; one for bob (by email) refuses alice.
+      assert.deepEqual(
+        [(await authRequest("notes", bob)).user, (await authRequest("photos", bob)).user],
+        ["bob", "bob"],
+      );
+      assert.equal((await authRequest("photos", alice)).status, 403);
+      // A forged cookie is no session.
+      assert.equal((await authRequest("wiki", alice.replace(/=(.)/, "=x$1"))).status, 401);
     });
   });
 });
