@@ -1,5 +1,5 @@
 import { strict as assert } from "assert";
-import { spawnSync } from "child_process";
+import { spawn, spawnSync } from "child_process";
 import { randomBytes } from "crypto";
 import * as fs from "fs";
 import * as os from "os";
@@ -457,8 +457,14 @@ describe("oidc (sso) against a real identity provider (a second Authelia) and th
 
   describe("forward auth through oauth2-proxy", () => {
     let shared: Record<string, string>;
-    before(async () => {
+    /** oauth2-proxy sessions of alice and bob, signed in through the IdP. */
+    let alice = "";
+    let bob = "";
+    before(async function () {
+      this.timeout(60_000);
       shared = await sharedOf(stack);
+      alice = await signInThroughProxy("alice");
+      bob = await signInThroughProxy("bob");
     });
     /** A route's forward-auth URL as nginx has it, at the local oauth2-proxy. */
     const authUrl = (service: string) => {
@@ -523,9 +529,7 @@ describe("oidc (sso) against a real identity provider (a second Authelia) and th
       assert.equal((await authRequest("notes")).status, 401);
     });
 
-    it("lets alice (admins) through to the admins-only route with her identity headers, and refuses bob (403)", async function () {
-      this.timeout(60_000);
-      const alice = await signInThroughProxy("alice");
+    it("lets alice (admins) through to the admins-only route with her identity headers, and refuses bob (403)", async () => {
       assert.deepEqual(await authRequest("wiki", alice), {
         status: 202,
         user: "alice",
@@ -533,7 +537,6 @@ describe("oidc (sso) against a real identity provider (a second Authelia) and th
         email: "alice@idp.example.net",
         name: "Alice",
       });
-      const bob = await signInThroughProxy("bob");
       assert.equal((await authRequest("wiki", bob)).status, 403);
       // A route for anyone signed in lets bob through; one for bob (by email) refuses alice.
       assert.deepEqual(
@@ -543,6 +546,107 @@ describe("oidc (sso) against a real identity provider (a second Authelia) and th
       assert.equal((await authRequest("photos", alice)).status, 403);
       // A forged cookie is no session.
       assert.equal((await authRequest("wiki", alice.replace(/=(.)/, "=x$1"))).status, 401);
+    });
+
+    it("through a real nginx on the stack's routes: the sign-in redirect, alice's identity at the app, bob refused", async function () {
+      requireProgram(this, "nginx");
+      this.timeout(60_000);
+      const echo = await startEcho();
+      const ndir = path.join(dir, "nginx");
+      const paths = {
+        config: path.join(ndir, "nginx.conf"),
+        certDir: path.join(ndir, "certs"),
+        pid: path.join(ndir, "nginx.pid"),
+        acmeRoot: path.join(ndir, "acme"),
+        errorLog: path.join(ndir, "error.log"),
+        accessLog: path.join(ndir, "access.log"),
+        tempDir: path.join(ndir, "tmp"),
+      };
+      for (const d of [paths.certDir, paths.acmeRoot, paths.tempDir])
+        fs.mkdirSync(d, { recursive: true });
+      // The stack's own routes, their upstreams swapped for the echo app on loopback.
+      const { plan: planned } = validateConfig(fixture(), "test", registry);
+      const routes = planned!.providers.find((p) => p.contract === "proxy")!.requests as Record<
+        string,
+        ProxyRoute
+      >;
+      const services = ["wiki", "notes", "photos"];
+      const local: Record<string, ProxyRoute> = {};
+      for (const s of services) {
+        local[s] = {
+          ...routes[s],
+          upstream: { host: "127.0.0.1", port: echo.port, scheme: "http" },
+        };
+        const c = ca.issue(routes[s].host);
+        fs.writeFileSync(certFiles(paths, routes[s].host).cert, c.certPem);
+        fs.writeFileSync(certFiles(paths, routes[s].host).key, c.keyPem, { mode: 0o600 });
+      }
+      const toLocal = (u: string) => u.replace(/^http:\/\/oauth2-proxy:4180/, proxy!.base);
+      const [http, httpsPort, health] = [await freePort(), await freePort(), await freePort()];
+      const settings = {
+        ...(check({}, nginxSettingsSpec, "providers.proxy", []) as NginxSettings),
+        httpsPort,
+        resolver: "",
+      };
+      fs.writeFileSync(
+        paths.config,
+        renderNginxConfig(local, settings, {
+          paths,
+          listen: { address: "127.0.0.1", http, https: httpsPort, health },
+          sso: {
+            forwardAuthUrl: toLocal(shared.forwardAuthUrl),
+            portalUrl: shared.portalUrl,
+            forwardAuthUrls: Object.fromEntries(
+              services.map((s) => [s, toLocal(shared[forwardAuthKey(s)])]),
+            ),
+          },
+          user: "root",
+        }),
+      );
+      const nginx = spawn(
+        "nginx",
+        ["-p", ndir, "-e", paths.errorLog, "-c", paths.config, "-g", "daemon off;"],
+        { stdio: "ignore" },
+      );
+      try {
+        for (let i = 0; ; i++) {
+          const up = await fetch(`http://127.0.0.1:${health}/psf-health`).then(
+            (r) => r.ok,
+            () => false,
+          );
+          if (up) break;
+          if (i > 50 || nginx.exitCode !== null)
+            throw new Error(`nginx did not start: ${fs.readFileSync(paths.errorLog, "utf8")}`);
+          await new Promise((r) => setTimeout(r, 100));
+        }
+        const get = (host: string, cookie?: string) =>
+          httpsCall(
+            { host, port: httpsPort, path: "/page", headers: cookie ? { Cookie: cookie } : {} },
+            ca.certPem,
+          );
+        const anon = await get("wiki.apps.example.org");
+        assert.equal(anon.status, 302);
+        assert.equal(
+          anon.headers.location,
+          `https://oauth2.apps.example.org/oauth2/start?rd=https://wiki.apps.example.org:${httpsPort}/page`,
+        );
+        const seen = await get("wiki.apps.example.org", alice);
+        assert.equal(seen.status, 200, seen.body.toString());
+        const h = seen.json().headers;
+        assert.deepEqual(
+          [h["remote-user"], h["remote-groups"], h["remote-email"], h["remote-name"]],
+          ["alice", "admins", "alice@idp.example.net", "Alice"],
+        );
+        assert.equal((await get("wiki.apps.example.org", bob)).status, 403);
+        assert.equal((await get("photos.apps.example.org", alice)).status, 403);
+        assert.equal(
+          (await get("photos.apps.example.org", bob)).json().headers["remote-user"],
+          "bob",
+        );
+      } finally {
+        nginx.kill();
+        await echo.stop();
+      }
     });
   });
 });
