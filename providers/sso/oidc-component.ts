@@ -27,6 +27,7 @@ const CA = `${DIR}/issuer-ca.pem`;
  */
 export class Oidc extends pulumi.ComponentResource implements SsoProvider {
   readonly results: Record<string, Outputs<SsoResult>> = {};
+  /** Apps read the external issuer, not oauth2-proxy: nothing of ours to wait for. */
   readonly ready: pulumi.Resource[] = [];
   readonly shared: Record<string, pulumi.Output<string>> = {};
   readonly people: string[];
@@ -79,12 +80,7 @@ export class Oidc extends pulumi.ComponentResource implements SsoProvider {
       this.shared.portalUrl = pulumi.output(`${portal}/oauth2/start`);
       for (const service of services)
         this.shared[forwardAuthKey(service)] = pulumi.output(urlOf(service));
-      this.ready = this.deployOAuth2Proxy(
-        name,
-        args,
-        portal,
-        secretOf(settings.forwardAuthClientId),
-      );
+      this.deployOAuth2Proxy(name, args, portal, secretOf(settings.forwardAuthClientId));
     }
     this.people = Object.keys(stack.users.people);
     this.registerOutputs({ issuerUrl: issuer });
@@ -96,7 +92,7 @@ export class Oidc extends pulumi.ComponentResource implements SsoProvider {
     args: ProviderArgs<SsoRequest, OidcSettings>,
     portal: string,
     clientSecret: pulumi.Output<string>,
-  ): pulumi.Resource[] {
+  ): void {
     const { settings, stack } = args;
     const options = {
       issuerUrl: settings.issuerUrl,
@@ -147,7 +143,7 @@ export class Oidc extends pulumi.ComponentResource implements SsoProvider {
       // Sessions live in the cookie: nothing on disk to keep.
       stateful: false,
     };
-    return args.target.deploy(workload, { parent: this }).resources;
+    args.target.deploy(workload, { parent: this });
   }
 }
 
