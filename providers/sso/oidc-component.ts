@@ -13,7 +13,7 @@ import {
   renderOAuth2ProxyAlphaConfig,
   renderOAuth2ProxyConfig,
 } from "./oidc-config";
-import { discover } from "./oidc-discovery";
+import { Endpoints, endpointsFor } from "./oidc-discovery";
 
 const DIR = "/etc/oauth2-proxy";
 const CONFIG = `${DIR}/oauth2-proxy.cfg`;
@@ -147,22 +147,21 @@ export class Oidc extends pulumi.ComponentResource implements SsoProvider {
   }
 }
 
-type Endpoints = { authorization: string; token: string; userinfo: string };
-
-/** The settings' endpoints, else the discovery document's (read when the program runs, never by plan or validate). */
+/**
+ * The endpoints, from the settings or the issuer's discovery document when the program runs
+ * (preview, up). The offline engine (`psf plan`, the SDK's mocks) goes to no network: there an
+ * endpoint the settings leave out says where it will be read.
+ */
 function endpointsOf(settings: OidcSettings): pulumi.Output<Endpoints> {
-  const given = {
-    authorization: settings.authorizationEndpoint,
-    token: settings.tokenEndpoint,
-    userinfo: settings.userinfoEndpoint,
-  };
-  if (given.authorization && given.token && given.userinfo)
-    return pulumi.output(given as Endpoints);
-  return pulumi.output(
-    discover(settings.issuerUrl, settings.issuerCaPem).then((doc) => ({
-      authorization: given.authorization ?? doc.authorization_endpoint,
-      token: given.token ?? doc.token_endpoint,
-      userinfo: given.userinfo ?? doc.userinfo_endpoint ?? "",
-    })),
-  );
+  const { MockMonitor } = require("@pulumi/pulumi/runtime/mocks");
+  if (pulumi.runtime.getMonitor() instanceof MockMonitor) {
+    const later = (field: string) =>
+      `(${field}, read at deploy from ${settings.issuerUrl.replace(/\/$/, "")}/.well-known/openid-configuration)`;
+    return pulumi.output({
+      authorization: settings.authorizationEndpoint ?? later("authorization_endpoint"),
+      token: settings.tokenEndpoint ?? later("token_endpoint"),
+      userinfo: settings.userinfoEndpoint ?? later("userinfo_endpoint"),
+    });
+  }
+  return pulumi.output(endpointsFor(settings));
 }

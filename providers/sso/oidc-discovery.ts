@@ -115,3 +115,31 @@ export async function discover(
     );
   return doc as DiscoveredEndpoints;
 }
+
+export interface Endpoints {
+  authorization: string;
+  token: string;
+  userinfo: string;
+}
+
+/** The endpoints a stack's settings give, the discovery document's for those they leave out. */
+export async function endpointsFor(settings: {
+  issuerUrl: string;
+  issuerCaPem?: string;
+  authorizationEndpoint?: string;
+  tokenEndpoint?: string;
+  userinfoEndpoint?: string;
+}): Promise<Endpoints> {
+  const given = {
+    authorization: settings.authorizationEndpoint,
+    token: settings.tokenEndpoint,
+    userinfo: settings.userinfoEndpoint,
+  };
+  if (given.authorization && given.token && given.userinfo) return given as Endpoints;
+  const doc = await discover(settings.issuerUrl, settings.issuerCaPem);
+  return {
+    authorization: given.authorization ?? doc.authorization_endpoint,
+    token: given.token ?? doc.token_endpoint,
+    userinfo: given.userinfo ?? doc.userinfo_endpoint ?? "",
+  };
+}

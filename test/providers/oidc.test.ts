@@ -17,7 +17,7 @@ import { ProxyRoute } from "../../providers/proxy/contract";
 import { certFiles, renderNginxConfig } from "../../providers/proxy/nginx-config";
 import { pbkdf2Sha512Digest } from "../../providers/sso/authelia-digest";
 import { forwardAuthKey } from "../../providers/sso/contract";
-import { discover } from "../../providers/sso/oidc-discovery";
+import { discover, endpointsFor } from "../../providers/sso/oidc-discovery";
 import { check } from "../../components/validate/schema";
 import { TestCa, freePort, startEcho, httpsCall } from "../contracts/proxy";
 import { RunningAuthelia, autheliaCli, renderAuthelia, startAuthelia } from "../support/authelia";
@@ -390,11 +390,23 @@ describe("oidc (sso) against a real identity provider (a second Authelia) and th
     const saved = process.env.HTTPS_PROXY;
     process.env.HTTPS_PROXY = front!.proxyUrl;
     try {
-      const discovered = await resultOf((await plan(raw)).stack, "wiki");
+      // When the program runs (preview, up), the settings' gaps are filled from the document.
       const explicit = await resultOf(stack, "wiki");
-      assert.deepEqual(discovered, explicit);
+      assert.deepEqual(await endpointsFor(raw.providers.sso), {
+        authorization: explicit.authorizationEndpoint,
+        token: explicit.tokenEndpoint,
+        userinfo: explicit.userinfoEndpoint,
+      });
       assert.ok(
         front!.requests.includes("GET auth.idp.example.net/.well-known/openid-configuration"),
+      );
+      // psf plan (the offline engine) reads nothing, and says where the endpoints will come from.
+      const before = front!.requests.length;
+      const planned = await resultOf((await plan(raw)).stack, "wiki");
+      assert.equal(front!.requests.length, before);
+      assert.equal(
+        planned.tokenEndpoint,
+        "(token_endpoint, read at deploy from https://auth.idp.example.net/.well-known/openid-configuration)",
       );
       // The same reading refuses an issuer other than the one the document names (a trailing
       // slash), and an IdP whose certificate the configured CA did not sign.
