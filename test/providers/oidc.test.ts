@@ -545,7 +545,7 @@ describe("oidc (sso) against a real identity provider (a second Authelia) and th
       assert.deepEqual(await authRequest("wiki", alice), {
         status: 202,
         user: "alice",
-        groups: "admins",
+        groups: "admins,family",
         email: "alice@idp.example.net",
         name: "Alice",
       });
@@ -647,7 +647,7 @@ describe("oidc (sso) against a real identity provider (a second Authelia) and th
         const h = seen.json().headers;
         assert.deepEqual(
           [h["remote-user"], h["remote-groups"], h["remote-email"], h["remote-name"]],
-          ["alice", "admins", "alice@idp.example.net", "Alice"],
+          ["alice", "admins,family", "alice@idp.example.net", "Alice"],
         );
         assert.equal((await get("wiki.apps.example.org", bob)).status, 403);
         assert.equal((await get("photos.apps.example.org", alice)).status, 403);
