@@ -19,6 +19,7 @@ import { sslContract } from "./ssl/contract";
 import { selfsigned } from "./ssl/selfsigned";
 import { authelia } from "./sso/authelia";
 import { ssoContract } from "./sso/contract";
+import { oidc } from "./sso/oidc";
 
 /** Every contract, in build order among providers that do not depend on each other. */
 export const contracts: Record<string, ContractDefinition> = {
@@ -46,6 +47,7 @@ export const providers: ProviderDefinition[] = [
   openldap,
   // sso
   authelia,
+  oidc,
   // proxy
   nginx,
   // backup

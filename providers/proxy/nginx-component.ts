@@ -3,6 +3,7 @@ import { Outputs } from "../../components/contract";
 import { ProviderArgs, ProviderInstance } from "../../components/provider";
 import { Workload, WorkloadFile } from "../../components/workload";
 import { sslContract } from "../ssl/contract";
+import { forwardAuthKey } from "../sso/contract";
 import { ProxyResult, ProxyRoute } from "./contract";
 import { DOCKER_DNS, NginxSettings, certRequester, hasAuth } from "./nginx";
 import {
@@ -53,10 +54,19 @@ export class Nginx extends pulumi.ComponentResource implements ProviderInstance 
       throw new pulumi.RunError(
         "nginx: routes with auth need an sso provider that offers forward auth (forwardAuthUrl, portalUrl)",
       );
-    const sso: pulumi.Output<{ forwardAuthUrl: string; portalUrl: string } | undefined> = shared
+    // A route's own forward-auth URL, where the SSO gives one (per-route access).
+    const own = Object.keys(requests).filter((r) => shared?.[forwardAuthKey(r)]);
+    const forwardAuthUrlOf = (requester: string) =>
+      shared![forwardAuthKey(requester)] ?? shared!.forwardAuthUrl;
+    type Sso = NonNullable<Parameters<typeof renderNginxConfig>[2]["sso"]>;
+    const sso: pulumi.Output<Sso | undefined> = shared
       ? pulumi
-          .all([shared.forwardAuthUrl, shared.portalUrl])
-          .apply(([forwardAuthUrl, portalUrl]) => ({ forwardAuthUrl, portalUrl }))
+          .all([shared.forwardAuthUrl, shared.portalUrl, pulumi.all(own.map(forwardAuthUrlOf))])
+          .apply(([forwardAuthUrl, portalUrl, urls]) => ({
+            forwardAuthUrl,
+            portalUrl,
+            forwardAuthUrls: Object.fromEntries(own.map((r, i) => [r, urls[i]])),
+          }))
       : pulumi.output(undefined);
     this.config = sso.apply((s) =>
       renderNginxConfig(requests, settings, {
@@ -97,7 +107,7 @@ export class Nginx extends pulumi.ComponentResource implements ProviderInstance 
             auth:
               route.auth !== "none" && shared
                 ? {
-                    forwardAuthUrl: shared.forwardAuthUrl,
+                    forwardAuthUrl: forwardAuthUrlOf(requester),
                     signinUrl: pulumi.interpolate`${shared.portalUrl}/?rd=$scheme://$http_host$escaped_request_uri`,
                     headers: IDENTITY_HEADERS.map(([h]) => h),
                   }

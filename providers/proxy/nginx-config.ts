@@ -45,8 +45,11 @@ export interface RenderOptions {
   paths: NginxPaths;
   /** Bind address (all when absent) and ports; the health server binds 127.0.0.1 only. */
   listen: { address?: string; http: number; https: number; health: number };
-  /** The SSO's facts; required when a route has auth. */
-  sso?: { forwardAuthUrl: string; portalUrl: string };
+  /**
+   * The SSO's facts; required when a route has auth. `forwardAuthUrls`: a route's own
+   * forward-auth URL, by requester, where the SSO gives one.
+   */
+  sso?: { forwardAuthUrl: string; portalUrl: string; forwardAuthUrls?: Record<string, string> };
   /** Worker user (the official image has `nginx`); absent: no `user` directive. */
   user?: string;
   /**
@@ -294,7 +297,11 @@ function routeServers(
     `  client_max_body_size ${r.maxBodySize ?? s.clientMaxBodySize};`,
     // `always`: also on redirects and errors nginx makes itself (401 → portal, 413).
     headers.map(([n, v]) => `  add_header ${n} ${quote(v)} always;`),
-    auth ? authLocation(o.sso!.forwardAuthUrl, s).map((l) => `  ${l}`) : [],
+    auth
+      ? authLocation(o.sso!.forwardAuthUrls?.[requester] ?? o.sso!.forwardAuthUrl, s).map(
+          (l) => `  ${l}`,
+        )
+      : [],
     "  location / {",
     mainLocation(r, s, upstream, headers).map((l) => `    ${l}`),
     "  }",

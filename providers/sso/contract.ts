@@ -20,6 +20,13 @@ export interface SsoResult {
   forwardAuthUrl: string;
 }
 
+/**
+ * The shared output under which an SSO provider may give one proxied service its own
+ * forward-auth URL (per-route access, e.g. oauth2-proxy's `?allowed_groups=`); a proxy uses it
+ * for that service's route instead of `forwardAuthUrl`. Authelia needs none: its rules match hosts.
+ */
+export const forwardAuthKey = (service: string): string => `forwardAuthUrl:${service}`;
+
 /** A person's initial sign-in, as the `accounts` stack output shows it (secret). */
 export interface Account {
   /** Where to sign in. */

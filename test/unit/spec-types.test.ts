@@ -20,6 +20,7 @@ import type { SslRequest } from "../../providers/ssl/contract";
 import type { SelfSignedSettings } from "../../providers/ssl/selfsigned";
 import type { AutheliaSettings } from "../../providers/sso/authelia";
 import type { SsoRequest } from "../../providers/sso/contract";
+import type { OidcSettings } from "../../providers/sso/oidc";
 import { contracts, providers } from "../../providers/index";
 
 /*
@@ -147,6 +148,21 @@ const settingsTypes: [
     }
   >,
   Equal<
+    OidcSettings,
+    {
+      issuerUrl: string;
+      issuerCaPem?: string;
+      authorizationEndpoint?: string;
+      tokenEndpoint?: string;
+      userinfoEndpoint?: string;
+      clientSecrets: Record<string, string>;
+      forwardAuthClientId: string;
+      forwardAuthSubdomain: string;
+      userClaim: string;
+      groupsClaim: string;
+    }
+  >,
+  Equal<
     NginxSettings,
     {
       httpPort: number;
@@ -178,7 +194,7 @@ const settingsTypes: [
       version?: string;
     }
   >,
-] = [true, true, true, true, true, true, true, true, true, true, true];
+] = [true, true, true, true, true, true, true, true, true, true, true, true];
 
 // Contracts' requests, as providers receive them (after `defaults()`).
 const requestTypes: [
@@ -241,7 +257,9 @@ describe("types derived from specs", () => {
   for (const p of providers)
     it(`${p.contract}/${p.name}: check() of empty settings gives every default, and passes again`, () => {
       const issues: Issue[] = [];
-      const settings = check({}, p.settings, "settings", issues);
+      // Empty but for what a provider cannot do without (oidc: the issuer the user runs).
+      const minimal = p.name === "oidc" ? { issuerUrl: "https://id.example.org" } : {};
+      const settings = check(minimal, p.settings, "settings", issues);
       assert.deepEqual(issues, []);
       for (const [key, field] of Object.entries(p.settings.fields))
         if ("default" in field) assert.notEqual(settings[key], undefined, `${key} has its default`);
