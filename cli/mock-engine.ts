@@ -83,16 +83,42 @@ export async function evaluate(
     };
   }
   const declared = watchDeclarationOrder();
+  // A value the program computes that fails (a throw inside an apply) surfaces as a rejection
+  // nobody awaits: collected here and reported as the program's failure, not a crash.
+  const failures: unknown[] = [];
+  const onRejection = (e: unknown) => void failures.push(e);
+  process.on("unhandledRejection", onRejection);
   try {
     run(raw, stackName);
     const { waitForRPCs } = require("@pulumi/pulumi/runtime/settings");
     await waitForRPCs();
+    // Rejections are reported once the microtask queue drains.
+    await new Promise((resolve) => setTimeout(resolve, 0));
   } finally {
+    process.off("unhandledRejection", onRejection);
     declared.stop();
     restore();
   }
+  if (failures.length) throw new ProgramFailure(failures);
   void registry;
   return declared.sort(resources);
+}
+
+/** The program failed while computing its values; each message once, without the SDK's wrapping. */
+export class ProgramFailure extends Error {
+  constructor(readonly causes: unknown[]) {
+    const messages = [
+      ...new Set(
+        causes.map((c) =>
+          (c instanceof Error ? c.message : String(c)).replace(
+            /^error serializing property "[^"]*": /,
+            "",
+          ),
+        ),
+      ),
+    ];
+    super(messages.join("; "));
+  }
 }
 
 /** The SDK's MockMonitor `setMocks` installed. */

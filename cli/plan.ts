@@ -2,7 +2,7 @@ import { usePlanPlaceholders } from "../components/plan-placeholders";
 import { runProgram } from "../components/program";
 import { registry } from "../providers";
 import { EXIT_INVALID, reportIssues } from "./output";
-import { evaluate, mask } from "./mock-engine";
+import { ProgramFailure, evaluate, mask } from "./mock-engine";
 import { SourceOptions, checkSource } from "./source";
 
 /** `psf plan`: evaluates the program offline and prints the resources it would declare. */
@@ -18,7 +18,12 @@ export async function planCommand(
   usePlanPlaceholders(true);
   const declared = await evaluate(registry, src.raw, src.stackName, (raw, stackName) =>
     runProgram(registry, { raw, stackName, plan }),
-  );
+  ).catch((e: unknown) => {
+    if (!(e instanceof ProgramFailure)) throw e;
+    process.stderr.write(`error: the program failed while planning: ${e.message}\n`);
+    return undefined;
+  });
+  if (!declared) return 1;
   const resources = declared.map((r) => ({
     type: r.type,
     name: r.name,

@@ -2,7 +2,6 @@ import type * as automation from "@pulumi/pulumi/automation";
 import { execFile } from "child_process";
 import { promisify } from "util";
 import { secretStrings } from "./deployed-stack";
-import { PROJECT_ROOT } from "./source";
 
 /** The key Pulumi marks a secret with in an exported deployment (sdk/go/common/resource/sig). */
 const SECRET_SIG = "4dabf18193072939515e22adb298388d";
@@ -20,7 +19,7 @@ export async function stackSecretValues(
   const found = secretStrings(outputs);
   const [revealed, marked, config] = await Promise.all([
     stack.exportStack().catch(() => undefined),
-    plainExport(stack.name).catch(() => undefined),
+    plainExport(stack).catch(() => undefined),
     stack.getAllConfig().catch(() => ({}) as automation.ConfigMap),
   ]);
   for (const v of Object.values(config)) if (v.secret) collect(parse(v.value), found);
@@ -28,12 +27,15 @@ export async function stackSecretValues(
   return found;
 }
 
-async function plainExport(stackName: string): Promise<unknown> {
+/** `pulumi stack export` without secrets, in the stack's own workspace (its folder and backend). */
+async function plainExport(stack: automation.Stack): Promise<unknown> {
+  const ws = stack.workspace;
   const { stdout } = await promisify(execFile)(
     "pulumi",
-    ["stack", "export", "--stack", stackName],
+    ["stack", "export", "--stack", stack.name],
     {
-      cwd: PROJECT_ROOT,
+      cwd: ws.workDir,
+      env: { ...process.env, ...ws.envVars },
       maxBuffer: 256 * 1024 * 1024,
     },
   );

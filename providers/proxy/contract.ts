@@ -1,6 +1,7 @@
 import { defineSpec, Infer } from "../../components/validate/infer";
 import { ContractDefinition, PlannedContext } from "../../components/contract";
 import { Issue, joinPath } from "../../components/errors";
+import type { ProviderNeed } from "../../components/provider";
 import { hostFor } from "../../components/public-url";
 
 export const PROXY_AUTH = ["none", "one_factor", "two_factor"] as const;
@@ -22,6 +23,24 @@ export interface ProxyNeedFrom {
   upstream: { host: string; port: number; scheme?: "http" | "https" };
   /** The public subdomain; default: the requester's provider name. */
   subdomain?: string;
+}
+
+/**
+ * A provider's own public route (a sign-in portal): nothing in front of it, and no ordering
+ * edge, since the proxy reads the provider's URLs rather than the provider the proxy's.
+ */
+export function publicRouteNeed(
+  requester: string,
+  upstream: ProxyNeedFrom["upstream"],
+  subdomain: string,
+): ProviderNeed {
+  return {
+    contract: "proxy",
+    requester,
+    request: { auth: "none" },
+    consumes: false,
+    from: { upstream, subdomain } satisfies ProxyNeedFrom,
+  };
 }
 
 export const proxyRequestSpec = defineSpec({

@@ -33,7 +33,7 @@ export type LdapBackend = Omit<LdapResult, "adminUrl">;
 
 export interface AccessRule {
   domain: string;
-  policy: "one_factor" | "two_factor";
+  policy: "one_factor" | "two_factor" | "deny";
   /** `group:x` / `user:y`; empty: any signed-in person. */
   subject: string[];
 }
@@ -122,9 +122,14 @@ export function autheliaConfig(i: AutheliaConfigInput): Record<string, unknown> 
     identity_validation: { reset_password: { jwt_secret: i.secrets.jwt } },
     authentication_backend: users,
     access_control: {
-      // Default deny: only the rules PSF writes let anyone through.
+      // Default deny: only the rules PSF writes let anyone through. Authelia refuses a deny
+      // default without rules, so a stack with no forward-auth route (OIDC clients only) gets
+      // one rule that denies every host of the domain: the same policy, spelt out.
       default_policy: "deny",
-      rules: i.rules.map((r) => ({
+      rules: (i.rules.length
+        ? i.rules
+        : [{ domain: `*.${i.domain}`, policy: "deny", subject: [] }]
+      ).map((r) => ({
         domain: r.domain,
         policy: r.policy,
         ...(r.subject.length ? { subject: r.subject } : {}),

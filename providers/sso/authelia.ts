@@ -1,7 +1,7 @@
 import { defineSpec, Infer } from "../../components/validate/infer";
 import { Issue, joinPath } from "../../components/errors";
 import { ProviderNeed, withComponent } from "../../components/provider";
-import type { ProxyNeedFrom } from "../proxy/contract";
+import { publicRouteNeed } from "../proxy/contract";
 import { SsoRequest } from "./contract";
 
 /** Authelia's release the config is written for (its 4.38 schema). */
@@ -112,17 +112,7 @@ export const authelia = withComponent<SsoRequest, AutheliaSettings>(
           requester: "authelia",
           request: { name: "authelia", extensions: [] },
         },
-        // The portal is a public route; the proxy reads our forward-auth URL, so no ordering edge.
-        {
-          contract: "proxy",
-          requester: "authelia",
-          request: { auth: "none" },
-          consumes: false,
-          from: {
-            upstream: { host: WORKLOAD, port: PORT },
-            subdomain: settings.subdomain ?? "auth",
-          } satisfies ProxyNeedFrom,
-        },
+        publicRouteNeed("authelia", { host: WORKLOAD, port: PORT }, settings.subdomain ?? "auth"),
       ];
       if (stack.providers && typeof stack.providers === "object" && "ldap" in stack.providers)
         needs.push({ contract: "ldap", requester: "authelia", request: { groups: [] } });

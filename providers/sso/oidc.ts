@@ -2,7 +2,7 @@ import { defineSpec, Infer } from "../../components/validate/infer";
 import type { StackSettings } from "../../components/config";
 import { Issue, joinPath } from "../../components/errors";
 import { ProviderNeed, withComponent } from "../../components/provider";
-import type { ProxyNeedFrom } from "../proxy/contract";
+import { publicRouteNeed } from "../proxy/contract";
 import { SsoRequest } from "./contract";
 
 /** oauth2-proxy's release the config is written for (its alpha config schema). */
@@ -172,19 +172,13 @@ export const oidc = withComponent<SsoRequest, OidcSettings>(
     },
     needs: (settings, stack) => {
       if (forwardAuthServices(stack).length === 0) return [];
-      // oauth2-proxy's sign-in and callback are a public route; the proxy reads our forward-auth
-      // URL, so no ordering edge.
+      // oauth2-proxy's sign-in and callback.
       const needs: ProviderNeed[] = [
-        {
-          contract: "proxy",
-          requester: "oidc",
-          request: { auth: "none" },
-          consumes: false,
-          from: {
-            upstream: { host: WORKLOAD, port: PORT },
-            subdomain: settings.forwardAuthSubdomain ?? "oauth2",
-          } satisfies ProxyNeedFrom,
-        },
+        publicRouteNeed(
+          "oidc",
+          { host: WORKLOAD, port: PORT },
+          settings.forwardAuthSubdomain ?? "oauth2",
+        ),
       ];
       return needs;
     },

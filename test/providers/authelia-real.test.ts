@@ -111,6 +111,18 @@ describe("authelia (sso) checked by Authelia 4.38 itself", () => {
       assert.deepEqual(validateConfig(cli, config), { status: 0, out: OK });
     });
 
+    it("accepts a stack that uses Authelia for OIDC clients only (no forward-auth route), still denying every host", async () => {
+      const raw = stackRaw(FIXTURE);
+      for (const svc of Object.values(raw.services as Record<string, any>))
+        if (svc.needs?.proxy) svc.needs.proxy = { auth: "none" };
+      const { config } = await renderAuthelia(raw);
+      assert.deepEqual(YAML.parse(config).access_control, {
+        default_policy: "deny",
+        rules: [{ domain: "*.home.example.org", policy: "deny" }],
+      });
+      assert.deepEqual(validateConfig(cli, config), { status: 0, out: OK });
+    });
+
     it("takes the LDAP layout from the ldap result, whatever the directory: an Active Directory-like one", () => {
       // openldap's result is rendered through the stacks above; this one has another layout.
       const config = renderAutheliaConfig({
