@@ -20,7 +20,7 @@ import {
   ServerPaths,
   clientEnvFile,
   provisionScript,
-  reloadScript,
+  mariadbScripts,
   withClientEnv,
 } from "../../providers/database/mariadb-server";
 import { nativePasswordHash, provisioningSql } from "../../providers/database/mariadb-sql";
@@ -118,7 +118,7 @@ class ProvisionedMariadb implements RunningDatabase {
         path.join(this.paths().clientDir, `${r.name}.env`),
         clientEnvFile(r, this.passwords[r.user], this.server.port),
       );
-    this.sh(reloadScript(this.paths()));
+    this.sh(mariadbScripts(this.paths()).reload);
     return Object.fromEntries(requests.map((r) => [r.name, this.creds(r)]));
   }
 

@@ -17,11 +17,9 @@ import type { Postgres } from "../../providers/database/postgres-component";
 import {
   ServerPaths,
   dumpScript,
-  healthScript,
-  reloadScript,
+  postgresScripts,
   restoreScript,
   serverArgs,
-  startScript,
 } from "../../providers/database/postgres-server";
 import { CONTRIB_EXTENSIONS, provisioningSql } from "../../providers/database/postgres-sql";
 import {
@@ -95,7 +93,7 @@ class ProvisionedPostgres implements RunningDatabase {
 
   provision(requests: DatabaseRequest[], opts = this.opts): Record<string, DatabaseCredentials> {
     fs.writeFileSync(this.paths().provisionFile, this.sql(requests, opts));
-    this.sh(reloadScript(this.paths()));
+    this.sh(postgresScripts(this.paths()).reload);
     return Object.fromEntries(
       requests.map((r) => [
         r.name,
@@ -297,7 +295,7 @@ describe("postgres container scripts (real bash, postgres, pg_isready; fake imag
     execFileSync("psql", ["-X", "-w", "-Atc", sql, urlOf({ ...superuser(), database })], {
       encoding: "utf8",
     }).trim();
-  const healthy = () => spawnSync("sh", ["-c", healthScript(paths)]).status === 0;
+  const healthy = () => spawnSync("sh", ["-c", postgresScripts(paths).health]).status === 0;
   const settings = () => ({
     ...SETTINGS,
     port: paths.port,
@@ -310,7 +308,7 @@ describe("postgres container scripts (real bash, postgres, pg_isready; fake imag
     stderr = "";
     server = spawn(
       "bash",
-      ["-c", startScript(paths), "psf-postgres", ...serverArgs(settings(), requests)],
+      ["-c", postgresScripts(paths).start, "psf-postgres", ...serverArgs(settings(), requests)],
       {
         uid,
         gid,
@@ -427,7 +425,7 @@ describe("postgres container scripts (real bash, postgres, pg_isready; fake imag
     );
     fs.rmSync(paths.readyMarker);
     assert.ok(!healthy(), "not ready without the marker");
-    execFileSync("sh", ["-c", reloadScript(paths)], {
+    execFileSync("sh", ["-c", postgresScripts(paths).reload], {
       env: { PATH: process.env.PATH, POSTGRES_PASSWORD: password },
       stdio: "pipe",
     });
