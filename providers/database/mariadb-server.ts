@@ -1,12 +1,7 @@
 import { shellQuote } from "../../components/shell";
-import {
-  ServerLifecycle,
-  lifecycleHealthScript,
-  lifecycleReloadScript,
-  lifecycleStartScript,
-} from "./server-lifecycle";
+import { ServerScripts, serverScripts } from "../../components/server-lifecycle";
 import { DatabaseDump, DatabaseRequest } from "./contract";
-import { DUMP_ENV } from "./login-env";
+import { DUMP_ENV, dumpEnvOf } from "./login-env";
 import type { MariadbSettings } from "./mariadb";
 import { INIT_PENDING, MANAGED, ident, literal } from "./mariadb-sql";
 
@@ -26,18 +21,6 @@ export const SERVER_PATHS: Omit<ServerPaths, "port"> = {
   clientDir: "/etc/psf/db",
   readyMarker: "/tmp/psf-provisioned",
 };
-
-/**
- * The connection a database's commands read from the environment: the backup job's env
- * (providers/backup/jobs.ts) and, in the server, the database's `<clientDir>/<name>.env`.
- */
-export const CLIENT_ENV = [
-  "PSF_DB_HOST",
-  "PSF_DB_PORT",
-  "PSF_DB_NAME",
-  "PSF_DB_USER",
-  "PSF_DB_PASSWORD",
-] as const;
 
 /** The server's arguments (after the image's entrypoint): what a person would pass to `mariadbd`. */
 export function serverArgs(settings: MariadbSettings): string[] {
@@ -60,15 +43,12 @@ const asUser = (program: string, args: string[]) =>
 /** Text piped into a client without quoting worries: as base64, decoded in the container. */
 const feed = (text: string) => `printf %s ${Buffer.from(text).toString("base64")} | base64 -d`;
 
-/** A database's connection env file, as the server's commands read it. */
+/**
+ * A database's connection env file, as the server's commands read it: the same login a backup
+ * job's env carries (login-env.ts), over loopback.
+ */
 export function clientEnvFile(r: DatabaseRequest, password: string, port: number): string {
-  const env = {
-    PSF_DB_HOST: LOOPBACK,
-    PSF_DB_PORT: String(port),
-    PSF_DB_NAME: r.name,
-    PSF_DB_USER: r.user,
-    PSF_DB_PASSWORD: password,
-  };
+  const env = dumpEnvOf({ host: LOOPBACK, port, database: r.name, user: r.user, password });
   return Object.entries(env)
     .map(([k, v]) => `${k}=${shellQuote(v)}\n`)
     .join("");
@@ -114,33 +94,19 @@ function pingCommand(port: number): string {
   return `${asRoot("mariadb-admin", port, ["--connect-timeout=2", "ping"])} >/dev/null 2>&1`;
 }
 
-/** The shared start, reload and health steps (server-lifecycle.ts), as MariaDB answers them. */
-const lifecycle = (p: ServerPaths): ServerLifecycle => ({
-  readyMarker: p.readyMarker,
-  ping: pingCommand(p.port),
-  provision: provisionCommand(p),
-  stopSignal: "TERM",
-});
-
 /**
- * The container's command (`bash -c <this> psf-mariadb <serverArgs...>`): starts the image's
- * own entrypoint (first-run initialisation included), waits until the server answers on
- * loopback, applies the provision script, then marks the container ready for the health
- * check. A failing script leaves the server serving the databases it has, unhealthy, with the
- * error in its log. TERM or INT asks mariadbd for a clean shutdown, as the image's would.
+ * The container's start, reload and health scripts (components/server-lifecycle.ts), as MariaDB
+ * answers them: the image's own entrypoint (first-run initialisation included) starts the
+ * server; TERM or INT asks mariadbd for a clean shutdown, as the image's would. A reload applies
+ * new users, databases and initSql.
  */
-export function startScript(p: ServerPaths): string {
-  return lifecycleStartScript(lifecycle(p));
-}
-
-/** Run in the live container after the script changed: new users, databases, initSql. */
-export function reloadScript(p: ServerPaths): string {
-  return lifecycleReloadScript(lifecycle(p));
-}
-
-/** Ready means provisioned and answering. */
-export function healthScript(p: ServerPaths): string {
-  return lifecycleHealthScript(lifecycle(p));
+export function mariadbScripts(p: ServerPaths): ServerScripts {
+  return serverScripts({
+    readyMarker: p.readyMarker,
+    ping: pingCommand(p.port),
+    provision: provisionCommand(p),
+    stopSignal: "TERM",
+  });
 }
 
 /**

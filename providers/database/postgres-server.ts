@@ -1,12 +1,7 @@
 import { shellQuote } from "../../components/shell";
-import {
-  ServerLifecycle,
-  lifecycleHealthScript,
-  lifecycleReloadScript,
-  lifecycleStartScript,
-} from "./server-lifecycle";
+import { ServerScripts, serverScripts } from "../../components/server-lifecycle";
 import { DatabaseRequest } from "./contract";
-import { dumpArgs, restoreArgs, superuserArgs } from "./postgres-sql";
+import { PSQL, dumpArgs, restoreArgs, superuserArgs } from "./postgres-sql";
 import type { PostgresSettings } from "./postgres";
 
 /** Paths and port the server's start and reload scripts use (tests point them elsewhere). */
@@ -50,12 +45,7 @@ export function serverArgs(settings: PostgresSettings, requests: DatabaseRequest
 /** psql as the superuser over loopback, applying the provisioning script. */
 function provisionCommand(p: ServerPaths): string {
   const psql = [
-    "psql",
-    "-X",
-    "-q",
-    "-w",
-    "-v",
-    "ON_ERROR_STOP=1",
+    ...PSQL,
     ...superuserArgs({ host: LOOPBACK, port: p.port }),
     "-d",
     "postgres",
@@ -65,33 +55,19 @@ function provisionCommand(p: ServerPaths): string {
   return `PGPASSWORD="\${POSTGRES_PASSWORD:-}" ${psql.map(shellQuote).join(" ")}`;
 }
 
-/** The shared start, reload and health steps (server-lifecycle.ts), as PostgreSQL answers them. */
-const lifecycle = (p: ServerPaths): ServerLifecycle => ({
-  readyMarker: p.readyMarker,
-  ping: `pg_isready -q -h ${LOOPBACK} -p ${p.port} -U postgres`,
-  provision: provisionCommand(p),
-  stopSignal: "INT",
-});
-
 /**
- * The container's command (`bash -c <this> psf-postgres <serverArgs...>`): starts the image's
- * own entrypoint (first-run initdb included), waits until the server answers on loopback,
- * applies the provisioning script, then marks the container ready for the health check. A
- * failing script leaves the server serving the databases it has, unhealthy, with the error in
- * its log. TERM or INT asks postgres for a fast shutdown, as the image's STOPSIGNAL would.
+ * The container's start, reload and health scripts (components/server-lifecycle.ts), as
+ * PostgreSQL answers them: the image's own entrypoint (first-run initdb included) starts the
+ * server; TERM or INT asks postgres for a fast shutdown, as the image's STOPSIGNAL would. A
+ * reload applies new roles, databases and extensions.
  */
-export function startScript(p: ServerPaths): string {
-  return lifecycleStartScript(lifecycle(p));
-}
-
-/** Run in the live container after the script changed: new roles, databases, extensions. */
-export function reloadScript(p: ServerPaths): string {
-  return lifecycleReloadScript(lifecycle(p));
-}
-
-/** Ready means provisioned and answering. */
-export function healthScript(p: ServerPaths): string {
-  return lifecycleHealthScript(lifecycle(p));
+export function postgresScripts(p: ServerPaths): ServerScripts {
+  return serverScripts({
+    readyMarker: p.readyMarker,
+    ping: `pg_isready -q -h ${LOOPBACK} -p ${p.port} -U postgres`,
+    provision: provisionCommand(p),
+    stopSignal: "INT",
+  });
 }
 
 /** The superuser's client inside the container; its password never leaves the container's env. */

@@ -192,6 +192,9 @@ export function superuserArgs(c: Conn): string[] {
   return ["-h", c.host, "-p", String(c.port), "-U", "postgres"];
 }
 
+/** `psql` as scripts run it: no ~/.psqlrc, quiet, never prompting, stopping at the first error. */
+export const PSQL = ["psql", "-X", "-q", "-w", "-v", "ON_ERROR_STOP=1"];
+
 /**
  * `pg_dump` of one database to stdout: plain SQL with owners and grants, which drops each
  * object it recreates (`--clean --if-exists`), so it loads into a live or a fresh database.
@@ -206,12 +209,7 @@ export function dumpArgs(database: string, c: Conn): string[] {
  */
 export function restoreArgs(database: string, owner: string, c: Conn): string[] {
   return [
-    "psql",
-    "-X",
-    "-q",
-    "-w",
-    "-v",
-    "ON_ERROR_STOP=1",
+    ...PSQL,
     "--single-transaction",
     ...superuserArgs(c),
     "-d",

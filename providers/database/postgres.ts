@@ -1,3 +1,4 @@
+import { dataVolumeFields } from "../../components/validate/data-volume";
 import { defineSpec, Infer } from "../../components/validate/infer";
 import { withComponent } from "../../components/provider";
 import { DatabaseRequest } from "./contract";
@@ -45,17 +46,7 @@ export const postgresSettingsSpec = defineSpec({
       default: false,
       doc: "drop a database (and its role) PSF created once no service requests it",
     },
-    dataVolume: {
-      type: "string",
-      format: "label",
-      default: "data",
-      doc: "name of the data volume (Docker: `psf-<stack>-postgres-<name>`)",
-    },
-    dataSize: {
-      type: "string",
-      format: "memory",
-      doc: "storage to request where the target provisions it (Kubernetes, e.g. `20Gi`); Docker volumes are not limited",
-    },
+    ...dataVolumeFields("postgres", "20Gi"),
   },
 });
 

@@ -3,18 +3,16 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { Outputs } from "../../components/contract";
 import { ProviderArgs } from "../../components/provider";
-import { Workload } from "../../components/workload";
+import { provisionedServerWorkload } from "../../components/provisioned-server";
 import { LdapProvider, LdapRequest, LdapResult } from "./contract";
 import type { OpenldapSettings } from "./openldap";
 import { baseDnOf, directory, ldapResult, personDn } from "./openldap-directory";
 import {
   SERVER_PATHS,
   ServerPaths,
-  healthScript,
   provisionScript,
-  reloadScript,
   slapdConfig,
-  startScript,
+  slapdScripts,
 } from "./openldap-server";
 
 const SERVER = "openldap";
@@ -66,38 +64,25 @@ export class Openldap extends pulumi.ComponentResource implements LdapProvider {
     );
     const config = slapdConfig(baseDn, paths);
 
-    const workload: Workload = {
-      name: SERVER,
-      component: "ldap",
-      partOf: name,
-      image: args.image("openldap"),
-      command: ["bash", "-c", startScript(paths), "psf-openldap"],
-      // slapd reads its config only at start: a changed config replaces the container, while a
-      // changed directory is provisioned into the running one (reloadCommand).
-      env: { PSF_SLAPD_CONF_SHA256: createHash("sha256").update(config).digest("hex") },
-      files: [
-        { path: paths.config, content: config, mode: 0o644 },
-        { path: paths.provisionFile, content: script, secret: true, mode: 0o600 },
-      ],
-      volumes: [
-        {
-          volume: { owner: SERVER, name: settings.dataVolume },
-          mountPath: paths.dataDir,
-          size: settings.dataSize,
-        },
-      ],
-      ports: [{ name: "ldap", containerPort: settings.port }],
-      healthcheck: {
-        command: ["sh", "-c", healthScript(paths, baseDn)],
-        intervalSeconds: 5,
-        timeoutSeconds: 5,
-        retries: 12,
-        startPeriodSeconds: 10,
-      },
-      reloadCommand: ["sh", "-c", reloadScript(paths)],
-      stateful: true,
-    };
-    const deployed = args.target.deploy(workload, { parent: this });
+    const deployed = args.target.deploy(
+      provisionedServerWorkload({
+        name: SERVER,
+        component: "ldap",
+        partOf: name,
+        image: args.image("openldap"),
+        scripts: slapdScripts(paths, baseDn),
+        // slapd reads its config only at start: a changed config replaces the container, while a
+        // changed directory is provisioned into the running one (the reload command).
+        env: { PSF_SLAPD_CONF_SHA256: createHash("sha256").update(config).digest("hex") },
+        files: [
+          { path: paths.config, content: config, mode: 0o644 },
+          { path: paths.provisionFile, content: script, secret: true, mode: 0o600 },
+        ],
+        data: { volume: settings.dataVolume, mountPath: paths.dataDir, size: settings.dataSize },
+        port: { name: "ldap", containerPort: settings.port },
+      }),
+      { parent: this },
+    );
     this.ready = deployed.resources;
 
     const server = { address: deployed.address, port: settings.port };

@@ -1,3 +1,4 @@
+import { ServerScripts, serverScripts } from "../../components/server-lifecycle";
 import { shellQuote } from "../../components/shell";
 import { Directory, OUS, ouDn } from "./openldap-directory";
 import { entryLdif } from "./openldap-ldif";
@@ -191,42 +192,28 @@ export function provisionScript(dir: Directory, p: ServerPaths): string {
   return lines.join("\n");
 }
 
-/** The ldapi check both the start script and the health check use: the manager reads the base. */
+/** The ldapi check the start script and the health check use: the manager reads the base. */
 const answers = (p: ServerPaths, base: string) =>
   `ldapsearch ${asManager(p)} -LLL -s base -b ${shellQuote(base)} 1.1 >/dev/null 2>&1`;
 
 /**
- * The container's command (`bash -c <this>`): slapd in the foreground on the port and the
- * socket, then, once it answers, the provisioning script; only then is it healthy. A failing
- * script leaves slapd serving what it has, unhealthy, with the error in its log.
+ * The container's start, reload and health scripts (components/server-lifecycle.ts), as slapd
+ * answers them: slapd in the foreground on the port and the socket, dropping to its OS user;
+ * the start waits for the root DSE, the health check for the base entry provisioning makes.
  */
-export function startScript(p: ServerPaths): string {
+export function slapdScripts(p: ServerPaths, baseDn: string): ServerScripts {
   const dirs = [p.dataDir, p.runDir].map(shellQuote).join(" ");
   const drop = p.user ? ` -u ${shellQuote(p.user)} -g ${shellQuote(p.user)}` : "";
-  return [
-    "set -eu",
-    `rm -f ${shellQuote(p.readyMarker)}`,
-    `mkdir -p ${dirs}`,
-    ...(p.user ? [`chown -R ${shellQuote(`${p.user}:${p.user}`)} ${dirs}`] : []),
-    `slapd -d ${shellQuote(p.logLevel)} -f ${shellQuote(p.config)} -h ${shellQuote(`ldap://:${p.port}/ ${ldapiUrl(p)}`)}${drop} &`,
-    "pid=$!",
-    `trap 'kill -TERM "$pid" 2>/dev/null; wait "$pid"; exit $?' TERM INT`,
-    `until ${answers(p, "")}; do`,
-    '  kill -0 "$pid" 2>/dev/null || { wait "$pid"; exit $?; }',
-    "  sleep 1",
-    "done",
-    `if ${reloadScript(p)}; then :`,
-    'else echo "psf: provisioning failed (above); slapd runs but stays unhealthy until it succeeds" >&2; fi',
-    'wait "$pid"',
-  ].join("\n");
-}
-
-/** Run in the live container after the provisioning script changed. */
-export function reloadScript(p: ServerPaths): string {
-  return `bash ${shellQuote(p.provisionFile)} && touch ${shellQuote(p.readyMarker)}`;
-}
-
-/** Ready means provisioned and answering. */
-export function healthScript(p: ServerPaths, baseDn: string): string {
-  return `test -f ${shellQuote(p.readyMarker)} && ${answers(p, baseDn)}`;
+  return serverScripts({
+    readyMarker: p.readyMarker,
+    ping: answers(p, ""),
+    healthy: answers(p, baseDn),
+    provision: `bash ${shellQuote(p.provisionFile)}`,
+    stopSignal: "TERM",
+    launch: [
+      `mkdir -p ${dirs}`,
+      ...(p.user ? [`chown -R ${shellQuote(`${p.user}:${p.user}`)} ${dirs}`] : []),
+      `slapd -d ${shellQuote(p.logLevel)} -f ${shellQuote(p.config)} -h ${shellQuote(`ldap://:${p.port}/ ${ldapiUrl(p)}`)}${drop} &`,
+    ],
+  });
 }

@@ -1,3 +1,4 @@
+import { dataVolumeFields } from "../../components/validate/data-volume";
 import { defineSpec, Infer } from "../../components/validate/infer";
 import { withComponent } from "../../components/provider";
 import { LdapRequest } from "./contract";
@@ -22,17 +23,7 @@ export const openldapSettingsSpec = defineSpec({
       default: "stats",
       doc: "slapd's `-d` level: `stats` logs a line per connection and operation",
     },
-    dataVolume: {
-      type: "string",
-      format: "label",
-      default: "data",
-      doc: "name of the data volume (Docker: `psf-<stack>-openldap-<name>`)",
-    },
-    dataSize: {
-      type: "string",
-      format: "memory",
-      doc: "storage to request where the target provisions it (Kubernetes, e.g. `1Gi`); Docker volumes are not limited",
-    },
+    ...dataVolumeFields("openldap", "1Gi"),
   },
 });
 

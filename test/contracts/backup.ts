@@ -452,6 +452,20 @@ export interface DeclaredJobs {
   images: string[];
 }
 
+/** A workload's mounts as `owner/volume path[ ro]`, in order. */
+export const mountsOf = (w: Workload) =>
+  w.volumes!.map(
+    (m) => `${m.volume.owner}/${m.volume.name} ${m.mountPath}${m.readOnly ? " ro" : ""}`,
+  );
+
+/** Each job's backup script (`/usr/local/bin/psf-backup`), in the jobs' order. */
+export const backupScripts = (workloads: Workload[]): Promise<string[]> =>
+  Promise.all(
+    workloads.map(async (w) =>
+      String(await valueOf(w.files!.find((f) => f.path === "/usr/local/bin/psf-backup")!.content)),
+    ),
+  );
+
 /** The backup fixture a user would write, as raw `psf:` config (`use` switched to `provider`). */
 export function backupFixture(provider: string): any {
   const raw = structuredClone(

@@ -1,34 +1,31 @@
 import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as path from "path";
-import { evaluate, mask } from "../../cli/mock-engine";
-import { runProgram, validateConfig } from "../../components/program";
-import { check } from "../../components/validate/schema";
-import { Workload } from "../../components/workload";
+import { mask } from "../../cli/mock-engine";
+import { validateConfig } from "../../components/program";
 import { registry } from "../../providers";
 import { BORG_IMAGE, borg } from "../../providers/backup/borg";
-import { BorgSettings, borgScripts } from "../../providers/backup/borg-script";
+import { borgScripts } from "../../providers/backup/borg-script";
 import { planJob } from "../../providers/backup/job";
 import {
   backupContractSuite,
+  backupScripts,
   backupFixture,
   declareBackup,
   envFileAsBashReadsIt,
   flipBytesInLargestFile,
+  mountsOf,
   tool,
 } from "../contracts/backup";
 import { isSecret, valueOf } from "../support/mocks";
-
-/** Settings as a user gets them: the provider's defaults, then overrides. */
-function settingsWith(over: Partial<BorgSettings> = {}): BorgSettings {
-  return { ...(check({}, borg.settings, "providers.backup", []) as BorgSettings), ...over };
-}
+import { declaredContainer, planStack } from "../support/mocked-provider";
+import { settingsWith } from "../support/settings";
 
 // ---------------------------------------------------------------- the contract
 
 backupContractSuite("borg", {
   programs: ["borg"],
-  scripts: (job, paths) => borgScripts(job, settingsWith(), paths),
+  scripts: (job, paths) => borgScripts(job, settingsWith(borg), paths),
   repositoryEnv: (dir) => ({
     BORG_REPO: path.join(dir, "repo"),
     BORG_PASSPHRASE: "correct horse battery staple",
@@ -56,16 +53,12 @@ describe("borg provider in a Pulumi program (mocked engine)", () => {
         ["backup-notes", "30 2 * * 0", BORG_IMAGE, false],
       ],
     );
-    const mounts = (w: Workload) =>
-      w.volumes!.map(
-        (m) => `${m.volume.owner}/${m.volume.name} ${m.mountPath}${m.readOnly ? " ro" : ""}`,
-      );
-    assert.deepEqual(mounts(workloads[0]), [
+    assert.deepEqual(mountsOf(workloads[0]), [
       "whoami/data /backup/volumes/data ro",
       "whoami/data /restore/volumes/data",
       "borg/repository /repository",
     ]);
-    assert.deepEqual(mounts(workloads[1]), [
+    assert.deepEqual(mountsOf(workloads[1]), [
       "notes/files /backup/volumes/files ro",
       "notes/files /restore/volumes/files",
       "borg/repository /repository",
@@ -113,24 +106,11 @@ describe("borg provider in a Pulumi program (mocked engine)", () => {
     const raw = backupFixture("borg");
     raw.providers.backup.retention = { weekly: 2, yearly: 1 };
     const { workloads } = await declareBackup(raw);
-    const scripts = await Promise.all(
-      workloads.map(async (w) =>
-        String(
-          await valueOf(w.files!.find((f) => f.path === "/usr/local/bin/psf-backup")!.content),
-        ),
-      ),
-    );
-    const script = (w: Workload) => scripts[workloads.indexOf(w)];
-    assert.match(
-      script(workloads[0]),
-      /--keep-daily 7 --keep-weekly 2 --keep-monthly 12 --keep-yearly 1\n/,
-    );
-    assert.match(
-      script(workloads[1]),
-      /--keep-daily 3 --keep-weekly 2 --keep-monthly 12 --keep-yearly 1\n/,
-    );
-    assert.match(script(workloads[0]), /borg compact/);
-    assert.doesNotMatch(script(workloads[1]), /borg compact/);
+    const [first, second] = await backupScripts(workloads);
+    assert.match(first, /--keep-daily 7 --keep-weekly 2 --keep-monthly 12 --keep-yearly 1\n/);
+    assert.match(second, /--keep-daily 3 --keep-weekly 2 --keep-monthly 12 --keep-yearly 1\n/);
+    assert.match(first, /borg compact/);
+    assert.doesNotMatch(second, /borg compact/);
   });
 
   it("answers with the job's name and the commands a person runs", async () => {
@@ -206,19 +186,14 @@ describe("borg provider in a Pulumi program (mocked engine)", () => {
   });
 
   it("runs each job as a cron container on Docker, with the passphrase and database password only as secrets", async () => {
-    const declared = await evaluate(registry, backupFixture("borg"), "test", (raw, stackName) =>
-      runProgram(registry, { raw, stackName }),
-    );
+    const { declared } = await planStack(backupFixture("borg"));
     assert.ok(
       declared.some(
         (r) =>
           r.type === "random:index/randomPassword:RandomPassword" && r.name === "borg-passphrase",
       ),
     );
-    const job = declared.find(
-      (r) => r.type === "docker:index/container:Container" && r.name === "backup-whoami",
-    )!;
-    assert.ok(job, declared.map((r) => `${r.type} ${r.name}`).join("\n"));
+    const job = declaredContainer(declared, "backup-whoami");
     assert.deepEqual(job.inputs.entrypoints, ["/bin/sh", "-c"]);
     assert.deepEqual(job.inputs.command, ["cron -f"]);
     const mounts = (
@@ -255,10 +230,10 @@ describe("borg provider validation", () => {
   it("reads the database contract only when a request streams a database", () => {
     const stack = validateConfig(backupFixture("borg"), "test", registry).plan!.stack;
     const req = (database: boolean) => ({ volumes: ["data"], paths: [], excludes: [], database });
-    assert.deepEqual(borg.reads!(settingsWith(), stack, { a: req(false), b: req(true) }), [
+    assert.deepEqual(borg.reads!(settingsWith(borg), stack, { a: req(false), b: req(true) }), [
       "database",
     ]);
-    assert.deepEqual(borg.reads!(settingsWith(), stack, { a: req(false) }), []);
+    assert.deepEqual(borg.reads!(settingsWith(borg), stack, { a: req(false) }), []);
   });
 
   it("reports a retention that keeps nothing where it is written", () => {

@@ -9,16 +9,17 @@ import { Outputs } from "../../components/contract";
 import { runProgram, validateConfig } from "../../components/program";
 import { ProviderArgs, ProviderDefinition, ProviderInstance } from "../../components/provider";
 import { Registry } from "../../components/registry";
-import { check } from "../../components/validate/schema";
 import { contracts, providers } from "../../providers";
 import { borg } from "../../providers/backup/borg";
-import { BorgSettings, borgScripts } from "../../providers/backup/borg-script";
+import { borgScripts } from "../../providers/backup/borg-script";
 import { ScriptPaths, planJob, renderEnvFile } from "../../providers/backup/job";
 import { restic } from "../../providers/backup/restic";
-import { ResticSettings, resticScripts } from "../../providers/backup/restic-script";
+import { resticScripts } from "../../providers/backup/restic-script";
 import { DatabaseDump, DatabaseRequest, DatabaseResult } from "../../providers/database/contract";
 import { backupFixture } from "../contracts/backup";
+import { declaredContainer } from "../support/mocked-provider";
 import { requireProgram } from "../support/real";
+import { settingsWith } from "../support/settings";
 
 /**
  * A database engine PSF has never heard of: its "database" is a file, its dump prints a header
@@ -84,12 +85,10 @@ async function jobFiles(provider: string, job: string): Promise<Record<string, s
   const declared = await evaluate(withFlatFile, raw, "test", (r, stackName) =>
     runProgram(withFlatFile, { raw: r, stackName }),
   );
-  const container = declared.find(
-    (r) => r.type === "docker:index/container:Container" && r.name === job,
-  );
-  assert.ok(container, declared.map((r) => `${r.type} ${r.name}`).join("\n"));
   const uploads = (
-    mask(container.inputs, true) as { uploads: Array<{ file: string; content: string }> }
+    mask(declaredContainer(declared, job).inputs, true) as {
+      uploads: Array<{ file: string; content: string }>;
+    }
   ).uploads;
   return Object.fromEntries(uploads.map((u) => [u.file, u.content]));
 }
@@ -99,11 +98,7 @@ for (const { name, definition, scripts, run } of [
     name: "borg",
     definition: borg,
     scripts: (paths: ScriptPaths) => (dump: DatabaseDump) =>
-      borgScripts(
-        { ...dbJob(), database: dump },
-        check({}, borg.settings, "providers.backup", []) as BorgSettings,
-        paths,
-      ),
+      borgScripts({ ...dbJob(), database: dump }, settingsWith(borg), paths),
     run: (dir: string) => ({
       BORG_REPO: path.join(dir, "repo"),
       BORG_PASSPHRASE: "flat passphrase",
@@ -114,11 +109,7 @@ for (const { name, definition, scripts, run } of [
     name: "restic",
     definition: restic,
     scripts: (paths: ScriptPaths) => (dump: DatabaseDump) =>
-      resticScripts(
-        { ...dbJob(), database: dump },
-        check({}, restic.settings, "providers.backup", []) as ResticSettings,
-        paths,
-      ),
+      resticScripts({ ...dbJob(), database: dump }, settingsWith(restic), paths),
     run: (dir: string) => ({
       RESTIC_REPOSITORY: path.join(dir, "repo"),
       RESTIC_PASSWORD: "flat passphrase",

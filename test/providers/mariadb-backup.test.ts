@@ -3,19 +3,19 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { check } from "../../components/validate/schema";
 import { borg } from "../../providers/backup/borg";
-import { BorgSettings, borgScripts } from "../../providers/backup/borg-script";
+import { borgScripts } from "../../providers/backup/borg-script";
 import { DEFAULT_SCHEDULE } from "../../providers/backup/contract";
 import { JobScripts, ScriptPaths, planJob, renderEnvFile } from "../../providers/backup/job";
 import { restic } from "../../providers/backup/restic";
-import { ResticSettings, resticScripts } from "../../providers/backup/restic-script";
+import { resticScripts } from "../../providers/backup/restic-script";
 import { DatabaseRequest } from "../../providers/database/contract";
 import { dumpEnvOf } from "../../providers/database/login-env";
 import { MARIADB_DUMP } from "../../providers/database/mariadb-server";
 import { provisioningSql } from "../../providers/database/mariadb-sql";
 import { TestMariadb, startMariadb } from "../support/mariadb";
 import { requireProgram } from "../support/real";
+import { settingsWith } from "../support/settings";
 
 /**
  * A MariaDB database backed up and restored row for row by borg and by restic: each backup
@@ -37,8 +37,7 @@ const TOOLS: Tool[] = [
   {
     name: "borg",
     programs: ["borg"],
-    scripts: (job, paths) =>
-      borgScripts(job, check({}, borg.settings, "providers.backup", []) as BorgSettings, paths),
+    scripts: (job, paths) => borgScripts(job, settingsWith(borg), paths),
     repositoryEnv: (dir) => ({
       BORG_REPO: path.join(dir, "repo"),
       BORG_PASSPHRASE: "correct horse battery staple",
@@ -48,12 +47,7 @@ const TOOLS: Tool[] = [
   {
     name: "restic",
     programs: ["restic"],
-    scripts: (job, paths) =>
-      resticScripts(
-        job,
-        check({}, restic.settings, "providers.backup", []) as ResticSettings,
-        paths,
-      ),
+    scripts: (job, paths) => resticScripts(job, settingsWith(restic), paths),
     repositoryEnv: (dir) => ({
       RESTIC_REPOSITORY: path.join(dir, "repo"),
       RESTIC_PASSWORD: "correct horse battery staple",

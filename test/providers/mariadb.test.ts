@@ -4,23 +4,19 @@ import { randomBytes } from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import * as pulumi from "@pulumi/pulumi";
-import { evaluate, mask } from "../../cli/mock-engine";
+import { mask } from "../../cli/mock-engine";
 import { readStackFile } from "../../components/stack-file";
-import { runProgram, validateConfig } from "../../components/program";
-import { Target } from "../../components/targets/target";
-import { Workload } from "../../components/workload";
+import { validateConfig } from "../../components/program";
 import { registry } from "../../providers";
 import { DatabaseRequest } from "../../providers/database/contract";
 import { MariadbSettings, mariadb } from "../../providers/database/mariadb";
-import type { Mariadb } from "../../providers/database/mariadb-component";
 import {
   DUMP_SCRIPT,
   RESTORE_SCRIPT,
   ServerPaths,
   clientEnvFile,
   provisionScript,
-  reloadScript,
+  mariadbScripts,
   withClientEnv,
 } from "../../providers/database/mariadb-server";
 import { nativePasswordHash, provisioningSql } from "../../providers/database/mariadb-sql";
@@ -30,7 +26,9 @@ import {
   RunningDatabase,
   databaseContractSuite,
 } from "../contracts/database";
+import { declaredDatabaseServer } from "../contracts/database-server";
 import { TestMariadb, startMariadb } from "../support/mariadb";
+import { assertNoneInPlainInputs, declaredContainer, planStack } from "../support/mocked-provider";
 import { isSecret, valueOf } from "../support/mocks";
 import { requireProgram } from "../support/real";
 
@@ -118,7 +116,7 @@ class ProvisionedMariadb implements RunningDatabase {
         path.join(this.paths().clientDir, `${r.name}.env`),
         clientEnvFile(r, this.passwords[r.user], this.server.port),
       );
-    this.sh(reloadScript(this.paths()));
+    this.sh(mariadbScripts(this.paths()).reload);
     return Object.fromEntries(requests.map((r) => [r.name, this.creds(r)]));
   }
 
@@ -335,71 +333,24 @@ const fixture = () => readStackFile(path.join(__dirname, "fixtures", "Pulumi.mar
 
 describe("mariadb provider in a Pulumi program (mocked engine)", () => {
   it("declares one stateful server with its data volume, a secret root password and secret provisioning files", async () => {
-    let workload: Workload | undefined;
-    const images: string[] = [];
-    const execs: Array<{ cmd: string[]; stdin?: boolean }> = [];
-    const target: Target = {
-      kind: "docker",
-      deploy: (w) => {
-        workload = w;
-        return {
-          address: "db.internal",
-          resources: [],
-          exec: (cmd, o) => (
-            execs.push({ cmd, stdin: o?.stdin }),
-            pulumi.output(`exec ${cmd.join(" ")}`)
-          ),
-        };
+    const { w, execs, server } = await declaredDatabaseServer(
+      mariadb,
+      fixture(),
+      {
+        ...SETTINGS,
+        version: "10.11",
+        maxConnections: 300,
+        innodbBufferPoolSize: "1G",
+        port: 3307,
+        dataSize: "20Gi",
       },
-      address: (n) => n,
-      volume: () => {
-        throw new Error("not used");
+      {
+        image: "mariadb=mariadb:10.11",
+        dataDir: "/var/lib/mysql",
+        superuserEnv: "MARIADB_ROOT_PASSWORD",
+        provisionFile: "/etc/psf/provision.sh",
+        notesUrl: "mysql://notes:mock-password-mariadb-password-notes@db.internal:3307/notes",
       },
-    };
-    const plan = validateConfig(fixture(), "test", registry).plan!;
-    const requests = plan.providers.find((p) => p.contract === "database")!.requests as Record<
-      string,
-      DatabaseRequest
-    >;
-    let server: Mariadb | undefined;
-    await evaluate(registry, {}, "test", () => {
-      server = mariadb.create(
-        "mariadb",
-        {
-          settings: {
-            ...SETTINGS,
-            version: "10.11",
-            maxConnections: 300,
-            innodbBufferPoolSize: "1G",
-            port: 3307,
-            dataSize: "20Gi",
-          },
-          requests,
-          stack: plan.stack,
-          target,
-          result: () => undefined,
-          shared: () => undefined,
-          publicUrl: (host) => `https://${host}`,
-          configSecret: () => undefined,
-          image: (key, fallback) => (
-            images.push(`${key}=${fallback}`),
-            `registry.local/${fallback}`
-          ),
-        },
-        {},
-      ) as Mariadb;
-    });
-    const w = workload!;
-    assert.deepEqual(images, ["mariadb=mariadb:10.11"]);
-    assert.equal(w.image, "registry.local/mariadb:10.11");
-    assert.equal(w.stateful, true);
-    assert.deepEqual(w.volumes, [
-      { volume: { owner: "mariadb", name: "data" }, mountPath: "/var/lib/mysql", size: "20Gi" },
-    ]);
-    assert.deepEqual(
-      w.ports!.map((p) => [p.containerPort, p.hostPort]),
-      [[3307, undefined]],
-      "reached over the network only",
     );
     assert.deepEqual(w.args, [
       "mariadbd",
@@ -407,8 +358,6 @@ describe("mariadb provider in a Pulumi program (mocked engine)", () => {
       "--max-connections=300",
       "--innodb-buffer-pool-size=1G",
     ]);
-    assert.deepEqual(Object.keys(w.secretEnv!), ["MARIADB_ROOT_PASSWORD"]);
-    assert.equal(await isSecret(w.secretEnv!.MARIADB_ROOT_PASSWORD), true);
     assert.deepEqual(w.env, { MARIADB_ROOT_HOST: "127.0.0.1" });
     assert.deepEqual(
       w.files!.map((f) => [f.path, f.secret, f.mode]),
@@ -431,19 +380,7 @@ describe("mariadb provider in a Pulumi program (mocked engine)", () => {
       (await valueOf(w.files![2].content)) as string,
       /^PSF_DB_HOST=127\.0\.0\.1\nPSF_DB_PORT=3307\nPSF_DB_NAME=wiki_db\nPSF_DB_USER=wiki_app\nPSF_DB_PASSWORD=mock-password-mariadb-password-wiki_app\n$/,
     );
-    assert.ok(w.reloadCommand!.join(" ").includes("/etc/psf/provision.sh"));
     assert.ok(w.healthcheck!.command!.join(" ").includes("mariadb-admin"));
-
-    const notes = server!.results.notes;
-    assert.equal(await valueOf(notes.host), "db.internal");
-    assert.equal(await valueOf(notes.port), 3307);
-    assert.equal(await isSecret(notes.password), true);
-    assert.equal(await isSecret(notes.url), true);
-    assert.equal(
-      await valueOf(notes.url),
-      "mysql://notes:mock-password-mariadb-password-notes@db.internal:3307/notes",
-    );
-    assert.equal(await isSecret(notes.dumpCommand), false, "a command a person copies");
     assert.deepEqual(execs, [
       {
         cmd: ["sh", "-c", withClientEnv({ clientDir: "/etc/psf/db" }, "notes", DUMP_SCRIPT)],
@@ -465,28 +402,11 @@ describe("mariadb provider in a Pulumi program (mocked engine)", () => {
   });
 
   it("puts no password in any planned Docker resource's plain inputs; the app's URL is mysql://", async () => {
-    let stack: any;
-    const declared = await evaluate(
-      registry,
-      fixture(),
-      "test",
-      (raw, stackName) => (stack = runProgram(registry, { raw, stackName })),
-    );
-    const container = declared.find(
-      (r) => r.type === "docker:index/container:Container" && r.name === "mariadb",
-    )!;
-    assert.ok(container, declared.map((r) => `${r.type} ${r.name}`).join("\n"));
-    for (const r of declared)
-      assert.doesNotMatch(
-        JSON.stringify(mask(r.inputs)),
-        /mock-password-mariadb-/,
-        `${r.type} ${r.name}`,
-      );
-    const app = declared.find(
-      (r) => r.type === "docker:index/container:Container" && r.name === "notes",
-    )!;
+    const { declared, stack } = await planStack(fixture());
+    declaredContainer(declared, "mariadb");
+    assertNoneInPlainInputs(declared, /mock-password-mariadb-/);
     assert.match(
-      JSON.stringify(mask(app.inputs, true)),
+      JSON.stringify(mask(declaredContainer(declared, "notes").inputs, true)),
       /DATABASE_URL=mysql:\/\/notes:mock-password-mariadb-password-notes@mariadb:3306\/notes/,
     );
     const results = stack.providers.database.results;

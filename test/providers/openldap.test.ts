@@ -2,16 +2,16 @@ import { strict as assert } from "assert";
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { evaluate, mask } from "../../cli/mock-engine";
-import { RawConfig } from "../../components/config";
+import { PlannedResource, mask } from "../../cli/mock-engine";
 import { readStackFile } from "../../components/stack-file";
-import { runProgram, validateConfig } from "../../components/program";
+import { validateConfig } from "../../components/program";
 import { PsfStack } from "../../components/stack";
 import { registry } from "../../providers";
 import { ldapContract } from "../../providers/ldap/contract";
 import { OPENLDAP_IMAGE } from "../../providers/ldap/openldap";
 import { LdapAdapter, Users, ldapContractSuite } from "../contracts/ldap";
 import { LdapError, canBind, search } from "../support/ldap-client";
+import { assertNoneInPlainInputs, declaredContainer, planStack } from "../support/mocked-provider";
 import { isSecret, valueOf } from "../support/mocks";
 import { requireProgram } from "../support/real";
 import { LocalSlapd, SLAPD, startSlapd } from "../support/slapd";
@@ -141,17 +141,9 @@ describe("openldap beyond the contract, with a real slapd", function () {
 
 describe("openldap provider in a plan (offline engine)", () => {
   let stack: PsfStack;
-  let declared: Awaited<ReturnType<typeof evaluate>>;
-  before(async () => {
-    declared = await evaluate(
-      registry,
-      fixture(),
-      "test",
-      (raw: RawConfig, stackName: string) => (stack = runProgram(registry, { raw, stackName })),
-    );
-  });
-  const container = () =>
-    declared.find((r) => r.type === "docker:index/container:Container" && r.name === "openldap")!;
+  let declared: PlannedResource[];
+  before(async () => ({ declared, stack } = await planStack(fixture())));
+  const container = () => declaredContainer(declared, "openldap");
 
   it("runs one stateful slapd from its image, its data on a volume, its port unpublished", () => {
     const c = mask(container().inputs, true) as any;
@@ -197,12 +189,7 @@ describe("openldap provider in a plan (offline engine)", () => {
       portal: "https://login.home.example.org:8443",
       people: ["alice", "bob"],
     });
-    for (const r of declared)
-      assert.doesNotMatch(
-        JSON.stringify(mask(r.inputs)),
-        /mock-password-openldap-/,
-        `${r.type} ${r.name}`,
-      );
+    assertNoneInPlainInputs(declared, /mock-password-openldap-/);
     assert.match(
       JSON.stringify(mask(container().inputs, true)),
       /mock-password-openldap-bind-wiki/,
@@ -213,12 +200,7 @@ describe("openldap provider in a plan (offline engine)", () => {
     const digest = async (edit: (raw: any) => void) => {
       const raw = fixture();
       edit(raw);
-      const rs = await evaluate(registry, raw, "test", (r, n) =>
-        runProgram(registry, { raw: r, stackName: n }),
-      );
-      const c = rs.find(
-        (r) => r.type === "docker:index/container:Container" && r.name === "openldap",
-      )!;
+      const c = declaredContainer((await planStack(raw)).declared, "openldap");
       return (mask(c.inputs, true) as any).envs.find((e: string) =>
         e.startsWith("PSF_SLAPD_CONF_SHA256="),
       );

@@ -4,24 +4,18 @@ import { randomBytes } from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import * as pulumi from "@pulumi/pulumi";
-import { evaluate, mask } from "../../cli/mock-engine";
+import { mask } from "../../cli/mock-engine";
 import { readStackFile } from "../../components/stack-file";
-import { runProgram, validateConfig } from "../../components/program";
-import { Target } from "../../components/targets/target";
-import { Workload } from "../../components/workload";
+import { validateConfig } from "../../components/program";
 import { registry } from "../../providers";
 import { DatabaseRequest } from "../../providers/database/contract";
 import { PostgresSettings, postgres } from "../../providers/database/postgres";
-import type { Postgres } from "../../providers/database/postgres-component";
 import {
   ServerPaths,
   dumpScript,
-  healthScript,
-  reloadScript,
+  postgresScripts,
   restoreScript,
   serverArgs,
-  startScript,
 } from "../../providers/database/postgres-server";
 import { CONTRIB_EXTENSIONS, provisioningSql } from "../../providers/database/postgres-sql";
 import {
@@ -30,8 +24,10 @@ import {
   RunningDatabase,
   databaseContractSuite,
 } from "../contracts/database";
-import { isSecret, valueOf } from "../support/mocks";
-import { PG_BIN, TestPostgres, requireProgram, startPostgres } from "../support/real";
+import { declaredDatabaseServer } from "../contracts/database-server";
+import { assertNoneInPlainInputs, declaredContainer, planStack } from "../support/mocked-provider";
+import { valueOf } from "../support/mocks";
+import { PG_BIN, TestPostgres, initdb, requireProgram, startPostgres } from "../support/real";
 
 const SETTINGS: PostgresSettings = {
   version: 15,
@@ -95,7 +91,7 @@ class ProvisionedPostgres implements RunningDatabase {
 
   provision(requests: DatabaseRequest[], opts = this.opts): Record<string, DatabaseCredentials> {
     fs.writeFileSync(this.paths().provisionFile, this.sql(requests, opts));
-    this.sh(reloadScript(this.paths()));
+    this.sh(postgresScripts(this.paths()).reload);
     return Object.fromEntries(
       requests.map((r) => [
         r.name,
@@ -297,7 +293,7 @@ describe("postgres container scripts (real bash, postgres, pg_isready; fake imag
     execFileSync("psql", ["-X", "-w", "-Atc", sql, urlOf({ ...superuser(), database })], {
       encoding: "utf8",
     }).trim();
-  const healthy = () => spawnSync("sh", ["-c", healthScript(paths)]).status === 0;
+  const healthy = () => spawnSync("sh", ["-c", postgresScripts(paths).health]).status === 0;
   const settings = () => ({
     ...SETTINGS,
     port: paths.port,
@@ -310,7 +306,7 @@ describe("postgres container scripts (real bash, postgres, pg_isready; fake imag
     stderr = "";
     server = spawn(
       "bash",
-      ["-c", startScript(paths), "psf-postgres", ...serverArgs(settings(), requests)],
+      ["-c", postgresScripts(paths).start, "psf-postgres", ...serverArgs(settings(), requests)],
       {
         uid,
         gid,
@@ -371,22 +367,7 @@ describe("postgres container scripts (real bash, postgres, pg_isready; fake imag
       { mode: 0o755 },
     );
     fs.writeFileSync(path.join(dir, "pw"), password, { mode: 0o644 });
-    execFileSync(
-      "runuser",
-      [
-        "-u",
-        "postgres",
-        "--",
-        `${PG_BIN}/initdb`,
-        "-D",
-        data,
-        "-U",
-        "postgres",
-        "--auth=scram-sha-256",
-        `--pwfile=${path.join(dir, "pw")}`,
-      ],
-      { stdio: "pipe" },
-    );
+    initdb(data, path.join(dir, "pw"));
   });
   after(async () => {
     if (server) await stop();
@@ -427,7 +408,7 @@ describe("postgres container scripts (real bash, postgres, pg_isready; fake imag
     );
     fs.rmSync(paths.readyMarker);
     assert.ok(!healthy(), "not ready without the marker");
-    execFileSync("sh", ["-c", reloadScript(paths)], {
+    execFileSync("sh", ["-c", postgresScripts(paths).reload], {
       env: { PATH: process.env.PATH, POSTGRES_PASSWORD: password },
       stdio: "pipe",
     });
@@ -465,75 +446,17 @@ const fixture = () => readStackFile(path.join(__dirname, "fixtures", "Pulumi.pos
 
 describe("postgres provider in a Pulumi program (mocked engine)", () => {
   it("declares one stateful server with its data volume, a secret superuser password and a secret provisioning file", async () => {
-    let workload: Workload | undefined;
-    const images: string[] = [];
-    const execs: Array<{ cmd: string[]; stdin?: boolean }> = [];
-    const target: Target = {
-      kind: "docker",
-      deploy: (w) => {
-        workload = w;
-        return {
-          address: "db.internal",
-          resources: [],
-          exec: (cmd, o) => (
-            execs.push({ cmd, stdin: o?.stdin }),
-            pulumi.output(`exec ${cmd.join(" ")}`)
-          ),
-        };
-      },
-      address: (n) => n,
-      volume: () => {
-        throw new Error("not used");
-      },
-    };
-    const plan = validateConfig(fixture(), "test", registry).plan!;
-    const requests = plan.providers.find((p) => p.contract === "database")!.requests as Record<
-      string,
-      DatabaseRequest
-    >;
-    let pg: Postgres | undefined;
-    await evaluate(registry, {}, "test", () => {
-      // Through the definition, which loads the class and declares the default image.
-      pg = postgres.create(
-        "postgres",
-        {
-          settings: {
-            ...SETTINGS,
-            maxConnections: 250,
-            sharedBuffers: "1G",
-            port: 6543,
-            dataSize: "20Gi",
-          },
-          requests,
-          stack: plan.stack,
-          target,
-          result: () => undefined,
-          shared: () => undefined,
-          publicUrl: (host) => `https://${host}`,
-          configSecret: () => undefined,
-          image: (key, fallback) => (
-            images.push(`${key}=${fallback}`),
-            `registry.local/${fallback}`
-          ),
-        },
-        {},
-      ) as Postgres;
-    });
-    const w = workload!;
-    assert.deepEqual(images, ["postgres=postgres:15-bookworm"]);
-    assert.equal(w.image, "registry.local/postgres:15-bookworm");
-    assert.equal(w.stateful, true);
-    assert.deepEqual(w.volumes, [
+    const { w, execs, server } = await declaredDatabaseServer(
+      postgres,
+      fixture(),
+      { ...SETTINGS, maxConnections: 250, sharedBuffers: "1G", port: 6543, dataSize: "20Gi" },
       {
-        volume: { owner: "postgres", name: "data" },
-        mountPath: "/var/lib/postgresql/data",
-        size: "20Gi",
+        image: "postgres=postgres:15-bookworm",
+        dataDir: "/var/lib/postgresql/data",
+        superuserEnv: "POSTGRES_PASSWORD",
+        provisionFile: "/etc/psf/provision.sql",
+        notesUrl: "postgresql://notes:mock-password-postgres-password-notes@db.internal:6543/notes",
       },
-    ]);
-    assert.deepEqual(
-      w.ports!.map((p) => [p.containerPort, p.hostPort]),
-      [[6543, undefined]],
-      "reached over the network only",
     );
     for (const arg of [
       "max_connections=250",
@@ -546,29 +469,10 @@ describe("postgres provider in a Pulumi program (mocked engine)", () => {
     assert.ok(
       w.healthcheck!.command!.join(" ").includes("pg_isready -q -h 127.0.0.1 -p 6543 -U postgres"),
     );
-    assert.deepEqual(Object.keys(w.secretEnv!), ["POSTGRES_PASSWORD"]);
-    assert.equal(await isSecret(w.secretEnv!.POSTGRES_PASSWORD), true);
-    assert.equal(w.env?.POSTGRES_PASSWORD, undefined);
-    const [file] = w.files!;
-    assert.equal(file.path, "/etc/psf/provision.sql");
-    assert.equal(file.secret, true);
-    assert.equal(file.mode, 0o600);
-    assert.equal(await isSecret(file.content), true);
-    const script = (await valueOf(file.content)) as string;
+    const script = (await valueOf(w.files![0].content)) as string;
     assert.match(script, /CREATE DATABASE %I OWNER %I', 'wiki_db', 'wiki_app'/);
-    assert.ok(w.reloadCommand!.join(" ").includes("/etc/psf/provision.sql"));
 
-    const notes = pg!.results.notes;
-    assert.equal(await valueOf(notes.host), "db.internal");
-    assert.equal(await valueOf(notes.port), 6543);
-    assert.equal(await isSecret(notes.password), true);
-    assert.equal(await isSecret(notes.url), true);
-    assert.equal(
-      await valueOf(notes.url),
-      "postgresql://notes:mock-password-postgres-password-notes@db.internal:6543/notes",
-    );
-    assert.equal(await isSecret(notes.dumpCommand), false, "a command a person copies");
-    const wiki = pg!.results.wiki;
+    const wiki = server.results.wiki;
     assert.deepEqual(
       [await valueOf(wiki.database), await valueOf(wiki.user)],
       ["wiki_db", "wiki_app"],
@@ -582,33 +486,16 @@ describe("postgres provider in a Pulumi program (mocked engine)", () => {
   });
 
   it("puts no password in any planned Docker resource's plain inputs, and dump commands name their database", async () => {
-    let stack: any;
-    const declared = await evaluate(
-      registry,
-      fixture(),
-      "test",
-      (raw, stackName) => (stack = runProgram(registry, { raw, stackName })),
-    );
-    const container = declared.find(
-      (r) => r.type === "docker:index/container:Container" && r.name === "postgres",
-    )!;
-    assert.ok(container, declared.map((r) => `${r.type} ${r.name}`).join("\n"));
-    for (const r of declared)
-      assert.doesNotMatch(
-        JSON.stringify(mask(r.inputs)),
-        /mock-password-postgres-/,
-        `${r.type} ${r.name}`,
-      );
+    const { declared, stack } = await planStack(fixture());
+    const container = declaredContainer(declared, "postgres");
+    assertNoneInPlainInputs(declared, /mock-password-postgres-/);
     assert.match(
       JSON.stringify(mask(container.inputs, true)),
       /POSTGRES_PASSWORD=mock-password-postgres-superuser-password/,
       "there, only masked",
     );
-    const app = declared.find(
-      (r) => r.type === "docker:index/container:Container" && r.name === "notes",
-    )!;
     assert.match(
-      JSON.stringify(mask(app.inputs, true)),
+      JSON.stringify(mask(declaredContainer(declared, "notes").inputs, true)),
       /DATABASE_URL=postgresql:\/\/notes:mock-password-postgres-password-notes@postgres:5432\/notes/,
     );
     const results = stack.providers.database.results;

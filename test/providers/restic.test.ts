@@ -1,33 +1,31 @@
 import { strict as assert } from "assert";
 import * as path from "path";
-import { evaluate, mask } from "../../cli/mock-engine";
-import { runProgram, validateConfig } from "../../components/program";
-import { check } from "../../components/validate/schema";
-import { Workload } from "../../components/workload";
+import { mask } from "../../cli/mock-engine";
+import { validateConfig } from "../../components/program";
 import { registry } from "../../providers";
 import { RESTIC_IMAGE, restic } from "../../providers/backup/restic";
-import { ResticSettings, resticScripts } from "../../providers/backup/restic-script";
+import { resticScripts } from "../../providers/backup/restic-script";
 import {
   backupContractSuite,
+  backupScripts,
   backupFixture,
   declareBackup,
   envFileAsBashReadsIt,
   flipBytesInLargestFile,
+  mountsOf,
   tool,
 } from "../contracts/backup";
 import { valueOf } from "../support/mocks";
-
-/** Settings as a user gets them: the provider's defaults, then overrides. */
-function settingsWith(over: Partial<ResticSettings> = {}): ResticSettings {
-  return { ...(check({}, restic.settings, "providers.backup", []) as ResticSettings), ...over };
-}
+import { declaredContainer, planStack } from "../support/mocked-provider";
+import { settingsWith } from "../support/settings";
 
 // ---------------------------------------------------------------- the contract
 
 backupContractSuite("restic", {
   programs: ["restic"],
   // Read every pack in the check, so the damaged one is found for sure.
-  scripts: (job, paths) => resticScripts(job, settingsWith({ checkReadData: "100%" }), paths),
+  scripts: (job, paths) =>
+    resticScripts(job, settingsWith(restic, { checkReadData: "100%" }), paths),
   repositoryEnv: (dir) => ({
     RESTIC_REPOSITORY: path.join(dir, "repo"),
     RESTIC_PASSWORD: "correct horse battery staple",
@@ -60,11 +58,7 @@ describe("restic provider in a Pulumi program (mocked engine)", () => {
         ["backup-notes", "30 2 * * 0", RESTIC_IMAGE],
       ],
     );
-    const mounts = (w: Workload) =>
-      w.volumes!.map(
-        (m) => `${m.volume.owner}/${m.volume.name} ${m.mountPath}${m.readOnly ? " ro" : ""}`,
-      );
-    assert.deepEqual(mounts(workloads[1]), [
+    assert.deepEqual(mountsOf(workloads[1]), [
       "notes/files /backup/volumes/files ro",
       "notes/files /restore/volumes/files",
       "restic/repository /repository",
@@ -88,19 +82,12 @@ describe("restic provider in a Pulumi program (mocked engine)", () => {
 
   it("lets only the first job check and prune the shared repository", async () => {
     const { workloads } = await declareBackup(backupFixture("restic"));
-    const scripts = await Promise.all(
-      workloads.map(async (w) =>
-        String(
-          await valueOf(w.files!.find((f) => f.path === "/usr/local/bin/psf-backup")!.content),
-        ),
-      ),
-    );
-    const script = (w: Workload) => scripts[workloads.indexOf(w)];
-    assert.match(script(workloads[0]), /restic check --read-data-subset=5%/);
-    assert.match(script(workloads[0]), /restic prune/);
-    assert.doesNotMatch(script(workloads[1]), /restic check|restic prune/);
+    const [first, second] = await backupScripts(workloads);
+    assert.match(first, /restic check --read-data-subset=5%/);
+    assert.match(first, /restic prune/);
+    assert.doesNotMatch(second, /restic check|restic prune/);
     assert.match(
-      script(workloads[1]),
+      second,
       /--keep-daily 3 --keep-weekly 4 --keep-monthly 12;/,
       "a zero keeps nothing, so yearly 0 is left out",
     );
@@ -133,19 +120,14 @@ describe("restic provider in a Pulumi program (mocked engine)", () => {
 
   it("runs each job as a cron container on Docker, with the password only as a secret", async () => {
     const raw = backupFixture("restic");
-    const declared = await evaluate(registry, raw, "test", (r, stackName) =>
-      runProgram(registry, { raw: r, stackName }),
-    );
+    const { declared } = await planStack(raw);
     assert.ok(
       declared.some(
         (r) =>
           r.type === "random:index/randomPassword:RandomPassword" && r.name === "restic-passphrase",
       ),
     );
-    const job = declared.find(
-      (r) => r.type === "docker:index/container:Container" && r.name === "backup-notes",
-    )!;
-    assert.ok(job, declared.map((r) => `${r.type} ${r.name}`).join("\n"));
+    const job = declaredContainer(declared, "backup-notes");
     assert.deepEqual(job.inputs.command, ["cron -f"]);
     assert.doesNotMatch(JSON.stringify(mask(job.inputs)), /mock-password-/);
     assert.match(JSON.stringify(mask(job.inputs, true)), /mock-password-restic-passphrase/);

@@ -31,22 +31,20 @@ export interface TestPostgres {
   stop(): void;
 }
 
-export function startPostgres(): TestPostgres {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "psf-pg-"));
-  fs.chmodSync(dir, 0o777);
-  const data = path.join(dir, "data");
-  const port = 20000 + Math.floor(Math.random() * 20000);
-  const password = "test-superuser-password";
-  const pwfile = path.join(dir, "pw");
-  fs.writeFileSync(pwfile, password, { mode: 0o644 });
-  const asPostgres = (cmd: string[]) => {
-    const asRoot = process.getuid?.() === 0;
-    execFileSync(
-      asRoot ? "runuser" : cmd[0],
-      asRoot ? ["-u", "postgres", "--", ...cmd] : cmd.slice(1),
-      { stdio: "pipe" },
-    );
-  };
+/** Runs a PostgreSQL program as the `postgres` OS user (through runuser when root). */
+function asPostgres(cmd: string[]): void {
+  const asRoot = process.getuid?.() === 0;
+  execFileSync(
+    asRoot ? "runuser" : cmd[0],
+    asRoot ? ["-u", "postgres", "--", ...cmd] : cmd.slice(1),
+    {
+      stdio: "pipe",
+    },
+  );
+}
+
+/** A new cluster in `data`: superuser `postgres`, password auth, its password read from `pwfile`. */
+export function initdb(data: string, pwfile: string, ...options: string[]): void {
   asPostgres([
     `${PG_BIN}/initdb`,
     "-D",
@@ -55,9 +53,19 @@ export function startPostgres(): TestPostgres {
     "postgres",
     "--auth=scram-sha-256",
     `--pwfile=${pwfile}`,
-    "-E",
-    "UTF8",
+    ...options,
   ]);
+}
+
+export function startPostgres(): TestPostgres {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "psf-pg-"));
+  fs.chmodSync(dir, 0o777);
+  const data = path.join(dir, "data");
+  const port = 20000 + Math.floor(Math.random() * 20000);
+  const password = "test-superuser-password";
+  const pwfile = path.join(dir, "pw");
+  fs.writeFileSync(pwfile, password, { mode: 0o644 });
+  initdb(data, pwfile, "-E", "UTF8");
   asPostgres([
     `${PG_BIN}/pg_ctl`,
     "-D",

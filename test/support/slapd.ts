@@ -12,12 +12,10 @@ import {
 } from "../../providers/ldap/openldap-directory";
 import {
   ServerPaths,
-  healthScript,
   ldapiUrl,
   provisionScript,
-  reloadScript,
   slapdConfig,
-  startScript,
+  slapdScripts,
 } from "../../providers/ldap/openldap-server";
 import type { Account, Provisioned, RunningDirectory, Users } from "../contracts/ldap";
 import { freePort } from "../contracts/proxy";
@@ -57,9 +55,13 @@ export class LocalSlapd implements RunningDirectory {
     this.baseDn = baseDnOf(domain);
     fs.writeFileSync(this.paths.config, slapdConfig(this.baseDn, this.paths));
     this.writeScript({ groups: [], people: {} }, {});
-    this.server = spawn("bash", ["-c", startScript(this.paths), "psf-openldap"], {
-      stdio: ["ignore", "pipe", "pipe"],
-    });
+    this.server = spawn(
+      "bash",
+      ["-c", slapdScripts(this.paths, this.baseDn).start, "psf-openldap"],
+      {
+        stdio: ["ignore", "pipe", "pipe"],
+      },
+    );
     this.server.stdout!.on("data", (d) => (this.log += d));
     this.server.stderr!.on("data", (d) => (this.log += d));
   }
@@ -74,7 +76,7 @@ export class LocalSlapd implements RunningDirectory {
   }
 
   healthy(): boolean {
-    return spawnSync("sh", ["-c", healthScript(this.paths, this.baseDn)]).status === 0;
+    return spawnSync("sh", ["-c", slapdScripts(this.paths, this.baseDn).health]).status === 0;
   }
 
   private writeScript(users: Users, requests: Record<string, LdapRequest>): void {
@@ -87,7 +89,9 @@ export class LocalSlapd implements RunningDirectory {
 
   /** Runs the provider's reload command; its output (the changes it made). */
   reprovision(): string {
-    return execFileSync("sh", ["-c", reloadScript(this.paths)], { encoding: "utf8" });
+    return execFileSync("sh", ["-c", slapdScripts(this.paths, this.baseDn).reload], {
+      encoding: "utf8",
+    });
   }
 
   provision(users: Users, requests: Record<string, LdapRequest>): Provisioned {
