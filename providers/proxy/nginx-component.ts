@@ -3,7 +3,7 @@ import { Outputs } from "../../components/contract";
 import { ProviderArgs, ProviderInstance } from "../../components/provider";
 import { Workload, WorkloadFile } from "../../components/workload";
 import { sslContract } from "../ssl/contract";
-import { forwardAuthKey } from "../sso/contract";
+import { SESSION_COOKIE_KEY, forwardAuthKey } from "../sso/contract";
 import { ProxyResult, ProxyRoute } from "./contract";
 import { DOCKER_DNS, NginxSettings, certRequester, hasAuth } from "./nginx";
 import {
@@ -68,11 +68,13 @@ export class Nginx extends pulumi.ComponentResource implements ProviderInstance 
             forwardAuthUrls: Object.fromEntries(own.map((r, i) => [r, urls[i]])),
           }))
       : pulumi.output(undefined);
-    this.config = sso.apply((s) =>
+    const sessionCookie = args.shared("sso")?.[SESSION_COOKIE_KEY] ?? pulumi.output(undefined);
+    this.config = pulumi.all([sso, sessionCookie]).apply(([s, cookie]) =>
       renderNginxConfig(requests, settings, {
         paths: CONTAINER_PATHS,
         listen: containerListen(settings),
         sso: s,
+        ssoSessionCookie: cookie,
         user: "nginx",
         version: settings.version,
       }),

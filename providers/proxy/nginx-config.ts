@@ -50,6 +50,8 @@ export interface RenderOptions {
    * forward-auth URL, by requester, where the SSO gives one.
    */
   sso?: { forwardAuthUrl: string; portalUrl: string; forwardAuthUrls?: Record<string, string> };
+  /** The SSO's session cookie (`authelia_session`): never forwarded to an app. */
+  ssoSessionCookie?: string;
   /** Worker user (the official image has `nginx`); absent: no `user` directive. */
   user?: string;
   /**
@@ -120,6 +122,35 @@ function safeUrl(url: string, what: string): string {
   if (!/^https?:\/\/[^\s;{}"'\\]+$/.test(url))
     throw new Error(`nginx: ${what} "${url}" is not a plain http(s) URL`);
   return url;
+}
+
+/**
+ * `$psf_app_cookie`: the request's cookies without the SSO's session cookie (and its `_0`,
+ * `_1`... parts, as oauth2-proxy splits a large one), each other cookie as it came. A map takes
+ * out one occurrence (nginx has no global replace), so {@link COOKIE_PASSES} of them in a row;
+ * the last map drops the separator left at the front. An empty value makes nginx send no Cookie
+ * header at all.
+ */
+const COOKIE_PASSES = 4;
+
+function sessionCookieMaps(name: string): string[] {
+  if (!/^[A-Za-z0-9_.-]+$/.test(name)) throw new Error(`nginx: unusable SSO cookie name ${name}`);
+  const cookie = `${name.replace(/\./g, "\\.")}(?:_[0-9]+)?=[^;]*`;
+  const cut = (from: string, to: string) => [
+    `  map ${from} ${to} {`,
+    `    "~^(?<psf_before>.*?)(?:^|; *)${cookie}(?<psf_after>.*)$" "$psf_before$psf_after";`,
+    `    default ${from};`,
+    "  }",
+  ];
+  const stage = (i: number) => (i === 0 ? "$http_cookie" : `$psf_cookie_cut${i}`);
+  return [
+    "  # The SSO's session cookie stays with the SSO: apps get every other cookie.",
+    ...Array.from({ length: COOKIE_PASSES }, (_, i) => cut(stage(i), stage(i + 1))).flat(),
+    `  map ${stage(COOKIE_PASSES)} $psf_app_cookie {`,
+    '    "~^; *(?<psf_rest>.*)$" $psf_rest;',
+    `    default ${stage(COOKIE_PASSES)};`,
+    "  }",
+  ];
 }
 
 /** `<portal>?rd=` (or `&rd=` when the portal URL has a query). */
@@ -215,6 +246,7 @@ export function renderNginxConfig(
       '    "" close;',
       "  }",
     );
+  if (o.ssoSessionCookie) out.push(...sessionCookieMaps(o.ssoSessionCookie));
   if (anyAuth) {
     // The SSO's own login URL (Location on its 401) when it gives one, else the portal with rd=.
     out.push(
@@ -303,7 +335,7 @@ function routeServers(
         )
       : [],
     "  location / {",
-    mainLocation(r, s, upstream, headers).map((l) => `    ${l}`),
+    mainLocation(r, s, upstream, headers, !!o.ssoSessionCookie).map((l) => `    ${l}`),
     "  }",
     "}",
   ].flat();
@@ -321,6 +353,7 @@ function mainLocation(
   s: NginxSettings,
   upstream: string,
   headers: Array<[string, string]>,
+  cookieCut: boolean,
 ): string[] {
   const auth = r.auth !== "none";
   return [
@@ -338,6 +371,7 @@ function mainLocation(
     "proxy_redirect off;",
     r.upstream.scheme === "https" ? ["proxy_ssl_server_name on;"] : [],
     "proxy_set_header Host $http_host;",
+    cookieCut ? ["proxy_set_header Cookie $psf_app_cookie;"] : [],
     "proxy_set_header X-Real-IP $remote_addr;",
     "proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;",
     "proxy_set_header X-Forwarded-Proto $scheme;",

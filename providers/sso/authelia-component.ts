@@ -11,7 +11,7 @@ import { pbkdf2Sha512Digest } from "./authelia-digest";
 import { placeholder, planning } from "../../components/plan-placeholders";
 import { databaseContract } from "../database/contract";
 import { ldapContract } from "../ldap/contract";
-import { Account, SsoProvider, SsoRequest, SsoResult } from "./contract";
+import { Account, SESSION_COOKIE_KEY, SsoProvider, SsoRequest, SsoResult } from "./contract";
 
 const CONFIG = "/config/configuration.yml";
 const USERS = "/config/users_database.yml";
@@ -224,6 +224,8 @@ export class Authelia extends pulumi.ComponentResource implements SsoProvider {
     this.shared = {
       forwardAuthUrl: pulumi.output(forwardAuthUrl),
       portalUrl: pulumi.output(portalUrl),
+      // Authelia's default `session.name`.
+      [SESSION_COOKIE_KEY]: pulumi.output("authelia_session"),
     };
     this.registerOutputs({ portalUrl });
   }

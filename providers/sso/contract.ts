@@ -27,6 +27,13 @@ export interface SsoResult {
  */
 export const forwardAuthKey = (service: string): string => `forwardAuthUrl:${service}`;
 
+/**
+ * The shared output naming the SSO's session cookie. It is set for the whole domain, so the
+ * browser sends it to every app: a proxy removes it from what it forwards to an app (which
+ * could otherwise act as the person on every other app), and passes every other cookie.
+ */
+export const SESSION_COOKIE_KEY = "sessionCookie";
+
 /** A person's initial sign-in, as the `accounts` stack output shows it (secret). */
 export interface Account {
   /** Where to sign in. */

@@ -4,7 +4,7 @@ import { Outputs } from "../../components/contract";
 import { ProviderArgs } from "../../components/provider";
 import { hostFor } from "../../components/public-url";
 import { Workload, WorkloadFile } from "../../components/workload";
-import { SsoProvider, SsoRequest, SsoResult, forwardAuthKey } from "./contract";
+import { SESSION_COOKIE_KEY, SsoProvider, SsoRequest, SsoResult, forwardAuthKey } from "./contract";
 import { OidcSettings, PORT, WORKLOAD, forwardAuthServices, secretNameOf } from "./oidc";
 import {
   CLIENT_SECRET_ENV,
@@ -75,6 +75,8 @@ export class Oidc extends pulumi.ComponentResource implements SsoProvider {
       };
 
     if (services.length > 0) {
+      // oauth2-proxy's default cookie name (split into `_0`, `_1`... when large).
+      this.shared[SESSION_COOKIE_KEY] = pulumi.output("_oauth2_proxy");
       const portal = args.publicUrl(hostFor(settings.forwardAuthSubdomain, stack.domain));
       this.shared.forwardAuthUrl = pulumi.output(base);
       this.shared.portalUrl = pulumi.output(`${portal}/oauth2/start`);

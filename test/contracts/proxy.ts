@@ -27,8 +27,13 @@ export interface ProxyFixture {
   routes: Record<string, ProxyRoute>;
   /** Requester → certificate for its route's host (PEM), signed by the suite's CA. */
   certs: Record<string, { certPem: string; keyPem: string }>;
-  /** The SSO's facts, as an sso provider shares them. */
-  sso: { forwardAuthUrl: string; portalUrl: string };
+  /** The SSO's facts, as an sso provider shares them (`sessionCookie`: the name of its session cookie). */
+  sso: {
+    forwardAuthUrl: string;
+    portalUrl: string;
+    forwardAuthUrls?: Record<string, string>;
+    sessionCookie?: string;
+  };
   /** Loopback ports to listen on; HTTPS is also the public port (URLs carry it). */
   ports: { http: number; https: number };
 }
@@ -427,7 +432,11 @@ export function proxyContractSuite(providerName: string, adapter: ProxyAdapter):
         dir: path.join(dir, "proxy"),
         routes,
         certs,
-        sso: { forwardAuthUrl: sso.forwardAuthUrl, portalUrl },
+        sso: {
+          forwardAuthUrl: sso.forwardAuthUrl,
+          portalUrl,
+          sessionCookie: SSO_SESSION.split("=")[0],
+        },
         ports,
       });
     });
@@ -531,6 +540,35 @@ export function proxyContractSuite(providerName: string, adapter: ProxyAdapter):
       assert.equal(h["remote-groups"], SSO_IDENTITY.groups);
       assert.equal(h["remote-email"], SSO_IDENTITY.email);
       assert.equal(h["remote-name"], SSO_IDENTITY.name);
+    });
+
+    it("keeps the SSO's session cookie from every app, and passes every other cookie as it came", async () => {
+      const cookies = async (name: string, cookie: string) => {
+        const r = await get(name, "/c", { headers: { Cookie: cookie } });
+        assert.equal(r.status, 200, `${name}: ${cookie}`);
+        return r.json().headers.cookie as string | undefined;
+      };
+      const [sessionName] = SSO_SESSION.split("=");
+      for (const name of ["open", "private"]) {
+        assert.equal(
+          await cookies(name, `theme=dark; ${SSO_SESSION}; lang=en`),
+          "theme=dark; lang=en",
+        );
+        assert.equal(await cookies(name, `${SSO_SESSION}; lang=en`), "lang=en");
+        assert.equal(await cookies(name, `theme=dark; ${SSO_SESSION}`), "theme=dark");
+        // A large session split into parts (oauth2-proxy's `_0`, `_1`): every part stays.
+        assert.equal(
+          await cookies(name, `${sessionName}_0=a; x=1; ${sessionName}_1=b; ${SSO_SESSION}`),
+          "x=1",
+        );
+      }
+      // Names that only look alike are other cookies (no session: the open route only).
+      assert.equal(
+        await cookies("open", `my${sessionName}=1; ${sessionName}x=2`),
+        `my${sessionName}=1; ${sessionName}x=2`,
+      );
+      // Only the session: no Cookie header at all.
+      assert.equal(await cookies("open", SSO_SESSION), undefined);
     });
 
     it("tunnels a websocket upgrade on a route that asks for websockets", async () => {

@@ -134,7 +134,14 @@ export function generatedSecrets(revealedExport: string): string[] {
     .deployment.resources.filter(
       (r: any) => r.type === "random:index/randomPassword:RandomPassword",
     )
-    .map((r: any) => r.outputs.result as string);
+    .map((r: any) => {
+      // `--show-secrets` keeps the secret's wrapper, with the value as JSON in `plaintext`.
+      const v = r.outputs.result;
+      const value = typeof v === "object" && v && "plaintext" in v ? JSON.parse(v.plaintext) : v;
+      if (typeof value !== "string" || value.length < 8)
+        throw new Error(`not a generated password: ${JSON.stringify(v)}`);
+      return value;
+    });
 }
 
 /** Fails when any secret appears in any of the named texts. */

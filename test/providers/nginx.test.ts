@@ -90,7 +90,12 @@ function renderInto(
   const conf = renderNginxConfig(routes, settings, {
     paths,
     listen: { address: "127.0.0.1", ...listen },
-    sso,
+    sso: sso && {
+      forwardAuthUrl: sso.forwardAuthUrl,
+      portalUrl: sso.portalUrl,
+      forwardAuthUrls: sso.forwardAuthUrls,
+    },
+    ssoSessionCookie: sso?.sessionCookie,
     user: "root",
     version: version ?? undefined,
   });

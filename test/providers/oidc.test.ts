@@ -16,7 +16,7 @@ import { NginxSettings, nginxSettingsSpec } from "../../providers/proxy/nginx";
 import { ProxyRoute } from "../../providers/proxy/contract";
 import { certFiles, renderNginxConfig } from "../../providers/proxy/nginx-config";
 import { pbkdf2Sha512Digest } from "../../providers/sso/authelia-digest";
-import { forwardAuthKey } from "../../providers/sso/contract";
+import { SESSION_COOKIE_KEY, forwardAuthKey } from "../../providers/sso/contract";
 import { discover, endpointsFor } from "../../providers/sso/oidc-discovery";
 import { check } from "../../components/validate/schema";
 import { TestCa, freePort, startEcho, httpsCall } from "../contracts/proxy";
@@ -192,6 +192,8 @@ describe("oidc (sso): an identity provider the user runs", () => {
       assert.deepEqual(await sharedOf(stack), {
         forwardAuthUrl: "http://oauth2-proxy:4180/oauth2/auth",
         portalUrl: "https://oauth2.apps.example.org/oauth2/start",
+        // oauth2-proxy's session cookie, which the proxy keeps from the apps.
+        [SESSION_COOKIE_KEY]: "_oauth2_proxy",
         [forwardAuthKey("notes")]: "http://oauth2-proxy:4180/oauth2/auth",
         [forwardAuthKey("photos")]:
           "http://oauth2-proxy:4180/oauth2/auth?allowed_emails=bob%40idp.example.net",
