@@ -19,19 +19,13 @@ import {
 } from "../contracts/backup";
 import { isSecret, valueOf } from "../support/mocks";
 import { declaredContainer, planStack } from "../support/mocked-provider";
+import { BORG } from "../support/backup-tools";
 import { settingsWith } from "../support/settings";
 
 // ---------------------------------------------------------------- the contract
 
 backupContractSuite("borg", {
-  programs: ["borg"],
-  scripts: (job, paths) => borgScripts(job, settingsWith(borg), paths),
-  repositoryEnv: (dir) => ({
-    BORG_REPO: path.join(dir, "repo"),
-    BORG_PASSPHRASE: "correct horse battery staple",
-    // Keeps borg's cache and security records out of the tester's home.
-    BORG_BASE_DIR: path.join(dir, "borg-home"),
-  }),
+  ...BORG,
   allRuns: (env) => tool("borg", ["list", "--short"], env).split("\n").filter(Boolean).sort(),
   countSnapshots: (env) =>
     tool("borg", ["list", "--short"], env).split("\n").filter(Boolean).length,

@@ -13,6 +13,7 @@ import { DatabaseRequest } from "../../providers/database/contract";
 import { dumpEnvOf } from "../../providers/database/login-env";
 import { MARIADB_DUMP } from "../../providers/database/mariadb-server";
 import { provisioningSql } from "../../providers/database/mariadb-sql";
+import { BORG, BackupTool, RESTIC } from "../support/backup-tools";
 import { TestMariadb, startMariadb } from "../support/mariadb";
 import { requireProgram } from "../support/real";
 import { settingsWith } from "../support/settings";
@@ -26,35 +27,7 @@ import { settingsWith } from "../support/settings";
 
 const PASSWORD = "app-pw-'quoted' $x";
 
-interface Tool {
-  name: string;
-  programs: string[];
-  scripts(job: Parameters<typeof borgScripts>[0], paths: ScriptPaths): JobScripts;
-  repositoryEnv(dir: string): Record<string, string>;
-}
-
-const TOOLS: Tool[] = [
-  {
-    name: "borg",
-    programs: ["borg"],
-    scripts: (job, paths) => borgScripts(job, settingsWith(borg), paths),
-    repositoryEnv: (dir) => ({
-      BORG_REPO: path.join(dir, "repo"),
-      BORG_PASSPHRASE: "correct horse battery staple",
-      BORG_BASE_DIR: path.join(dir, "borg-home"),
-    }),
-  },
-  {
-    name: "restic",
-    programs: ["restic"],
-    scripts: (job, paths) => resticScripts(job, settingsWith(restic), paths),
-    repositoryEnv: (dir) => ({
-      RESTIC_REPOSITORY: path.join(dir, "repo"),
-      RESTIC_PASSWORD: "correct horse battery staple",
-      RESTIC_CACHE_DIR: path.join(dir, "restic-cache"),
-    }),
-  },
-];
+const TOOLS: BackupTool[] = [BORG, RESTIC];
 
 for (const tool of TOOLS) {
   describe(`${tool.name} backs up and restores a MariaDB database row for row (real ${tool.name} and MariaDB)`, function () {

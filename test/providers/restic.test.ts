@@ -17,21 +17,13 @@ import {
 } from "../contracts/backup";
 import { valueOf } from "../support/mocks";
 import { declaredContainer, planStack } from "../support/mocked-provider";
+import { RESTIC } from "../support/backup-tools";
 import { settingsWith } from "../support/settings";
 
 // ---------------------------------------------------------------- the contract
 
 backupContractSuite("restic", {
-  programs: ["restic"],
-  // Read every pack in the check, so the damaged one is found for sure.
-  scripts: (job, paths) =>
-    resticScripts(job, settingsWith(restic, { checkReadData: "100%" }), paths),
-  repositoryEnv: (dir) => ({
-    RESTIC_REPOSITORY: path.join(dir, "repo"),
-    RESTIC_PASSWORD: "correct horse battery staple",
-    RESTIC_CACHE_DIR: path.join(dir, "restic-cache"),
-  }),
-  // A run is its files snapshot; its name is the tag that is not the kind.
+  ...RESTIC,
   allRuns: (env) =>
     (
       JSON.parse(tool("restic", ["snapshots", "--json", "--tag", "files"], env)) as Array<{
