@@ -15,14 +15,18 @@ export async function planCommand(
     return EXIT_INVALID;
   }
   // Mock passwords need no key stretching: derived digests are placeholders (masked anyway).
+  // Only for this evaluation: a process that runs psf plan in-process (the tests) goes on
+  // computing real values afterwards.
   usePlanPlaceholders(true);
   const declared = await evaluate(registry, src.raw, src.stackName, (raw, stackName) =>
     runProgram(registry, { raw, stackName, plan }),
-  ).catch((e: unknown) => {
-    if (!(e instanceof ProgramFailure)) throw e;
-    process.stderr.write(`error: the program failed while planning: ${e.message}\n`);
-    return undefined;
-  });
+  )
+    .catch((e: unknown) => {
+      if (!(e instanceof ProgramFailure)) throw e;
+      process.stderr.write(`error: the program failed while planning: ${e.message}\n`);
+      return undefined;
+    })
+    .finally(() => usePlanPlaceholders(false));
   if (!declared) return 1;
   const resources = declared.map((r) => ({
     type: r.type,

@@ -1,7 +1,10 @@
 import { strict as assert } from "assert";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
+import * as path from "path";
 import { ProgramFailure, evaluate } from "../../cli/mock-engine";
+import { planCommand } from "../../cli/plan";
+import { planning } from "../../components/plan-placeholders";
 import { registry } from "../../providers";
 
 /** A program whose value fails inside an apply (as a refused OIDC discovery would). */
@@ -32,5 +35,25 @@ describe("psf plan when the program fails while computing a value", () => {
       declared.map((r) => r.name),
       ["s"],
     );
+  });
+
+  it("puts placeholders in its own evaluation only: the process computes real values afterwards", async () => {
+    const write = process.stdout.write;
+    let printed = "";
+    process.stdout.write = ((t: string | Uint8Array) => {
+      printed += String(t);
+      return true;
+    }) as typeof process.stdout.write;
+    try {
+      const stacks = path.join(__dirname, "..", "..", "stacks");
+      assert.equal(
+        await planCommand({ config: path.join(stacks, "Pulumi.ci.yaml"), json: true }),
+        0,
+      );
+    } finally {
+      process.stdout.write = write;
+    }
+    assert.match(printed, /"resources"/);
+    assert.equal(planning(), false);
   });
 });
