@@ -14,10 +14,6 @@ const hasAuth = (requests: Record<string, ProxyRoute>) =>
 /** ingress-nginx's annotations; other controllers ignore them (docs/providers/ingress.md). */
 const NGINX_INGRESS = "nginx.ingress.kubernetes.io";
 
-/** `[prefix/]name`: a DNS subdomain prefix, and a name of up to 63 letters, digits, `-_.`. */
-const ANNOTATION_KEY =
-  /^(?:[a-z0-9](?:[-a-z0-9]*[a-z0-9])?(?:\.[a-z0-9](?:[-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9](?:[-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
-
 export const ingressSettingsSpec = defineSpec({
   type: "object",
   fields: {
@@ -28,6 +24,7 @@ export const ingressSettingsSpec = defineSpec({
     },
     annotations: {
       type: "map",
+      keyFormat: "qualified-name",
       values: { type: "string", minLength: 0, maxLength: 4096 },
       default: {},
       doc: "added verbatim to every Ingress, winning over PSF's own by key (a controller's settings, cert-manager's issuer, ...)",
@@ -92,7 +89,7 @@ export const ingress = withComponent<ProxyRoute, IngressSettings>(
     description:
       "a Kubernetes Ingress per route on the cluster's ingress controller: TLS from the ssl contract, forward auth via the SSO (ingress-nginx)",
     settings: ingressSettingsSpec,
-    checkStack: (settings, stack, _requests, path) => {
+    checkStack: (_settings, stack, _requests, path) => {
       const issues: Issue[] = [];
       if (stack.target.kind !== "kubernetes")
         issues.push({
@@ -100,13 +97,6 @@ export const ingress = withComponent<ProxyRoute, IngressSettings>(
           message: `ingress routes through a Kubernetes Ingress, but the stack's target is ${stack.target.kind}`,
           hint: "use nginx on Docker (it runs its own server), or set psf:target kind: kubernetes",
         });
-      for (const key of Object.keys(settings.annotations ?? {}))
-        if (!ANNOTATION_KEY.test(key))
-          issues.push({
-            path: joinPath(joinPath(path, "annotations"), key),
-            message: `"${key}" is not an annotation key`,
-            hint: "e.g. nginx.ingress.kubernetes.io/proxy-connect-timeout or cert-manager.io/cluster-issuer",
-          });
       return issues;
     },
     needs: (_settings, _stack, requests) =>
