@@ -58,7 +58,11 @@ export type TargetConfig =
       kubeconfig?: string;
       storageClass?: string;
       ingressClass?: string;
-      /** How the proxy contract is exposed: an Ingress, or the proxy provider behind a Service. */
+      /**
+       * How a published port (a proxy's 80/443) is exposed: a LoadBalancer or a NodePort Service.
+       * `ingress` is the former way to route through an Ingress, reported with a hint to the
+       * provider that does it now.
+       */
       proxyMode: "ingress" | "loadbalancer" | "nodeport";
       /** Create the namespace (and delete it on destroy), or use one that exists. */
       createNamespace: boolean;
@@ -218,7 +222,7 @@ const kubernetesTargetSpec: ObjectSpec = {
     proxyMode: {
       type: "string",
       enum: ["ingress", "loadbalancer", "nodeport"],
-      default: "ingress",
+      default: "loadbalancer",
     },
     createNamespace: { type: "bool", default: true },
     clusterDomain: { type: "string", format: "dns", default: "cluster.local" },
@@ -241,7 +245,7 @@ function checkTarget(raw: unknown, issues: Issue[]): TargetConfig {
       check(raw, kubernetesTargetSpec, "target", issues) ?? {
         kind,
         namespace: "psf",
-        proxyMode: "ingress",
+        proxyMode: "loadbalancer",
         createNamespace: true,
         clusterDomain: "cluster.local",
         volumeAccessMode: "ReadWriteOnce",

@@ -36,6 +36,8 @@ export const PROBE_PATH = "/.psf/probe";
  */
 export class DockerTarget implements Target {
   readonly kind = "docker" as const;
+  /** Docker's embedded DNS: it answers only inside Docker networks. */
+  readonly nameserver = "127.0.0.11";
   readonly network: docker.Network;
   private readonly provider?: docker.Provider;
   private readonly volumes = new Map<string, docker.Volume>();

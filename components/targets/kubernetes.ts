@@ -20,7 +20,7 @@ import {
   securityContext,
   workloadLabels,
 } from "./kubernetes-objects";
-import { Deployed, PublicRoute, Target } from "./target";
+import { Deployed, IngressRoute, Target } from "./target";
 
 export type KubernetesTargetArgs = Extract<TargetConfig, { kind: "kubernetes" }> & {
   labels: Record<string, string>;
@@ -41,8 +41,6 @@ const DEFAULT_VOLUME_SIZE = "1Gi";
  */
 export class KubernetesTarget implements Target {
   readonly kind = "kubernetes" as const;
-  /** Only in ingress mode: otherwise the proxy provider runs its own server. */
-  readonly route?: (r: PublicRoute, opts: { parent: pulumi.Resource }) => pulumi.Resource[];
   private readonly provider: k8s.Provider;
   /** Absent when the stack uses a namespace that exists (`createNamespace: false`). */
   private readonly namespace?: k8s.core.v1.Namespace;
@@ -73,14 +71,16 @@ export class KubernetesTarget implements Target {
       );
     this.ns = this.namespace ? this.namespace.metadata.name : args.namespace;
     this.kubectl = kubectlBase(args);
-    if (args.proxyMode === "ingress")
-      this.route = (r, opts) =>
-        kubernetesIngress(r, {
-          namespace: this.ns,
-          ingressClass: args.ingressClass,
-          labels: args.labels,
-          opts: this.opts(opts.parent),
-        });
+  }
+
+  /** An Ingress and its TLS Secret: the cluster's ingress controller serves the route. */
+  ingress(r: IngressRoute, opts: pulumi.CustomResourceOptions): pulumi.Resource[] {
+    const base = this.opts(opts.parent!);
+    return kubernetesIngress(r, {
+      namespace: this.ns,
+      labels: this.args.labels,
+      opts: { ...opts, ...base },
+    });
   }
 
   /** The Service's cluster DNS name: it resolves in every namespace (the ingress controller's too). */

@@ -13,34 +13,35 @@ export interface Deployed {
   runNow?: pulumi.Output<string>;
 }
 
-/** A public HTTPS route, for targets that serve routes themselves (a Kubernetes Ingress). */
-export interface PublicRoute {
+/**
+ * A public HTTPS route the platform's own router serves (a Kubernetes Ingress on an ingress
+ * controller). What the router does beyond TLS and the upstream (forward auth, body limits) is
+ * the proxy provider's to say, in `annotations`, which the target adds verbatim.
+ */
+export interface IngressRoute {
   /** The route's requester, unique in the stack. */
   name: string;
   host: string;
   upstream: { host: string; port: number; scheme: "http" | "https" };
   tls: { certPem: pulumi.Input<string>; keyPem: pulumi.Input<string> };
-  /**
-   * Forward auth: the SSO's verify endpoint, where a 401 sends the browser, and the identity
-   * headers of the SSO's answer passed on to the upstream.
-   */
-  auth?: {
-    forwardAuthUrl: pulumi.Input<string>;
-    signinUrl: pulumi.Input<string>;
-    headers?: string[];
-  };
-  maxBodySize?: string;
-  websockets?: boolean;
+  /** The ingress class; absent: the cluster's default class. */
+  ingressClass?: string;
+  annotations: Record<string, pulumi.Input<string>>;
 }
 
 /** Turns workloads into resources on one kind of platform. */
 export interface Target {
   readonly kind: "docker" | "kubernetes";
   /**
-   * Present when the platform serves public routes itself (Kubernetes with proxyMode ingress):
-   * the proxy provider then declares routes here instead of running its own server.
+   * Present when the platform routes public traffic itself (Kubernetes' Ingress): the `ingress`
+   * proxy provider declares its routes here. Each resource is created with `opts`.
    */
-  route?(route: PublicRoute, opts: { parent: pulumi.Resource }): pulumi.Resource[];
+  ingress?(route: IngressRoute, opts: pulumi.CustomResourceOptions): pulumi.Resource[];
+  /**
+   * The DNS server a workload can ask for names at request time, where the platform has one at
+   * a fixed address (Docker's embedded DNS); absent, names resolve once, at start.
+   */
+  readonly nameserver?: string;
   deploy(
     workload: Workload,
     opts: { parent: pulumi.Resource; dependsOn?: pulumi.Input<pulumi.Resource>[] },

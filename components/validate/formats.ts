@@ -203,6 +203,27 @@ export function email(value: string): string | undefined {
   return undefined;
 }
 
+/**
+ * A Kubernetes label or annotation key: `[prefix/]name`, the prefix a DNS subdomain, the name
+ * up to 63 letters, digits, `-`, `_` and `.`, starting and ending alphanumeric.
+ */
+export function qualifiedName(value: string): string | undefined {
+  const slash = value.lastIndexOf("/");
+  const [prefix, name] =
+    slash < 0 ? [undefined, value] : [value.slice(0, slash), value.slice(slash + 1)];
+  if (
+    prefix !== undefined &&
+    (prefix.length > 253 ||
+      !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/.test(prefix))
+  )
+    return "has a prefix (before /) that is not a DNS subdomain";
+  if (name.length === 0 || name.length > 63)
+    return "needs a name (after any /) of 1 to 63 characters";
+  if (!/^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/.test(name))
+    return "may use only letters, digits, -, _ and . in its name, starting and ending with a letter or digit";
+  return undefined;
+}
+
 /** A PostgreSQL/MariaDB identifier we create (database or role name). */
 export function sqlIdentifier(value: string): string | undefined {
   if (value.length === 0) return "must not be empty";
@@ -230,6 +251,7 @@ export const formats = {
   env: envName,
   email,
   sql: sqlIdentifier,
+  "qualified-name": qualifiedName,
 };
 export type FormatName = keyof typeof formats;
 
@@ -252,4 +274,5 @@ export const formatExamples: Record<FormatName, string> = {
   env: "DATABASE_URL",
   email: "alice@example.org",
   sql: "my_app",
+  "qualified-name": "cert-manager.io/cluster-issuer",
 };

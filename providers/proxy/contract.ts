@@ -3,6 +3,7 @@ import { ContractDefinition, PlannedContext } from "../../components/contract";
 import { Issue, joinPath } from "../../components/errors";
 import type { ProviderNeed } from "../../components/provider";
 import { hostFor } from "../../components/public-url";
+import { checkProxyMode } from "./proxy-mode";
 
 export const PROXY_AUTH = ["none", "one_factor", "two_factor"] as const;
 
@@ -123,7 +124,7 @@ export const proxyContract: ContractDefinition<ProxyRequest, ProxyResult, ProxyR
       upstream: { scheme: "http", ...from.upstream },
     };
   },
-  checkServed: checkHosts,
+  checkServed: (routes, ctx) => [...checkHosts(routes, ctx), ...checkProxyMode(ctx)],
   serviceOutputs: (result) => ({ url: result?.url }),
 };
 

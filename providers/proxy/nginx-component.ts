@@ -3,16 +3,15 @@ import { Outputs } from "../../components/contract";
 import { ProviderArgs, ProviderInstance } from "../../components/provider";
 import { Workload, WorkloadFile } from "../../components/workload";
 import { sslContract } from "../ssl/contract";
+import { fullChain } from "../ssl/full-chain";
 import { SESSION_COOKIE_KEY, forwardAuthKey } from "../sso/contract";
 import { ProxyResult, ProxyRoute } from "./contract";
-import { DOCKER_DNS, NginxSettings, certRequester, hasAuth } from "./nginx";
+import { NginxSettings, certRequester, hasAuth } from "./nginx";
 import {
   CONTAINER_PATHS,
   HEALTH_PATH,
-  IDENTITY_HEADERS,
   certFiles,
   containerListen,
-  publicUrl,
   renderNginxConfig,
   upstreamUrl,
 } from "./nginx-config";
@@ -20,16 +19,6 @@ import {
 const WORKLOAD = "nginx";
 /** Test the new config first: a bad one is refused and the running one keeps serving. */
 export const RELOAD_COMMAND = ["sh", "-c", "nginx -t && nginx -s reload"];
-
-/** Leaf first, then the issuer unless the leaf PEM already carries it (a full chain). */
-function fullChain(
-  certPem: pulumi.Input<string>,
-  caPem: pulumi.Input<string | undefined> | undefined,
-): pulumi.Output<string> {
-  return pulumi
-    .all([certPem, caPem])
-    .apply(([cert, ca]) => (!ca || cert.includes(ca.trim()) ? cert : `${cert.trimEnd()}\n${ca}`));
-}
 
 /**
  * One nginx serving every route: TLS from the ssl contract, HTTP→HTTPS redirects,
@@ -48,7 +37,11 @@ export class Nginx extends pulumi.ComponentResource implements ProviderInstance 
   ) {
     super("psf:proxy:Nginx", name, {}, opts);
     const { requests } = args;
-    const settings = onTarget(args.settings, args.target.kind);
+    // Unset, upstream names are looked up at request time where the target has a DNS server to ask.
+    const settings = {
+      ...args.settings,
+      resolver: args.settings.resolver ?? args.target.nameserver ?? "",
+    };
     const shared = hasAuth(requests) ? args.shared("sso") : undefined;
     if (hasAuth(requests) && (!shared?.forwardAuthUrl || !shared?.portalUrl))
       throw new pulumi.RunError(
@@ -96,41 +89,17 @@ export class Nginx extends pulumi.ComponentResource implements ProviderInstance 
       });
     }
 
-    if (args.target.route) {
-      // The platform serves routes itself (Kubernetes ingress mode): declare them, run no nginx.
-      for (const [requester, route] of Object.entries(requests)) {
-        const cert = args.result(sslContract, certRequester(requester))!;
-        args.target.route(
-          {
-            name: requester,
-            host: route.host,
-            upstream: route.upstream,
-            tls: { certPem: fullChain(cert.certPem, cert.caPem), keyPem: cert.keyPem },
-            auth:
-              route.auth !== "none" && shared
-                ? {
-                    forwardAuthUrl: forwardAuthUrlOf(requester),
-                    signinUrl: pulumi.interpolate`${shared.portalUrl}/?rd=$scheme://$http_host$escaped_request_uri`,
-                    headers: IDENTITY_HEADERS.map(([h]) => h),
-                  }
-                : undefined,
-            maxBodySize: route.maxBodySize,
-            websockets: route.websockets,
-          },
-          { parent: this },
-        );
-      }
-    } else this.deployServer(name, args, files);
+    this.deployServer(name, { ...args, settings }, files);
 
     for (const [requester, route] of Object.entries(requests))
       this.results[requester] = {
-        url: pulumi.output(publicUrl(route.host, args.target.route ? 443 : settings.httpsPort)),
+        url: pulumi.output(args.publicUrl(route.host)),
         internalUrl: pulumi.output(upstreamUrl(route)),
       };
     this.registerOutputs({ config: this.config });
   }
 
-  /** nginx itself, publishing 80 and 443 on the host (Docker) or a LoadBalancer/NodePort (Kubernetes). */
+  /** nginx itself, publishing its HTTP and HTTPS ports (the target decides how). */
   private deployServer(
     name: string,
     args: ProviderArgs<ProxyRoute, NginxSettings>,
@@ -182,14 +151,4 @@ export class Nginx extends pulumi.ComponentResource implements ProviderInstance 
     };
     this.ready = args.target.deploy(workload, { parent: this }).resources;
   }
-}
-
-/**
- * Settings as they apply on the target. On Kubernetes there is no Docker DNS: upstream names
- * resolve once at start through the pod's resolver (a Service's cluster IP does not change).
- */
-function onTarget(settings: NginxSettings, kind: "docker" | "kubernetes"): NginxSettings {
-  return kind === "kubernetes" && settings.resolver === DOCKER_DNS
-    ? { ...settings, resolver: "" }
-    : settings;
 }

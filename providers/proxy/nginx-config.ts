@@ -1,5 +1,6 @@
 import type { NginxSettings } from "./nginx";
 import { ProxyRoute } from "./contract";
+import { SSO_IDENTITY_HEADERS } from "../sso/contract";
 
 /** Where nginx finds and puts its files. The container uses `CONTAINER_PATHS`; tests a temp dir. */
 export interface NginxPaths {
@@ -159,13 +160,10 @@ function portalRedirectBase(portalUrl: string): string {
   return `${u.origin}${u.pathname}${u.search ? `${u.search}&` : "?"}rd=`;
 }
 
-/** Headers carrying the signed-in person from the SSO's answer to the upstream (and nothing else). */
-export const IDENTITY_HEADERS = [
-  ["Remote-User", "remote_user"],
-  ["Remote-Groups", "remote_groups"],
-  ["Remote-Email", "remote_email"],
-  ["Remote-Name", "remote_name"],
-] as const;
+/** The SSO's identity headers, each with the nginx variable name of its upstream answer. */
+const IDENTITY_HEADERS = SSO_IDENTITY_HEADERS.map(
+  (h) => [h, h.toLowerCase().replace(/-/g, "_")] as const,
+);
 
 /**
  * The whole `nginx.conf`: one HTTP (redirect + ACME) and one HTTPS server per route, a

@@ -14,9 +14,6 @@ export const certRequester = (requester: string) => `nginx:${requester}`;
 export const hasAuth = (requests: Record<string, ProxyRoute>) =>
   Object.values(requests).some((r) => r.auth !== "none");
 
-/** Docker's embedded DNS, the default `resolver`: it answers only inside Docker networks. */
-export const DOCKER_DNS = "127.0.0.11";
-
 /** `resolver` is inserted verbatim: addresses (`host[:port]`), space-separated. */
 const RESOLVER = /^[A-Za-z0-9.:\[\]-]+( [A-Za-z0-9.:\[\]-]+)*$/;
 
@@ -58,8 +55,7 @@ export const nginxSettingsSpec = defineSpec({
       type: "string",
       minLength: 0,
       maxLength: 255,
-      default: DOCKER_DNS,
-      doc: 'DNS server(s) nginx asks for upstream names at request time (Docker\'s embedded DNS; on Kubernetes the cluster DNS IP); `""`: names are resolved once, at start',
+      doc: "DNS server(s) nginx asks for upstream names at request time; `\"\"`: names are resolved once, at start; default: the target's (Docker's embedded DNS, `127.0.0.11`; on Kubernetes none, since a Service's cluster IP does not change)",
     },
     hstsMaxAge: {
       type: "int",

@@ -34,6 +34,17 @@ export const forwardAuthKey = (service: string): string => `forwardAuthUrl:${ser
  */
 export const SESSION_COOKIE_KEY = "sessionCookie";
 
+/**
+ * The headers of a forward-auth answer that carry the signed-in person, which a proxy passes
+ * on to the app (and clears from the client's request, so nobody can claim to be someone).
+ */
+export const SSO_IDENTITY_HEADERS = [
+  "Remote-User",
+  "Remote-Groups",
+  "Remote-Email",
+  "Remote-Name",
+] as const;
+
 /** A person's initial sign-in, as the `accounts` stack output shows it (secret). */
 export interface Account {
   /** Where to sign in. */

@@ -31,6 +31,7 @@ const FORMAT_WORDS: Record<FormatName, string> = {
   env: "an environment variable name",
   email: "an email address",
   sql: "an SQL identifier",
+  "qualified-name": "a Kubernetes annotation or label key",
 };
 
 function formatted(f: FormatName): string {

@@ -40,8 +40,13 @@ import { requireProgram } from "../support/real";
 // ---------------------------------------------------------------- helpers
 
 /** Settings as a user gets them: the provider's own defaults, then overrides. */
+/** The default settings as nginx runs them on Docker, whose embedded DNS is at 127.0.0.11. */
 function settingsWith(over: Partial<NginxSettings> = {}): NginxSettings {
-  return { ...(check({}, nginx.settings, "providers.proxy", []) as NginxSettings), ...over };
+  return {
+    ...(check({}, nginx.settings, "providers.proxy", []) as NginxSettings),
+    resolver: "127.0.0.11",
+    ...over,
+  };
 }
 
 /** The installed nginx's version, so the config uses syntax it knows (`http2 on` is 1.25.1+). */
@@ -547,12 +552,13 @@ describe("nginx provider in a Pulumi program (mocked engine)", () => {
       },
     };
     let instance: Nginx | undefined;
+    const settings = settingsWith({ httpsPort: 8443, listenAddress: "192.0.2.10" });
     await evaluate(testRegistry, {}, "test", () => {
       // Through the definition, which loads the class and declares the default image.
       instance = nginx.create(
         "nginx",
         {
-          settings: settingsWith({ httpsPort: 8443, listenAddress: "192.0.2.10" }),
+          settings,
           requests: routes,
           stack: validateConfig(fixture(), "test", testRegistry).plan!.stack,
           target,
@@ -565,7 +571,8 @@ describe("nginx provider in a Pulumi program (mocked engine)", () => {
                 } as any)
               : undefined,
           shared: (contract) => (contract === "sso" ? new StubSso("sso").shared : undefined),
-          publicUrl: (host) => `https://${host}`,
+          // What the framework gives every provider: the proxy's own public URL of a host.
+          publicUrl: (host) => nginx.publicUrl!(settings, host),
           configSecret: () => undefined,
           image: (key, fallback) => (
             images.push(`${key}=${fallback}`),

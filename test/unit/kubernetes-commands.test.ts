@@ -73,7 +73,7 @@ const targetArgs = (over: Partial<KubernetesTargetArgs> = {}): KubernetesTargetA
   kind: "kubernetes",
   namespace: "apps",
   context: "prod cluster",
-  proxyMode: "ingress",
+  proxyMode: "loadbalancer",
   createNamespace: true,
   clusterDomain: "cluster.local",
   volumeAccessMode: "ReadWriteOnce",

@@ -11,16 +11,19 @@ import { registry } from "../../providers";
 import { MODELS_VERSION, validateObject } from "../support/kubernetes-schema";
 
 const root = path.join(__dirname, "..", "..");
-/** The dev stack, unchanged but for its target (and whoami's replicas and resources). */
-function devOn(target: Record<string, unknown>): RawConfig {
+/** The dev stack, unchanged but for its target and proxy (and whoami's replicas and resources). */
+function devOn(target: Record<string, unknown>, proxy?: Record<string, unknown>): RawConfig {
   const raw = structuredClone(
     readStackFile(path.join(root, "stacks", "Pulumi.dev.yaml")).raw,
   ) as any;
   raw.target = { kind: "kubernetes", namespace: "psf", ...target };
+  if (proxy) raw.providers.proxy = proxy;
   raw.services.whoami.replicas = 2;
   raw.services.whoami.resources = { cpu: "50m", memory: "32Mi", memoryLimit: "64Mi" };
   return raw;
 }
+/** Routes as Ingress objects on the cluster's controller (the ingress proxy provider). */
+const INGRESS = { use: "ingress" };
 const plan = (raw: RawConfig) =>
   evaluate(registry, raw, "dev", (r, s) => runProgram(registry, { raw: r, stackName: s }));
 const kindOf = (r: PlannedResource) => r.type.split(":").pop()!;
@@ -45,7 +48,7 @@ describe("Kubernetes target", () => {
   let rs: PlannedResource[];
   before(async function () {
     this.timeout(120_000);
-    rs = await plan(devOn({ ingressClass: "nginx", storageClass: "fast", proxyMode: "ingress" }));
+    rs = await plan(devOn({ ingressClass: "nginx", storageClass: "fast" }, INGRESS));
   });
 
   it("maps the dev stack to idiomatic objects in its namespace, and nothing to Docker", () => {
@@ -70,7 +73,7 @@ describe("Kubernetes target", () => {
       rs.filter((r) => r.type.startsWith("docker:")),
       [],
     );
-    // Ingress mode: the platform serves routes; no nginx of our own.
+    // The ingress proxy: the platform serves routes; no nginx of our own.
     assert.ok(!kinds.some((k) => k.endsWith("/nginx")), kinds.join(", "));
     for (const r of objects(rs).filter((x) => kindOf(x) !== "Namespace"))
       assert.equal((mask(r.inputs) as any).metadata.namespace, "psf", r.name);
@@ -171,7 +174,7 @@ describe("Kubernetes target", () => {
   });
 
   it("asks for a volume size where the provider gives one", async () => {
-    const raw = devOn({ proxyMode: "ingress" }) as any;
+    const raw = devOn({}, INGRESS) as any;
     raw.providers.database.dataSize = "20Gi";
     assert.equal(
       find(await plan(raw), "PersistentVolumeClaim", "postgres-data").spec.resources.requests
@@ -224,7 +227,7 @@ describe("Kubernetes target", () => {
 
   it("rolls the pods when only a secret env value changes (a keyed digest in the pod template)", async () => {
     const withToken = (token: string) => {
-      const raw = devOn({ proxyMode: "ingress" }) as any;
+      const raw = devOn({}, INGRESS) as any;
       raw.services.whoami.env.API_TOKEN = new SecureValue(token);
       return plan(raw);
     };
@@ -301,7 +304,10 @@ describe("Kubernetes target", () => {
 
   it("uses an existing namespace and ReadWriteMany claims when told to, with no affinity then", async () => {
     const rwx = await plan(
-      devOn({ namespace: "apps", createNamespace: false, volumeAccessMode: "ReadWriteMany" }),
+      devOn(
+        { namespace: "apps", createNamespace: false, volumeAccessMode: "ReadWriteMany" },
+        INGRESS,
+      ),
     );
     assert.ok(!objects(rwx).some((r) => kindOf(r) === "Namespace"));
     for (const r of objects(rwx))

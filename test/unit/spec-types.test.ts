@@ -12,6 +12,7 @@ import type { PostgresSettings } from "../../providers/database/postgres";
 import type { LdapRequest } from "../../providers/ldap/contract";
 import type { OpenldapSettings } from "../../providers/ldap/openldap";
 import type { ProxyRequest } from "../../providers/proxy/contract";
+import type { IngressSettings } from "../../providers/proxy/ingress";
 import type { NginxSettings } from "../../providers/proxy/nginx";
 import type { SecretsRequest } from "../../providers/secrets/contract";
 import type { GeneratedSecretsSettings } from "../../providers/secrets/generated";
@@ -169,7 +170,7 @@ const settingsTypes: [
       httpsPort: number;
       listenAddress: string;
       clientMaxBodySize: string;
-      resolver: string;
+      resolver?: string;
       hstsMaxAge: number;
       hstsIncludeSubdomains: boolean;
       frameOptions: "SAMEORIGIN" | "DENY" | "off";
@@ -194,7 +195,8 @@ const settingsTypes: [
       version?: string;
     }
   >,
-] = [true, true, true, true, true, true, true, true, true, true, true, true];
+  Equal<IngressSettings, { ingressClass?: string; annotations: Record<string, string> }>,
+] = [true, true, true, true, true, true, true, true, true, true, true, true, true];
 
 // Contracts' requests, as providers receive them (after `defaults()`).
 const requestTypes: [

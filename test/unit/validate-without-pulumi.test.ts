@@ -35,13 +35,15 @@ function runFresh(commands: string[][]): {
 }
 
 describe("psf validate and psf graph without the Pulumi SDK", () => {
-  it("validate and graph the dev stack without loading any @pulumi/ module", () => {
+  it("validate and graph the dev stack (and validate the k8s one) without loading any @pulumi/ module", () => {
     const r = runFresh([
       ["validate", "--stack", "dev"],
       ["graph", "--stack", "dev"],
+      ["validate", "--stack", "k8s"],
     ]);
-    assert.deepEqual(r.codes, [0, 0], r.stderr);
+    assert.deepEqual(r.codes, [0, 0, 0], r.stderr);
     assert.match(r.stdout, /^dev: valid \(2 services\)$/m);
+    assert.match(r.stdout, /^k8s: valid \(1 services?\)$/m);
     assert.match(r.stdout, /^flowchart LR$/m);
     // A value import of @pulumi/* in a provider definition, the resolver or the validator
     // (rather than in its *-component.ts module, loaded by `create`) shows up here.
