@@ -10,6 +10,7 @@ import { postgres } from "./database/postgres";
 import { ldapContract } from "./ldap/contract";
 import { openldap } from "./ldap/openldap";
 import { proxyContract } from "./proxy/contract";
+import { caddy } from "./proxy/caddy";
 import { nginx } from "./proxy/nginx";
 import { config } from "./secrets/config";
 import { secretsContract } from "./secrets/contract";
@@ -50,6 +51,7 @@ export const providers: ProviderDefinition[] = [
   oidc,
   // proxy
   nginx,
+  caddy,
   // backup
   borg,
   restic,
