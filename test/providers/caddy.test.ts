@@ -8,10 +8,11 @@ import * as net from "net";
 import * as os from "os";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import { evaluate } from "../../cli/mock-engine";
+import { evaluate, mask } from "../../cli/mock-engine";
+import { shellQuote } from "../../components/shell";
 import { readStackFile } from "../../components/stack-file";
 import { ProviderDefinition, ProviderInstance } from "../../components/provider";
-import { validateConfig } from "../../components/program";
+import { runProgram, validateConfig } from "../../components/program";
 import { Registry } from "../../components/registry";
 import { Target } from "../../components/targets/target";
 import { check } from "../../components/validate/schema";
@@ -697,6 +698,47 @@ describe("caddy provider in a Pulumi program (mocked engine)", () => {
 
     assert.equal(await valueOf(instance!.results.admin.url), "https://console.example.org:8443");
     assert.equal(await valueOf(instance!.results.admin.internalUrl), "http://admin:9000");
+  });
+});
+
+describe("caddy provider on the Docker target (mocked engine)", () => {
+  it("plans the container with the config and 0600 key files, reloaded in place by caddy reload", async () => {
+    const declared = await evaluate(testRegistry, fixture(), "test", (raw, stackName) =>
+      runProgram(testRegistry, { raw, stackName }),
+    );
+    const container = declared.find(
+      (r) => r.type === "docker:index/container:Container" && r.name === "caddy",
+    )!;
+    const reload = declared.find(
+      (r) => r.type === "command:local:Command" && r.name === "caddy-reload",
+    )!;
+    assert.ok(container && reload, declared.map((r) => `${r.type} ${r.name}`).join("\n"));
+    for (const r of [container, reload])
+      assert.doesNotMatch(JSON.stringify(mask(r.inputs)), /PRIVATE KEY-----\\nmock-/);
+    const uploads = mask(container.inputs.uploads, true) as Array<{
+      file: string;
+      content: string;
+      permissions: string;
+    }>;
+    assert.deepEqual(
+      uploads
+        .filter((u) => u.file.endsWith(".key"))
+        .map((k) => `${k.file} ${k.permissions}`)
+        .sort(),
+      ["blog", "chat", "console", "files", "notes"].map(
+        (h) => `/etc/caddy/psf/certs/${h}.example.org.key 0600`,
+      ),
+    );
+    const config = JSON.parse(uploads.find((u) => u.file === "/etc/caddy/caddy.json")!.content);
+    assert.deepEqual(
+      config.apps.tls.certificates.load_files.map((f: any) => f.tags[0]),
+      ["blog", "chat", "console", "files", "notes"].map((h) => `${h}.example.org`),
+    );
+    // The reload step runs the provider's command in the container, words quoted as they are.
+    assert.ok(
+      String(reload.inputs.create).includes(RELOAD_COMMAND.map(shellQuote).join(" ")),
+      String(reload.inputs.create),
+    );
   });
 });
 
