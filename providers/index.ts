@@ -10,6 +10,7 @@ import { postgres } from "./database/postgres";
 import { ldapContract } from "./ldap/contract";
 import { openldap } from "./ldap/openldap";
 import { proxyContract } from "./proxy/contract";
+import { caddy } from "./proxy/caddy";
 import { ingress } from "./proxy/ingress";
 import { nginx } from "./proxy/nginx";
 import { config } from "./secrets/config";
@@ -51,6 +52,7 @@ export const providers: ProviderDefinition[] = [
   oidc,
   // proxy
   nginx,
+  caddy,
   ingress,
   // backup
   borg,

@@ -1,0 +1,153 @@
+import * as pulumi from "@pulumi/pulumi";
+import { Outputs } from "../../components/contract";
+import { ProviderArgs, ProviderInstance } from "../../components/provider";
+import { Workload, WorkloadFile } from "../../components/workload";
+import { sslContract } from "../ssl/contract";
+import { SESSION_COOKIE_KEY, forwardAuthKey } from "../sso/contract";
+import { CaddySettings, certRequester, hasAuth } from "./caddy";
+import {
+  CONTAINER_ADMIN,
+  CONTAINER_PATHS,
+  HEALTH_PATH,
+  certFiles,
+  containerListen,
+  renderCaddyConfig,
+  upstreamUrl,
+} from "./caddy-config";
+import { ProxyResult, ProxyRoute } from "./contract";
+
+const WORKLOAD = "caddy";
+/**
+ * Caddy loads the new config beside the running one and switches over: open connections
+ * (websockets, long downloads) finish on the old one. A config it refuses changes nothing.
+ */
+export const RELOAD_COMMAND = ["caddy", "reload", "--config", CONTAINER_PATHS.config];
+
+/** Leaf first, then the issuer unless the leaf PEM already carries it (a full chain). */
+function fullChain(
+  certPem: pulumi.Input<string>,
+  caPem: pulumi.Input<string | undefined> | undefined,
+): pulumi.Output<string> {
+  return pulumi
+    .all([certPem, caPem])
+    .apply(([cert, ca]) => (!ca || cert.includes(ca.trim()) ? cert : `${cert.trimEnd()}\n${ca}`));
+}
+
+/**
+ * One Caddy serving every route: TLS from the ssl contract (Caddy's own automatic HTTPS off),
+ * HTTP→HTTPS redirects, security headers and forward auth through the SSO. Config changes
+ * reload Caddy in place.
+ */
+export class Caddy extends pulumi.ComponentResource implements ProviderInstance {
+  readonly results: Record<string, Outputs<ProxyResult>> = {};
+  ready: pulumi.Resource[] = [];
+  /** The rendered `caddy.json` (no secrets in it; keys are separate files). */
+  readonly config: pulumi.Output<string>;
+
+  constructor(
+    name: string,
+    args: ProviderArgs<ProxyRoute, CaddySettings>,
+    opts?: pulumi.ComponentResourceOptions,
+  ) {
+    super("psf:proxy:Caddy", name, {}, opts);
+    const { requests, settings } = args;
+    const shared = hasAuth(requests) ? args.shared("sso") : undefined;
+    if (hasAuth(requests) && (!shared?.forwardAuthUrl || !shared?.portalUrl))
+      throw new pulumi.RunError(
+        "caddy: routes with auth need an sso provider that offers forward auth (forwardAuthUrl, portalUrl)",
+      );
+    // A route's own forward-auth URL, where the SSO gives one (per-route access).
+    const own = Object.keys(requests).filter((r) => shared?.[forwardAuthKey(r)]);
+    type Sso = NonNullable<Parameters<typeof renderCaddyConfig>[2]["sso"]>;
+    const sso: pulumi.Output<Sso | undefined> = shared
+      ? pulumi
+          .all([
+            shared.forwardAuthUrl,
+            shared.portalUrl,
+            pulumi.all(own.map((r) => shared[forwardAuthKey(r)])),
+          ])
+          .apply(([forwardAuthUrl, portalUrl, urls]) => ({
+            forwardAuthUrl,
+            portalUrl,
+            forwardAuthUrls: Object.fromEntries(own.map((r, i) => [r, urls[i]])),
+          }))
+      : pulumi.output(undefined);
+    const sessionCookie = args.shared("sso")?.[SESSION_COOKIE_KEY] ?? pulumi.output(undefined);
+    const listen = containerListen(settings);
+    this.config = pulumi.all([sso, sessionCookie]).apply(([s, cookie]) =>
+      renderCaddyConfig(requests, settings, {
+        paths: CONTAINER_PATHS,
+        listen,
+        admin: CONTAINER_ADMIN,
+        sso: s,
+        ssoSessionCookie: cookie,
+      }),
+    );
+
+    const files: WorkloadFile[] = [
+      { path: CONTAINER_PATHS.config, content: this.config, mode: 0o644 },
+    ];
+    for (const [requester, route] of Object.entries(requests)) {
+      const cert = args.result(sslContract, certRequester(requester));
+      if (!cert) throw new Error(`caddy: no ssl result for ${certRequester(requester)}`);
+      const paths = certFiles(CONTAINER_PATHS, route.host);
+      files.push({ path: paths.cert, content: fullChain(cert.certPem, cert.caPem), mode: 0o644 });
+      files.push({
+        path: paths.key,
+        content: pulumi.secret(cert.keyPem),
+        secret: true,
+        mode: 0o600,
+      });
+    }
+
+    const workload: Workload = {
+      name: WORKLOAD,
+      component: "proxy",
+      partOf: name,
+      image: args.image("caddy"),
+      command: ["caddy", "run", "--config", CONTAINER_PATHS.config],
+      files,
+      // ACME HTTP-01 challenges: a client writes into this volume, Caddy serves it on port 80.
+      volumes: [
+        {
+          volume: { owner: WORKLOAD, name: "acme" },
+          mountPath: CONTAINER_PATHS.acmeRoot,
+          readOnly: true,
+        },
+      ],
+      ports: [
+        {
+          name: "http",
+          containerPort: listen.http,
+          hostPort: settings.httpPort,
+          hostAddress: settings.listenAddress,
+        },
+        {
+          name: "https",
+          containerPort: listen.https,
+          hostPort: settings.httpsPort,
+          hostAddress: settings.listenAddress,
+        },
+      ],
+      healthcheck: {
+        http: { path: HEALTH_PATH, port: listen.health },
+        intervalSeconds: 10,
+        timeoutSeconds: 5,
+        retries: 3,
+        startPeriodSeconds: 5,
+      },
+      reloadCommand: RELOAD_COMMAND,
+      // Apps reach public URLs (the SSO's issuer above all) through this Caddy, inside the stack.
+      aliases: [...new Set(Object.values(requests).map((r) => r.host))].sort(),
+      stateful: false,
+    };
+    this.ready = args.target.deploy(workload, { parent: this }).resources;
+
+    for (const [requester, route] of Object.entries(requests))
+      this.results[requester] = {
+        url: pulumi.output(args.publicUrl(route.host)),
+        internalUrl: pulumi.output(upstreamUrl(route)),
+      };
+    this.registerOutputs({ config: this.config });
+  }
+}
