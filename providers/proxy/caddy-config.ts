@@ -247,7 +247,7 @@ function siteRoute(requester: string, r: ProxyRoute, s: CaddySettings, o: Render
           ),
         ]
       : []),
-    ...(o.ssoSessionCookie ? cookieCut(o.ssoSessionCookie) : []),
+    ...(o.ssoSessionCookie && !r.ssoOwn ? cookieCut(o.ssoSessionCookie) : []),
     ...(s.gzip
       ? [{ handler: "encode", encodings: { gzip: {} }, prefer: ["gzip"], minimum_length: 1024 }]
       : []),

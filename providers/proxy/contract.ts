@@ -12,6 +12,8 @@ export interface ProxyRoute extends ProxyRequest {
   /** Public host name, `<subdomain>.<domain>`. */
   host: string;
   upstream: { host: string; port: number; scheme: "http" | "https" };
+  /** The SSO's own route (its portal): the one upstream that gets the SSO's session cookie. */
+  ssoOwn?: boolean;
 }
 
 export interface ProxyResult {
@@ -24,13 +26,16 @@ export interface ProxyNeedFrom {
   upstream: { host: string; port: number; scheme?: "http" | "https" };
   /** The public subdomain; default: the requester's provider name. */
   subdomain?: string;
+  /** The SSO's own route, which keeps its session cookie (see ProxyRoute.ssoOwn). */
+  ssoOwn?: boolean;
 }
 
 /**
- * A provider's own public route (a sign-in portal): nothing in front of it, and no ordering
- * edge, since the proxy reads the provider's URLs rather than the provider the proxy's.
+ * An SSO provider's own public route (its sign-in portal): nothing in front of it, the SSO's
+ * session cookie passed to it (every other upstream has it removed), and no ordering edge,
+ * since the proxy reads the provider's URLs rather than the provider the proxy's.
  */
-export function publicRouteNeed(
+export function ssoPortalNeed(
   requester: string,
   upstream: ProxyNeedFrom["upstream"],
   subdomain: string,
@@ -40,7 +45,7 @@ export function publicRouteNeed(
     requester,
     request: { auth: "none" },
     consumes: false,
-    from: { upstream, subdomain } satisfies ProxyNeedFrom,
+    from: { upstream, subdomain, ssoOwn: true } satisfies ProxyNeedFrom,
   };
 }
 
@@ -122,6 +127,7 @@ export const proxyContract: ContractDefinition<ProxyRequest, ProxyResult, ProxyR
       ...req,
       host: hostFor(from.subdomain ?? ctx.requester.split(":")[0], ctx.stack.domain),
       upstream: { scheme: "http", ...from.upstream },
+      ...(from.ssoOwn ? { ssoOwn: true } : {}),
     };
   },
   checkServed: (routes, ctx) => [...checkHosts(routes, ctx), ...checkProxyMode(ctx)],

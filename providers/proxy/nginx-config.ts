@@ -333,7 +333,7 @@ function routeServers(
         )
       : [],
     "  location / {",
-    mainLocation(r, s, upstream, headers, !!o.ssoSessionCookie).map((l) => `    ${l}`),
+    mainLocation(r, s, upstream, headers, !!o.ssoSessionCookie && !r.ssoOwn).map((l) => `    ${l}`),
     "  }",
     "}",
   ].flat();

@@ -1,7 +1,7 @@
 import { defineSpec, Infer } from "../../components/validate/infer";
 import { Issue, joinPath } from "../../components/errors";
 import { ProviderNeed, withComponent } from "../../components/provider";
-import { publicRouteNeed } from "../proxy/contract";
+import { ssoPortalNeed } from "../proxy/contract";
 import { SsoRequest } from "./contract";
 
 /** Authelia's release the config is written for (its 4.38 schema). */
@@ -112,7 +112,7 @@ export const authelia = withComponent<SsoRequest, AutheliaSettings>(
           requester: "authelia",
           request: { name: "authelia", extensions: [] },
         },
-        publicRouteNeed("authelia", { host: WORKLOAD, port: PORT }, settings.subdomain ?? "auth"),
+        ssoPortalNeed("authelia", { host: WORKLOAD, port: PORT }, settings.subdomain ?? "auth"),
       ];
       if (stack.providers && typeof stack.providers === "object" && "ldap" in stack.providers)
         needs.push({ contract: "ldap", requester: "authelia", request: { groups: [] } });

@@ -2,7 +2,7 @@ import { defineSpec, Infer } from "../../components/validate/infer";
 import type { StackSettings } from "../../components/config";
 import { Issue, joinPath } from "../../components/errors";
 import { ProviderNeed, withComponent } from "../../components/provider";
-import { publicRouteNeed } from "../proxy/contract";
+import { ssoPortalNeed } from "../proxy/contract";
 import { SsoRequest } from "./contract";
 
 /** oauth2-proxy's release the config is written for (its alpha config schema). */
@@ -174,7 +174,7 @@ export const oidc = withComponent<SsoRequest, OidcSettings>(
       if (forwardAuthServices(stack).length === 0) return [];
       // oauth2-proxy's sign-in and callback.
       const needs: ProviderNeed[] = [
-        publicRouteNeed(
+        ssoPortalNeed(
           "oidc",
           { host: WORKLOAD, port: PORT },
           settings.forwardAuthSubdomain ?? "oauth2",

@@ -424,6 +424,8 @@ export function proxyContractSuite(providerName: string, adapter: ProxyAdapter):
         }),
         private: route("private", echo.port, { auth: "one_factor" }),
         live: route("live", echo.port, { websockets: true }),
+        // The SSO's own portal, the one upstream that gets its session cookie.
+        portal: route("portal", echo.port, { ssoOwn: true }),
       };
       const certs = Object.fromEntries(
         Object.entries(routes).map(([k, r]) => [k, ca.issue(r.host)]),
@@ -542,7 +544,7 @@ export function proxyContractSuite(providerName: string, adapter: ProxyAdapter):
       assert.equal(h["remote-name"], SSO_IDENTITY.name);
     });
 
-    it("keeps the SSO's session cookie from every app, and passes every other cookie as it came", async () => {
+    it("keeps the SSO's session cookie from every app but the SSO's own portal, and passes every other cookie as it came", async () => {
       const cookies = async (name: string, cookie: string) => {
         const r = await get(name, "/c", { headers: { Cookie: cookie } });
         assert.equal(r.status, 200, `${name}: ${cookie}`);
@@ -569,6 +571,11 @@ export function proxyContractSuite(providerName: string, adapter: ProxyAdapter):
       );
       // Only the session: no Cookie header at all.
       assert.equal(await cookies("open", SSO_SESSION), undefined);
+      // The SSO itself gets its own session, or nobody could stay signed in.
+      assert.equal(
+        await cookies("portal", `theme=dark; ${SSO_SESSION}; lang=en`),
+        `theme=dark; ${SSO_SESSION}; lang=en`,
+      );
     });
 
     it("tunnels a websocket upgrade on a route that asks for websockets", async () => {
