@@ -256,6 +256,8 @@ export async function browserChecks(opts: BrowserCheckOptions): Promise<void> {
           await assertIssuer(response, "whoami");
           const text = await alicePage.locator("body").innerText();
           assert.match(text, /^Remote-User: alice$/m, "whoami does not echo Remote-User: alice");
+          // The browser holds Authelia's session cookie for the whole domain; the app never gets it.
+          assert.doesNotMatch(text, /authelia_session/, "whoami received alice's SSO session");
           await shot(alicePage, "02-alice-whoami.png");
         },
       ],
