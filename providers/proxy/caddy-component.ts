@@ -4,7 +4,8 @@ import { ProviderArgs, ProviderInstance } from "../../components/provider";
 import { Workload, WorkloadFile } from "../../components/workload";
 import { sslContract } from "../ssl/contract";
 import { SESSION_COOKIE_KEY, forwardAuthKey } from "../sso/contract";
-import { CaddySettings, certRequester, hasAuth } from "./caddy";
+import { CaddySettings, certRequester } from "./caddy";
+import { hasAuth } from "./route-needs";
 import {
   CONTAINER_ADMIN,
   CONTAINER_PATHS,

@@ -3,16 +3,16 @@ import { isIP } from "net";
 import { Issue, joinPath } from "../../components/errors";
 import { withComponent } from "../../components/provider";
 import { ProxyRoute } from "./contract";
+import { routeNeeds } from "./route-needs";
+import { securityHeaderFields } from "./security-header-settings";
 import { publicUrl } from "./caddy-config";
 
 /** The pinned image (images/caddy builds the same module version; scripts/caddy.sh checks). */
 const IMAGE = "caddy:2.11.9";
 
+const routes = routeNeeds("caddy");
 /** The ssl requester of a route's certificate. */
-export const certRequester = (requester: string) => `caddy:${requester}`;
-
-export const hasAuth = (requests: Record<string, ProxyRoute>) =>
-  Object.values(requests).some((r) => r.auth !== "none");
+export const certRequester = routes.certRequester;
 
 export const caddySettingsSpec = defineSpec({
   type: "object",
@@ -42,46 +42,7 @@ export const caddySettingsSpec = defineSpec({
       default: "10m",
       doc: "request body limit unless the route sets `maxBodySize` (`0`: none)",
     },
-    hstsMaxAge: {
-      type: "int",
-      min: 0,
-      max: 63072000,
-      default: 31536000,
-      doc: "`Strict-Transport-Security` max-age in seconds; `0` sends none",
-    },
-    hstsIncludeSubdomains: {
-      type: "bool",
-      default: false,
-      doc: "add `includeSubDomains` (only if every subdomain has HTTPS)",
-    },
-    frameOptions: {
-      type: "string",
-      enum: ["SAMEORIGIN", "DENY", "off"],
-      default: "SAMEORIGIN",
-      doc: "`X-Frame-Options`",
-    },
-    referrerPolicy: {
-      type: "string",
-      enum: [
-        "no-referrer",
-        "no-referrer-when-downgrade",
-        "origin",
-        "origin-when-cross-origin",
-        "same-origin",
-        "strict-origin",
-        "strict-origin-when-cross-origin",
-        "unsafe-url",
-      ],
-      default: "strict-origin-when-cross-origin",
-      doc: "`Referrer-Policy`",
-    },
-    contentSecurityPolicy: {
-      type: "string",
-      minLength: 0,
-      maxLength: 4096,
-      default: "",
-      doc: "`Content-Security-Policy`, sent on every route when not empty",
-    },
+    ...securityHeaderFields,
     gzip: { type: "bool", default: true, doc: "compress responses over 1 KiB" },
     connectTimeout: {
       type: "int",
@@ -149,14 +110,8 @@ export const caddy = withComponent<ProxyRoute, CaddySettings>(
         });
       return issues;
     },
-    needs: (_settings, _stack, requests) =>
-      Object.entries(requests).map(([requester, route]) => ({
-        contract: "ssl" as const,
-        requester: certRequester(requester),
-        request: { domain: route.host, sans: [] },
-      })),
-    // The SSO's forward-auth endpoint is read only when some route asks for auth.
-    reads: (_settings, _stack, requests) => (hasAuth(requests ?? {}) ? ["sso"] : []),
+    needs: routes.needs,
+    reads: routes.reads,
     publicUrl: (settings, host) => publicUrl(host, settings.httpsPort),
     // Settings with errors arrive partial; their ports are reported at their own paths.
     hostPorts: (settings) =>

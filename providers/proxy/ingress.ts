@@ -4,12 +4,11 @@ import { Issue, joinPath } from "../../components/errors";
 import { withComponent } from "../../components/provider";
 import { SSO_IDENTITY_HEADERS } from "../sso/contract";
 import { ProxyRoute } from "./contract";
+import { routeNeeds } from "./route-needs";
 
+const routes = routeNeeds("ingress");
 /** The ssl requester of a route's certificate. */
-export const certRequester = (requester: string) => `ingress:${requester}`;
-
-const hasAuth = (requests: Record<string, ProxyRoute>) =>
-  Object.values(requests).some((r) => r.auth !== "none");
+export const certRequester = routes.certRequester;
 
 /** ingress-nginx's annotations; other controllers ignore them (docs/providers/ingress.md). */
 const NGINX_INGRESS = "nginx.ingress.kubernetes.io";
@@ -99,14 +98,8 @@ export const ingress = withComponent<ProxyRoute, IngressSettings>(
         });
       return issues;
     },
-    needs: (_settings, _stack, requests) =>
-      Object.entries(requests).map(([requester, route]) => ({
-        contract: "ssl" as const,
-        requester: certRequester(requester),
-        request: { domain: route.host, sans: [] },
-      })),
-    // The SSO's forward-auth endpoint is read only when some route asks for auth.
-    reads: (_settings, _stack, requests) => (hasAuth(requests ?? {}) ? ["sso"] : []),
+    needs: routes.needs,
+    reads: routes.reads,
     // The controller serves HTTPS on 443: no port in a URL.
     publicUrl: (_settings, host) => `https://${host}`,
   },

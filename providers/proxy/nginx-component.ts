@@ -6,7 +6,8 @@ import { sslContract } from "../ssl/contract";
 import { fullChain } from "../ssl/full-chain";
 import { SESSION_COOKIE_KEY, forwardAuthKey } from "../sso/contract";
 import { ProxyResult, ProxyRoute } from "./contract";
-import { NginxSettings, certRequester, hasAuth } from "./nginx";
+import { NginxSettings, certRequester } from "./nginx";
+import { hasAuth } from "./route-needs";
 import {
   CONTAINER_PATHS,
   HEALTH_PATH,

@@ -3,16 +3,16 @@ import { isIP } from "net";
 import { Issue, joinPath } from "../../components/errors";
 import { withComponent } from "../../components/provider";
 import { ProxyRoute } from "./contract";
+import { routeNeeds } from "./route-needs";
+import { securityHeaderFields } from "./security-header-settings";
 import { publicUrl } from "./nginx-config";
 
 /** The pinned image; the config runs on it and on older nginx alike unless `version` is set. */
 const IMAGE = "nginx:1.27-bookworm";
 
+const routes = routeNeeds("nginx");
 /** The ssl requester of a route's certificate. */
-export const certRequester = (requester: string) => `nginx:${requester}`;
-
-export const hasAuth = (requests: Record<string, ProxyRoute>) =>
-  Object.values(requests).some((r) => r.auth !== "none");
+export const certRequester = routes.certRequester;
 
 /** `resolver` is inserted verbatim: addresses (`host[:port]`), space-separated. */
 const RESOLVER = /^[A-Za-z0-9.:\[\]-]+( [A-Za-z0-9.:\[\]-]+)*$/;
@@ -57,46 +57,7 @@ export const nginxSettingsSpec = defineSpec({
       maxLength: 255,
       doc: "DNS server(s) nginx asks for upstream names at request time; `\"\"`: names are resolved once, at start; default: the target's (Docker's embedded DNS, `127.0.0.11`; on Kubernetes none, since a Service's cluster IP does not change)",
     },
-    hstsMaxAge: {
-      type: "int",
-      min: 0,
-      max: 63072000,
-      default: 31536000,
-      doc: "`Strict-Transport-Security` max-age in seconds; `0` sends none",
-    },
-    hstsIncludeSubdomains: {
-      type: "bool",
-      default: false,
-      doc: "add `includeSubDomains` (only if every subdomain has HTTPS)",
-    },
-    frameOptions: {
-      type: "string",
-      enum: ["SAMEORIGIN", "DENY", "off"],
-      default: "SAMEORIGIN",
-      doc: "`X-Frame-Options`",
-    },
-    referrerPolicy: {
-      type: "string",
-      enum: [
-        "no-referrer",
-        "no-referrer-when-downgrade",
-        "origin",
-        "origin-when-cross-origin",
-        "same-origin",
-        "strict-origin",
-        "strict-origin-when-cross-origin",
-        "unsafe-url",
-      ],
-      default: "strict-origin-when-cross-origin",
-      doc: "`Referrer-Policy`",
-    },
-    contentSecurityPolicy: {
-      type: "string",
-      minLength: 0,
-      maxLength: 4096,
-      default: "",
-      doc: "`Content-Security-Policy`, sent on every route when not empty",
-    },
+    ...securityHeaderFields,
     gzip: { type: "bool", default: true, doc: "compress text responses over 1 KiB" },
     connectTimeout: {
       type: "int",
@@ -189,14 +150,8 @@ export const nginx = withComponent<ProxyRoute, NginxSettings>(
         });
       return issues;
     },
-    needs: (_settings, _stack, requests) =>
-      Object.entries(requests).map(([requester, route]) => ({
-        contract: "ssl" as const,
-        requester: certRequester(requester),
-        request: { domain: route.host, sans: [] },
-      })),
-    // The SSO's forward-auth endpoint is read only when some route asks for auth.
-    reads: (_settings, _stack, requests) => (hasAuth(requests ?? {}) ? ["sso"] : []),
+    needs: routes.needs,
+    reads: routes.reads,
     publicUrl: (settings, host) => publicUrl(host, settings.httpsPort),
     // Settings with errors arrive partial; their ports are reported at their own paths.
     hostPorts: (settings) =>
