@@ -1,6 +1,7 @@
 import { sizeBytes } from "../../components/validate/formats";
 import type { CaddySettings } from "./caddy";
 import { ProxyRoute } from "./contract";
+import { certFiles, publicUrl, responseHeaders, upstreamUrl } from "./route-parts";
 import { SSO_IDENTITY_HEADERS } from "../sso/contract";
 
 /** Where Caddy finds its files. The container uses `CONTAINER_PATHS`; tests a temp dir. */
@@ -48,19 +49,8 @@ export interface RenderOptions {
   ssoSessionCookie?: string;
 }
 
-/** Files of a route's certificate; named by host, which the resolver keeps unique. */
-export function certFiles(paths: CaddyPaths, host: string): { cert: string; key: string } {
-  return { cert: `${paths.certDir}/${host}.crt`, key: `${paths.certDir}/${host}.key` };
-}
-
-/** The route's public URL: the port only when it is not 443. */
-export function publicUrl(host: string, httpsPort: number): string {
-  return `https://${host}${httpsPort === 443 ? "" : `:${httpsPort}`}`;
-}
-
-export function upstreamUrl(r: ProxyRoute): string {
-  return `${r.upstream.scheme}://${r.upstream.host}:${r.upstream.port}`;
-}
+// Shared by every proxy provider's config (route-parts.ts); importers of this file keep them.
+export { certFiles, publicUrl, responseHeaders, upstreamUrl } from "./route-parts";
 
 /**
  * A value Caddy takes literally: its replacer expands `{...}` placeholders in header values and
@@ -68,23 +58,6 @@ export function upstreamUrl(r: ProxyRoute): string {
  */
 export function literal(value: string): string {
   return value.replace(/[{}]/g, (c) => `\\${c}`);
-}
-
-/** Response headers of a route: security headers, then extraHeaders (which win by name). */
-export function responseHeaders(r: ProxyRoute, s: CaddySettings): Array<[string, string]> {
-  const base: Array<[string, string]> = [];
-  if (s.hstsMaxAge > 0)
-    base.push([
-      "Strict-Transport-Security",
-      `max-age=${s.hstsMaxAge}${s.hstsIncludeSubdomains ? "; includeSubDomains" : ""}`,
-    ]);
-  base.push(["X-Content-Type-Options", "nosniff"]);
-  if (s.frameOptions !== "off") base.push(["X-Frame-Options", s.frameOptions]);
-  base.push(["Referrer-Policy", s.referrerPolicy]);
-  if (s.contentSecurityPolicy) base.push(["Content-Security-Policy", s.contentSecurityPolicy]);
-  const extra = Object.entries(r.extraHeaders ?? {});
-  const overridden = new Set(extra.map(([n]) => n.toLowerCase()));
-  return [...base.filter(([n]) => !overridden.has(n.toLowerCase())), ...extra];
 }
 
 /** URLs from other providers go into the config; refuse what is not a plain http(s) URL. */
