@@ -21,7 +21,9 @@
 #   tags TAGS      build tags (e.g. timetzdata: the time zone database inside the binary)
 #   users U...     /etc/passwd and /etc/group entries, name:uid (group = uid)
 #   include X...   ca-certificates (the host's bundle as /etc/ssl/certs/ca-certificates.crt),
-#                  tmp (/tmp, mode 1777)
+#                  tmp (/tmp, mode 1777), busybox (Debian's static busybox as /bin/sh and its
+#                  applets: a shell for the docker target's reload step, which writes changed
+#                  files with sh and cmp)
 #   about TEXT     how long a cold build takes, for the progress line
 #   prebuild MOD SCRIPT
 #                  build against a writable copy of module MOD (at the version go.mod requires,
@@ -162,6 +164,18 @@ make_go_rootfs() {
         fi
         ;;
       tmp) mkdir -m 1777 "$dir/tmp" ;;
+      busybox)
+        if ! file -L /bin/busybox 2>/dev/null | grep -q 'statically linked'; then
+          echo "build-images: no static busybox on this host (apt-get install busybox-static)" >&2
+          rm -rf "$dir"
+          return 1
+        fi
+        mkdir -p "$dir/bin"
+        cp /bin/busybox "$dir/bin/busybox"
+        for u in $(/bin/busybox --list); do
+          [ -e "$dir/bin/$u" ] || ln -s busybox "$dir/bin/$u"
+        done
+        ;;
       *) echo "build-images: $recipe/go-build: unknown include $a" >&2 && rm -rf "$dir" && return 1 ;;
     esac
   done

@@ -3,6 +3,7 @@ import { Outputs } from "../../components/contract";
 import { ProviderArgs, ProviderInstance } from "../../components/provider";
 import { Workload, WorkloadFile } from "../../components/workload";
 import { sslContract } from "../ssl/contract";
+import { fullChain } from "../ssl/full-chain";
 import { SESSION_COOKIE_KEY, forwardAuthKey } from "../sso/contract";
 import { CaddySettings, certRequester } from "./caddy";
 import { hasAuth } from "./route-needs";
@@ -23,16 +24,6 @@ const WORKLOAD = "caddy";
  * (websockets, long downloads) finish on the old one. A config it refuses changes nothing.
  */
 export const RELOAD_COMMAND = ["caddy", "reload", "--config", CONTAINER_PATHS.config];
-
-/** Leaf first, then the issuer unless the leaf PEM already carries it (a full chain). */
-function fullChain(
-  certPem: pulumi.Input<string>,
-  caPem: pulumi.Input<string | undefined> | undefined,
-): pulumi.Output<string> {
-  return pulumi
-    .all([certPem, caPem])
-    .apply(([cert, ca]) => (!ca || cert.includes(ca.trim()) ? cert : `${cert.trimEnd()}\n${ca}`));
-}
 
 /**
  * One Caddy serving every route: TLS from the ssl contract (Caddy's own automatic HTTPS off),

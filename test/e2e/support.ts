@@ -1,5 +1,6 @@
 import { execFileSync, spawnSync } from "child_process";
 import * as fs from "fs";
+import type * as http from "http";
 import * as https from "https";
 import * as os from "os";
 import * as path from "path";
@@ -95,7 +96,7 @@ export function httpsRequest(o: {
   method?: "GET" | "POST";
   path?: string;
   body?: string;
-}): Promise<{ status: number; body: string }> {
+}): Promise<{ status: number; body: string; headers: http.IncomingHttpHeaders }> {
   return new Promise((resolve, reject) => {
     const req = https.request(
       {
@@ -105,12 +106,15 @@ export function httpsRequest(o: {
         path: o.path ?? "/",
         method: o.method ?? "GET",
         ca: o.ca,
-        headers: { Host: o.host },
+        // As a browser sends it: with the port unless it is 443.
+        headers: { Host: o.port === 443 ? o.host : `${o.host}:${o.port}` },
       },
       (res) => {
         let data = "";
         res.on("data", (c) => (data += c));
-        res.on("end", () => resolve({ status: res.statusCode ?? 0, body: data }));
+        res.on("end", () =>
+          resolve({ status: res.statusCode ?? 0, body: data, headers: res.headers }),
+        );
       },
     );
     req.on("error", reject);
