@@ -3,6 +3,7 @@ import * as crypto from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { OPERATION_ENV } from "../components/pre-change-snapshot";
 import { validateConfig } from "../components/validate-config";
 import { registry } from "../providers";
 import { ensureLocalImages } from "./local-images";
@@ -131,7 +132,12 @@ export async function engineCommand(verb: EngineVerb, opts: EngineOptions): Prom
     } else if (verb === "refresh") {
       await stack.refresh({ onOutput, color: "never", expectNoChanges: opts.expectNoChanges });
     } else {
-      await stack.destroy({ onOutput, color: "never" });
+      // Stateful containers carry delete hooks (components/pre-change-snapshot.ts), which the
+      // engine runs only with the program; being destroyed, the stack takes no snapshots.
+      // A config that no longer validates cannot run the program: then the engine destroys from
+      // the state alone.
+      process.env[OPERATION_ENV] = "destroy";
+      await stack.destroy({ onOutput, color: "never", runProgram: issues.length === 0 });
     }
     return 0;
   } catch (e) {

@@ -139,8 +139,13 @@ build_cli() {
 build_language_host() {
   local target="$bin/pulumi-language-nodejs" mod=github.com/pulumi/pulumi/sdk/nodejs/cmd/pulumi-language-nodejs/v3
   local cached
+  # Our patches to the host (scripts/toolchain/language-nodejs/patches, each saying why) are
+  # part of its stamp: a changed patch rebuilds it.
+  local patches="$root/scripts/toolchain/language-nodejs/patches" patched
+  patched=$(cat "$patches"/*.patch 2>/dev/null | sha256sum | cut -c1-12)
   cached=$(cat "$stamps/pulumi-language-nodejs" 2>/dev/null || true)
-  if [ -x "$target" ] && [ -n "$cached" ] && [ "$(built_from "$target" "${cached% *}")" = "${cached#* }" ]; then
+  if [ -x "$target" ] && [ -n "$cached" ] && [ "$(built_from "$target" "${cached% *}")" = "${cached#* }" ] &&
+    [ "$(cat "$stamps/pulumi-language-nodejs.patches" 2>/dev/null)" = "$patched" ]; then
     log "pulumi-language-nodejs cached (${cached#* })"; return
   fi
   # First choice: the host's own module at the CLI's release commit, as a pseudo-version.
@@ -156,10 +161,23 @@ build_language_host() {
   fi
   log "building pulumi-language-nodejs from $mod@$ver"
   wrapper "$src/language-nodejs" "$mod" "$ver" "$mdir"
-  printf 'package tools\n\nimport _ "%s"\n' "$pkg" >"$src/language-nodejs/tools.go"
-  if gobuild "$src/language-nodejs" "$target" "$pkg" "github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$ver" &&
+  local main=$pkg p
+  if [ "$pkg" = "$mod" ]; then
+    printf 'package tools\n\nimport _ "%s"\n' "$pkg" >"$src/language-nodejs/tools.go"
+  else
+    # The v3.68 host's own files, patched, as the wrapper's main package; the rest of its module as is.
+    find "$mdir/${pkg#"$mod"/}" -maxdepth 1 -name '*.go' ! -name '*_test.go' -exec cp {} "$src/language-nodejs/" \;
+    chmod u+w "$src/language-nodejs"/*.go
+    for p in "$patches"/*.patch; do
+      [ -f "$p" ] || continue
+      if ! (cd "$src/language-nodejs" && git apply "$p"); then missing+=("pulumi-language-nodejs: $p does not apply to $mod@$ver"); return 1; fi
+    done
+    main=.
+  fi
+  if gobuild "$src/language-nodejs" "$target" "$main" "github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$ver" &&
       [ "$(built_from "$target" "$mod")" = "$ver" ]; then
     echo "$mod $ver" >"$stamps/pulumi-language-nodejs"
+    echo "$patched" >"$stamps/pulumi-language-nodejs.patches"
   else missing+=("pulumi-language-nodejs: go build of $pkg@$ver failed (rerun: cd $src/language-nodejs && go build $pkg)"); return 1; fi
 }
 

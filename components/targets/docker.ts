@@ -5,6 +5,7 @@ import { Healthcheck, VolumeRef, Workload, WorkloadFile } from "../workload";
 import { Deployed, Target } from "./target";
 import { cronContainer } from "./cron";
 import { shellQuote } from "../shell";
+import { snapshotHooks } from "../pre-change-snapshot";
 
 export interface DockerTargetArgs {
   /** Prefix of every Docker object's name: `psf-<stack>`. */
@@ -133,14 +134,19 @@ export class DockerTarget implements Target {
         ...this.opts(opts.parent),
         dependsOn: opts.dependsOn,
         deleteBeforeReplace: stable,
+        // The data of a stateful server is backed up before its container goes away.
+        hooks: w.stateful && !w.schedule ? snapshotHooks(w.name) : undefined,
         // Config changes of a reloadable workload are applied by the reload step below.
         ignoreChanges: w.reloadCommand ? ["uploads"] : undefined,
       },
     );
     const resources: pulumi.Resource[] = [container];
     if (w.reloadCommand) resources.push(this.reloader(w, container, opts.parent));
+    // A stable name is known before the container exists: the snapshot hooks run this command
+    // while the engine is still deciding what to do with other containers.
+    const name = stable ? pulumi.output(`${this.args.prefix}-${w.name}`) : container.name;
     const exec = (cmd: string[], o?: { stdin?: boolean }) =>
-      container.name.apply(
+      name.apply(
         (name) =>
           `docker ${this.hostFlag()}exec ${o?.stdin ? "-i " : ""}${name} ${cmd.map(shellQuote).join(" ")}`,
       );

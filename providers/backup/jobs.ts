@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { Outputs } from "../../components/contract";
+import { guardWithBackup } from "../../components/pre-change-snapshot";
 import { ProviderArgs } from "../../components/provider";
 import { VolumeMount, Workload, WorkloadFile } from "../../components/workload";
 import { databaseContract } from "../database/contract";
@@ -116,10 +117,14 @@ export function deployBackupJobs(
       labels: { "psf.backup-of": requester.replace(/[^A-Za-z0-9_.-]/g, "-") },
     };
     const deployed = args.target.deploy(workload, { parent });
+    const backupNow = deployed.runNow ?? deployed.exec([BIN.backup]);
+    // Before the workloads holding this service's data go away, this backup runs.
+    const holders = [...(db ? [db.host] : []), ...(job.volumes.length ? [owner] : [])];
+    for (const holder of holders) guardWithBackup(holder, owner, backupNow);
     results[requester] = {
       repository: pulumi.output(engine.repository),
       jobName: pulumi.output(workload.name),
-      backupCommand: deployed.runNow ?? deployed.exec([BIN.backup]),
+      backupCommand: backupNow,
       restoreCommand: deployed.exec([BIN.restore]),
       listCommand: deployed.exec([BIN.list]),
     };

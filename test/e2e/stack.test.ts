@@ -44,6 +44,20 @@ describe("the ci stack, end to end", function () {
     return r.stdout;
   };
   const demoContainers = () => workloadContainers(STACK, "demo");
+  const psf = (...args: string[]) =>
+    spawnSync(process.execPath, [path.join(dir, "bin", "psf.js"), ...args, "--stack", STACK], {
+      cwd: dir,
+      env: { ...process.env, ...env() },
+      encoding: "utf8",
+    });
+  // Stateful containers carry delete hooks, which the engine runs only with the program; a
+  // stack being destroyed takes no snapshots (what psf destroy does).
+  const destroy = () => {
+    process.env.PSF_OPERATION = "destroy";
+    return stack.destroy({ color: "never", runProgram: true }).finally(() => {
+      delete process.env.PSF_OPERATION;
+    });
+  };
 
   before(async () => {
     dir = projectCopy(STACK, true);
@@ -55,8 +69,7 @@ describe("the ci stack, end to end", function () {
   });
 
   after(async () => {
-    if (stackObjects("ps -a").length)
-      await stack.destroy({ color: "never" }).catch(() => undefined);
+    if (stackObjects("ps -a").length) await destroy().catch(() => undefined);
     fs.rmSync(dir, { recursive: true, force: true });
     fs.mkdirSync(path.join(__dirname, "..", "..", "bench", "results"), { recursive: true });
     fs.writeFileSync(
@@ -149,12 +162,6 @@ describe("the ci stack, end to end", function () {
   });
 
   it("backs up, lists and restores through psf backup, every secret of the stack masked", async () => {
-    const psf = (...args: string[]) =>
-      spawnSync(process.execPath, [path.join(dir, "bin", "psf.js"), ...args, "--stack", STACK], {
-        cwd: dir,
-        env: { ...process.env, ...env() },
-        encoding: "utf8",
-      });
     const revealed = cli("stack", "export", "--show-secrets");
     const run = psf("backup", "run", "demo");
     assert.equal(run.status, 0, run.stderr);
@@ -199,6 +206,51 @@ describe("the ci stack, end to end", function () {
     });
   });
 
+  it("takes a snapshot before an image change replaces the database, and restoring it rolls back later rows", async () => {
+    // The same PostgreSQL under a new image id, as a version bump would give.
+    sh(
+      "docker rm -f psf-e2e-bump >/dev/null 2>&1; docker create --name psf-e2e-bump psf/postgres:ci >/dev/null && " +
+        "docker commit -c 'LABEL psf.e2e=bumped' psf-e2e-bump psf-e2e/postgres:bumped >/dev/null && docker rm psf-e2e-bump >/dev/null",
+    );
+    const [before] = workloadContainers(STACK, "postgres");
+    const images = (c: Record<string, any>, postgres: string) =>
+      (c["psf:images"].postgres = postgres);
+
+    // A backup that cannot run stops the change: the old database keeps serving.
+    docker("stop", `psf-${STACK}-backup-demo`);
+    editStack(dir, (c) => images(c, "psf-e2e/postgres:bumped"));
+    const refused = psf("up");
+    assert.notEqual(refused.status, 0);
+    assert.match(
+      refused.stdout + refused.stderr,
+      /psf: the snapshot of demo before postgres changes failed, so postgres was left as it is/,
+    );
+    assert.deepEqual(workloadContainers(STACK, "postgres"), [before]);
+    assert.match((await request(ca, "GET")).body, /hello from e2e/);
+
+    docker("start", `psf-${STACK}-backup-demo`);
+    const up = psf("up");
+    const log = up.stdout + up.stderr;
+    assert.equal(up.status, 0, log.slice(-4000));
+    const id = /psf: snapshot (\S+) of demo taken before postgres changes/.exec(log)?.[1];
+    assert.ok(id, `no snapshot named in the up output:\n${log.slice(-3000)}`);
+    assert.match(log, new RegExp(`psf backup restore --stack ${STACK} demo --snapshot ${id}`));
+    const [after] = workloadContainers(STACK, "postgres");
+    assert.notEqual(after, before, "postgres was not replaced");
+    assert.equal(
+      docker("inspect", "--format", "{{.Image}}", after),
+      docker("image", "inspect", "--format", "{{.Id}}", "psf-e2e/postgres:bumped"),
+    );
+
+    assert.equal((await request(ca, "POST", "written after the snapshot")).status, 201);
+    assert.match((await request(ca, "GET")).body, /written after the snapshot/);
+    const restore = psf("backup", "restore", "demo", "--snapshot", id, "--yes");
+    assert.equal(restore.status, 0, restore.stderr);
+    const body = (await request(ca, "GET")).body;
+    assert.match(body, /hello from e2e/);
+    assert.doesNotMatch(body, /written after the snapshot/);
+  });
+
   it("completes on the next up after an up interrupted with SIGINT", async () => {
     editStack(dir, (c) => (c["psf:services"].demo.env.RELEASE = "2"));
     const child = spawn("pulumi", ["up", "--yes", "--stack", STACK, "--non-interactive"], {
@@ -215,7 +267,7 @@ describe("the ci stack, end to end", function () {
   });
 
   it("destroy leaves no container, network or volume of the stack", async () => {
-    assert.equal((await stack.destroy({ color: "never" })).summary.result, "succeeded");
+    assert.equal((await destroy()).summary.result, "succeeded");
     assert.deepEqual(stackObjects("ps -a"), []);
     assert.deepEqual(stackObjects("network ls"), []);
     assert.deepEqual(stackObjects("volume ls"), []);

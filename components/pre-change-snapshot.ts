@@ -1,0 +1,90 @@
+import * as pulumi from "@pulumi/pulumi";
+import { execFile } from "child_process";
+
+/**
+ * A snapshot before a risky change: when the engine is about to delete a stateful workload's
+ * container (replacing it for a new image or config, or removing it), the backups of the
+ * services whose data it holds run first, in the backup jobs already deployed. A failed backup
+ * fails the hook, and with it the delete: the old container keeps running and the up stops.
+ *
+ * Backup providers say which workloads hold which service's data (`guardWithBackup`); targets
+ * bind `snapshotHooks(workload)` to a stateful workload's resource. The hook reads the guards
+ * when it runs, after the whole program has registered them.
+ */
+
+/** workload → service → the command that backs the service up now. */
+const guards = new Map<string, Map<string, string>>();
+const hooks = new Map<string, pulumi.ResourceHook>();
+
+/** Environment variable `psf destroy` sets: a stack being destroyed takes no snapshots. */
+export const OPERATION_ENV = "PSF_OPERATION";
+/** Output lines a backup script prints; the snapshot's name follows "as". */
+const SNAPSHOT_LINE = /\bas (\S+)\s*$/m;
+const TIMEOUT_MS = 2 * 60 * 60 * 1000;
+
+export function guardWithBackup(
+  workload: pulumi.Input<string>,
+  service: string,
+  command: pulumi.Input<string>,
+): void {
+  pulumi.all([workload, command]).apply(([w, c]) => {
+    if (!guards.has(w)) guards.set(w, new Map());
+    guards.get(w)!.set(service, c);
+  });
+}
+
+/**
+ * The hooks a target binds to a stateful workload's resource (one named hook per workload);
+ * none where the monitor cannot register hooks (Pulumi's mocks, `psf plan`): nothing runs there.
+ */
+export function snapshotHooks(workload: string): pulumi.ResourceHookBinding | undefined {
+  if (!monitorRunsHooks()) return undefined;
+  let hook = hooks.get(workload);
+  if (!hook) {
+    hook = new pulumi.ResourceHook(`psf-snapshot-${workload}`, () => snapshot(workload));
+    hooks.set(workload, hook);
+  }
+  return { beforeDelete: [hook] };
+}
+
+function monitorRunsHooks(): boolean {
+  const settings = require("@pulumi/pulumi/runtime/settings") as {
+    getMonitor(): { registerResourceHook?: unknown } | undefined;
+  };
+  return typeof settings.getMonitor()?.registerResourceHook === "function";
+}
+
+async function snapshot(workload: string): Promise<void> {
+  if (process.env[OPERATION_ENV] === "destroy") return;
+  const services = [...(guards.get(workload) ?? new Map<string, string>()).entries()].sort();
+  for (const [service, command] of services) {
+    pulumi.log.info(`psf: taking a snapshot of ${service} before ${workload} changes`);
+    const out = await run(command).catch((e: Error & { output?: string }) => {
+      throw new Error(
+        `psf: the snapshot of ${service} before ${workload} changes failed, so ${workload} was left as it is:\n` +
+          `${(e.output ?? e.message).trim().split("\n").slice(-15).join("\n")}\n` +
+          `  hint: fix the backup (psf backup run --stack ${pulumi.getStack()} ${service}), then run psf up again`,
+      );
+    });
+    const id = SNAPSHOT_LINE.exec(out)?.[1] ?? "(the newest)";
+    pulumi.log.info(
+      `psf: snapshot ${id} of ${service} taken before ${workload} changes; ` +
+        `to go back to it: psf backup restore --stack ${pulumi.getStack()} ${service} --snapshot ${id}`,
+    );
+  }
+}
+
+function run(command: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile(
+      "sh",
+      ["-c", command],
+      { timeout: TIMEOUT_MS, maxBuffer: 16 * 1024 * 1024 },
+      (err, stdout, stderr) => {
+        const output = `${stdout}${stderr}`;
+        if (err) reject(Object.assign(err, { output }));
+        else resolve(output);
+      },
+    );
+  });
+}
