@@ -30,7 +30,8 @@ export function certWatchScript(o: {
     "done",
     "(",
     "  last=$(sums)",
-    `  while sleep ${o.intervalSeconds}; do`,
+    // `$$` is the script's PID, which `exec` hands to the server: the watcher ends with it.
+    `  while sleep ${o.intervalSeconds} && kill -0 $$ 2>/dev/null; do`,
     "    now=$(sums)",
     '    [ "$now" = "$last" ] && continue',
     `    if ${o.test}; then`,

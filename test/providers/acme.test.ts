@@ -260,3 +260,423 @@ describe("acme in a stack (planned resources)", () => {
     );
   });
 });
+
+// ---------------------------------------------------------------- the real programs
+
+/** The installed nginx's version, so the config uses syntax it knows. */
+function localNginxVersion(): string {
+  const out = spawnSync("nginx", ["-v"], { encoding: "utf8" });
+  return /nginx\/([0-9.]+)/.exec(out.stderr)?.[1] ?? "1.22.0";
+}
+
+function sleep(ms: number) {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/** The certificate served for `host`, verified against `rootPem` (Pebble's root); throws when it does not verify. */
+function servedCertificate(port: number, host: string, rootPem: string) {
+  return new Promise<tls.PeerCertificate>((resolve, reject) => {
+    const socket = tls.connect({ host: "127.0.0.1", port, servername: host, ca: rootPem }, () => {
+      const cert = socket.getPeerCertificate();
+      socket.end();
+      resolve(cert);
+    });
+    socket.on("error", reject);
+  });
+}
+
+/** Polls until `f` resolves truthy; the last error says why not. */
+async function eventually<T>(
+  what: string,
+  seconds: number,
+  f: () => Promise<T | undefined>,
+  log: () => string,
+): Promise<T> {
+  let last: unknown;
+  for (const end = Date.now() + seconds * 1000; Date.now() < end;) {
+    try {
+      const v = await f();
+      if (v) return v;
+    } catch (e) {
+      last = e;
+    }
+    await sleep(500);
+  }
+  throw new Error(`${what} within ${seconds} s (last: ${String(last)})\n${log()}`);
+}
+
+/** A process we started, with its output in a file. */
+function started(cmd: string, args: string[], env: NodeJS.ProcessEnv, logFile: string) {
+  const out = fs.openSync(logFile, "a");
+  const child: ChildProcess = spawn(cmd, args, { env, stdio: ["ignore", out, out] });
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  return {
+    child,
+    log: () => fs.readFileSync(logFile, "utf8"),
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill("SIGTERM");
+        const t = setTimeout(() => child.kill("SIGKILL"), 5000);
+        await exited;
+        clearTimeout(t);
+      }
+    },
+  };
+}
+
+describe("acme with the real certbot, Pebble as the CA, BIND and nginx", function () {
+  this.timeout(300_000);
+  let dir: string;
+  let bind: TestBind;
+  let pebble: TestPebble;
+  let httpPort: number;
+  const running: Array<{ stop(): Promise<void> }> = [];
+
+  before(async function () {
+    for (const p of ["certbot", "named", "dig", "nginx", "openssl"]) requireProgram(this, p);
+    if (!fs.existsSync(PEBBLE)) {
+      const reason = `SKIPPED: Pebble is not built (${PEBBLE}; bash scripts/pebble.sh builds it)`;
+      if (process.env.PSF_REQUIRE_PEBBLE === "1") throw new Error(reason);
+      console.warn(`  ${reason}`);
+      this.skip();
+    }
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "psf-acme-"));
+    httpPort = await freePort();
+    bind = await startBind(path.join(dir, "bind"), ZONE);
+    // Certificates live an hour: a client told to renew within 3590 s renews ~10 s after issuance.
+    pebble = await startPebble(path.join(dir, "pebble"), {
+      dnsPort: bind.port,
+      httpPort,
+      validitySeconds: 3600,
+    });
+  });
+
+  after(async () => {
+    for (const r of running.reverse()) await r.stop();
+    await pebble?.stop();
+    await bind?.stop();
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** The client loop as its workload runs it, on host paths, against Pebble. */
+  function client(
+    name: string,
+    settings: AcmeSettings,
+    certificates: Array<{ name: string; domains: string[] }>,
+    over: Record<string, string> = {},
+  ) {
+    const base = path.join(dir, name);
+    const paths = {
+      ...ACME_PATHS,
+      script: path.join(base, "run.sh"),
+      certs: path.join(base, "certificates"),
+      credentials: path.join(base, "rfc2136.ini"),
+      ca: path.join(base, "ca.pem"),
+      config: path.join(base, "state"),
+      work: path.join(base, "work"),
+      live: path.join(base, "live"),
+      webroot: path.join(base, "challenges"),
+    };
+    fs.mkdirSync(base, { recursive: true });
+    fs.writeFileSync(paths.script, ACME_SCRIPT, { mode: 0o755 });
+    fs.writeFileSync(
+      paths.certs,
+      certificates.map((c) => `${c.name} ${c.domains.join(",")}\n`).join(""),
+    );
+    fs.writeFileSync(paths.ca, pebble.tlsCaPem);
+    if (settings.dns)
+      fs.writeFileSync(paths.credentials, rfc2136Credentials(settings.dns, bind.secret), {
+        mode: 0o600,
+      });
+    const env = {
+      ...process.env,
+      ...acmeEnv({ ...settings, caPem: pebble.tlsCaPem }, pebble.directoryUrl, paths),
+      PSF_ACME_INTERVAL: "2",
+      PSF_ACME_SETTLE: "2",
+      ...over,
+    };
+    let runs = 0;
+    return {
+      paths,
+      run: (more: Record<string, string> = {}) => {
+        const log = path.join(base, `client-${++runs}.log`);
+        const p = started("sh", [paths.script], { ...env, ...more }, log);
+        running.push(p);
+        return p;
+      },
+      once: (more: Record<string, string> = {}) =>
+        spawnSync("sh", [paths.script], {
+          env: { ...env, ...more, PSF_ACME_ONCE: "1" },
+          encoding: "utf8",
+        }),
+    };
+  }
+
+  /** nginx on loopback over the live files, behind the watcher its container runs. */
+  async function startNginx(
+    name: string,
+    routes: Record<string, ProxyRoute>,
+    live: string,
+    webroot: string,
+    files: (host: string) => string,
+    http = httpPort,
+  ) {
+    const base = path.join(dir, name);
+    const paths: NginxPaths = {
+      config: path.join(base, "nginx.conf"),
+      certDir: path.join(base, "certs"),
+      pid: path.join(base, "nginx.pid"),
+      acmeRoot: webroot,
+      errorLog: path.join(base, "error.log"),
+      accessLog: path.join(base, "access.log"),
+      tempDir: path.join(base, "tmp"),
+    };
+    fs.mkdirSync(paths.tempDir!, { recursive: true });
+    const httpsPort = await freePort();
+    const settings: NginxSettings = {
+      ...(check({}, nginx.settings, "providers.proxy", []) as NginxSettings),
+      httpPort: http,
+      httpsPort,
+      // Upstream names are looked up per request (none is made here), not at start.
+      resolver: "127.0.0.1",
+    };
+    const certFiles = Object.fromEntries(
+      Object.values(routes).map((r) => [
+        r.host,
+        { cert: `${live}/${files(r.host)}.crt`, key: `${live}/${files(r.host)}.key` },
+      ]),
+    );
+    fs.writeFileSync(
+      paths.config,
+      renderNginxConfig(routes, settings, {
+        paths,
+        listen: {
+          address: "127.0.0.1",
+          http,
+          https: httpsPort,
+          health: await freePort(),
+        },
+        user: "root",
+        version: localNginxVersion(),
+        certFiles,
+      }),
+    );
+    const watched = Object.values(certFiles).flatMap((f) => [f.cert, f.key]);
+    const cmd = `nginx -p ${base} -e ${paths.errorLog} -c ${paths.config}`;
+    const p = started(
+      "sh",
+      ["-c", liveCommand([...new Set(watched)], cmd, 1)],
+      process.env,
+      path.join(base, "watcher.log"),
+    );
+    running.push(p);
+    return {
+      ...p,
+      httpsPort,
+      paths,
+      log: () =>
+        `${p.log()}\n${fs.existsSync(paths.errorLog) ? fs.readFileSync(paths.errorLog, "utf8") : ""}`,
+    };
+  }
+
+  const serial = (c: tls.PeerCertificate) => c.serialNumber;
+  const isPebble = (c: tls.PeerCertificate) => /Pebble/i.test(JSON.stringify(c.issuer));
+
+  let http: {
+    client: ReturnType<typeof client>;
+    nginx: Awaited<ReturnType<typeof startNginx>>;
+    loop: ReturnType<ReturnType<typeof client>["run"]>;
+    firstSerial: string;
+  };
+
+  it("HTTP-01: nginx starts on the placeholder, serves the challenge, then serves Pebble's certificate", async () => {
+    const plan = planned(stackConfig({ directoryUrl: pebble.directoryUrl }));
+    const { certificates } = acmeCertificates(plan.ssl, plan.settings, ZONE);
+    assert.deepEqual(
+      certificates.map((c) => c.name),
+      ["blog.psf.test", "whoami.psf.test"],
+    );
+    const c = client("http01", plan.settings, certificates, { PSF_ACME_RENEW_BEFORE: "60" });
+    const loop = c.run();
+    const ng = await startNginx(
+      "nginx-http01",
+      plan.routes,
+      c.paths.live,
+      c.paths.webroot,
+      (h) => h,
+    );
+    const log = () =>
+      `client:\n${loop.log()}\nnginx:\n${ng.log()}\npebble:\n${pebble.log().slice(-3000)}`;
+    // The placeholder first (self-signed: it does not verify against Pebble's root).
+    const placeholder = await eventually(
+      "nginx serves the placeholder",
+      30,
+      async () => {
+        const s = tls.connect({
+          host: "127.0.0.1",
+          port: ng.httpsPort,
+          servername: "whoami.psf.test",
+          rejectUnauthorized: false,
+        });
+        return await new Promise<tls.PeerCertificate>((res, rej) => {
+          s.once("secureConnect", () => {
+            const x = s.getPeerCertificate();
+            s.end();
+            res(x);
+          });
+          s.once("error", rej);
+        });
+      },
+      log,
+    );
+    assert.equal(placeholder.subject.CN, "whoami.psf.test");
+    const served = await eventually(
+      "nginx serves a certificate from Pebble",
+      90,
+      async () => {
+        const x = await servedCertificate(ng.httpsPort, "whoami.psf.test", pebble.rootPem);
+        return isPebble(x) ? x : undefined;
+      },
+      log,
+    );
+    assert.match(served.subjectaltname ?? "", /DNS:whoami\.psf\.test/);
+    const blog = await eventually(
+      "blog's certificate",
+      30,
+      async () => {
+        const x = await servedCertificate(ng.httpsPort, "blog.psf.test", pebble.rootPem);
+        return isPebble(x) ? x : undefined;
+      },
+      log,
+    );
+    assert.match(blog.subjectaltname ?? "", /DNS:blog\.psf\.test/);
+    assert.match(loop.log(), /placeholder certificate until the first is issued/);
+    // Plain HTTP still redirects; challenges were served before the redirect.
+    const redirect = await httpCall({
+      host: "127.0.0.1",
+      port: httpPort,
+      path: "/x",
+      headers: { host: "whoami.psf.test" },
+    } as any);
+    assert.equal(redirect.status, 301);
+    assert.match(
+      fs.readFileSync(ng.paths.accessLog, "utf8"),
+      /GET \/\.well-known\/acme-challenge\/\S+ HTTP\/1\.1" 200/,
+    );
+    http = { client: c, nginx: ng, loop, firstSerial: serial(served) };
+  });
+
+  it("renews a certificate near expiry while running; the same nginx process serves the new one", async function () {
+    if (!http) this.skip();
+    const pid = Number(fs.readFileSync(http.nginx.paths.pid, "utf8"));
+    assert.equal(
+      pid,
+      http.nginx.child.pid,
+      "the watcher execs nginx: the started process is its master",
+    );
+    await http.loop.stop();
+    // Certificates live an hour: within 3590 s of expiry, ten seconds after issuance.
+    const loop = http.client.run({ PSF_ACME_RENEW_BEFORE: "3590" });
+    const log = () => `client:\n${loop.log()}\nnginx:\n${http.nginx.log()}`;
+    const renewed = await eventually(
+      "nginx serves a renewed certificate",
+      90,
+      async () => {
+        const x = await servedCertificate(http.nginx.httpsPort, "whoami.psf.test", pebble.rootPem);
+        return isPebble(x) && serial(x) !== http.firstSerial ? x : undefined;
+      },
+      log,
+    );
+    assert.match(renewed.subjectaltname ?? "", /DNS:whoami\.psf\.test/);
+    assert.match(loop.log(), /whoami\.psf\.test: issuing \(expires within 3590 s\)/);
+    // Reloaded, not restarted: the same master process, still running.
+    assert.equal(http.nginx.child.exitCode, null);
+    assert.equal(Number(fs.readFileSync(http.nginx.paths.pid, "utf8")), pid);
+    assert.match(http.nginx.log(), /certificate files changed; reloaded/);
+    await loop.stop();
+  });
+
+  it("a second run keeps the account and the certificates it has", async function () {
+    if (!http) this.skip();
+    const accounts = () => {
+      const server = path.join(http.client.paths.config, "accounts");
+      return spawnSync("find", [server, "-name", "regr.json"], { encoding: "utf8" })
+        .stdout.split("\n")
+        .filter(Boolean);
+    };
+    const before = accounts();
+    assert.equal(before.length, 1, "one account registered");
+    const crt = path.join(http.client.paths.live, "whoami.psf.test.crt");
+    const served = fs.readFileSync(crt, "utf8");
+    const archived = fs.readdirSync(
+      path.join(http.client.paths.config, "archive", "whoami.psf.test"),
+    );
+    const out = http.client.once({ PSF_ACME_RENEW_BEFORE: "60" });
+    assert.equal(out.status, 0, `${out.stdout}${out.stderr}`);
+    assert.doesNotMatch(out.stderr, /issuing/);
+    assert.deepEqual(accounts(), before, "the same account, no new registration");
+    assert.equal(fs.readFileSync(crt, "utf8"), served, "the same certificate");
+    assert.deepEqual(
+      fs.readdirSync(path.join(http.client.paths.config, "archive", "whoami.psf.test")),
+      archived,
+    );
+  });
+
+  it("DNS-01 over RFC 2136 to BIND: one wildcard certificate serves every route", async () => {
+    const plan = planned(
+      stackConfig(
+        {
+          directoryUrl: pebble.directoryUrl,
+          challenge: "dns-01",
+          wildcard: true,
+          dns: {
+            nameserver: "127.0.0.1",
+            port: bind.port,
+            tsigKeyName: bind.keyName,
+            tsigAlgorithm: bind.algorithm,
+            tsigSecret: "tsig",
+            propagationSeconds: 0,
+          },
+        },
+        { secrets: { tsig: new SecureValue(bind.secret) } } as any,
+      ),
+    );
+    const { certificates, byRequester } = acmeCertificates(plan.ssl, plan.settings, ZONE);
+    assert.deepEqual(certificates, [
+      { name: "wildcard.psf.test", domains: ["*.psf.test", "psf.test"] },
+    ]);
+    const c = client("dns01", plan.settings, certificates, { PSF_ACME_RENEW_BEFORE: "60" });
+    const loop = c.run();
+    const ng = await startNginx(
+      "nginx-dns01",
+      plan.routes,
+      c.paths.live,
+      c.paths.webroot,
+      (h) =>
+        byRequester[
+          Object.keys(plan.routes)
+            .map((r) => `nginx:${r}`)
+            .find((r) => plan.ssl[r].domain === h)!
+        ],
+      // Its own HTTP port: the HTTP-01 nginx keeps Pebble's.
+      await freePort(),
+    );
+    const log = () =>
+      `client:\n${loop.log()}\nnginx:\n${ng.log()}\npebble:\n${pebble.log().slice(-3000)}`;
+    for (const host of ["whoami.psf.test", "blog.psf.test"]) {
+      const x = await eventually(
+        `nginx serves Pebble's wildcard for ${host}`,
+        90,
+        async () => {
+          const y = await servedCertificate(ng.httpsPort, host, pebble.rootPem);
+          return isPebble(y) ? y : undefined;
+        },
+        log,
+      );
+      assert.match(x.subjectaltname ?? "", /DNS:\*\.psf\.test/);
+    }
+    // certbot cleaned its TXT records up from the zone.
+    assert.deepEqual(bind.txt("_acme-challenge.psf.test"), []);
+    assert.match(loop.log(), /wildcard\.psf\.test: serving the certificate/);
+  });
+});

@@ -18,11 +18,16 @@ async function waitFor(
   seconds: number,
   log?: () => string,
 ) {
+  let last: unknown;
   for (let i = 0; i < seconds * 10; i++) {
-    if (await ok().catch(() => false)) return;
+    try {
+      if (await ok()) return;
+    } catch (e) {
+      last = e;
+    }
     await new Promise((r) => setTimeout(r, 100));
   }
-  throw new Error(`${what} did not come up in ${seconds} s\n${log?.() ?? ""}`);
+  throw new Error(`${what} did not come up in ${seconds} s (${String(last)})\n${log?.() ?? ""}`);
 }
 
 function stopChild(child: ChildProcess): Promise<void> {
@@ -211,7 +216,7 @@ export async function startPebble(
   const get = (url: string) =>
     new Promise<string>((resolve, reject) => {
       https
-        .get(url, { ca: tlsCaPem }, (res) => {
+        .get(url, { ca: tlsCaPem, headers: { "User-Agent": "psf-test" } }, (res) => {
           let body = "";
           res.on("data", (d) => (body += d));
           res.on("end", () =>
