@@ -185,12 +185,13 @@ interface LiveCertificates {
 export function liveCertificates(
   requests: Record<string, ProxyRoute>,
   filesOf: (requester: string) => SslFiles | undefined,
+  root = LIVE_ROOT,
 ): LiveCertificates {
   const out: LiveCertificates = { certFiles: {}, watched: [], mounts: [] };
   for (const [requester, route] of Object.entries(requests)) {
     const f = filesOf(requester);
     if (!f) continue;
-    const mountPath = `${LIVE_ROOT}/${f.volume.owner}-${f.volume.name}`;
+    const mountPath = `${root}/${f.volume.owner}-${f.volume.name}`;
     if (!out.mounts.some((m) => m.mountPath === mountPath))
       out.mounts.push({ volume: f.volume, mountPath, readOnly: true });
     const files = { cert: `${mountPath}/${f.certPath}`, key: `${mountPath}/${f.keyPath}` };

@@ -26,6 +26,16 @@ export const ACME_PATHS = {
   webroot: "/var/www/acme",
 };
 
+/** Where the proxy finds certificate `name` (and, for HTTP-01, the challenges to serve). */
+export function acmeFiles(name: string, challenge: AcmeSettings["challenge"]): SslFiles {
+  return {
+    volume: LIVE,
+    certPath: `${name}.crt`,
+    keyPath: `${name}.key`,
+    challenges: challenge === "http-01" ? CHALLENGES : undefined,
+  };
+}
+
 /** certbot's RFC 2136 credentials file (dns_rfc2136_*), with the TSIG secret. */
 export function rfc2136Credentials(dns: NonNullable<AcmeSettings["dns"]>, secret: string): string {
   return [
@@ -142,17 +152,11 @@ export class Acme extends pulumi.ComponentResource implements ProviderInstance {
     };
     this.ready = args.target.deploy(workload, { parent: this }).resources;
 
-    for (const requester of Object.keys(args.requests)) {
-      const cert = byRequester[requester];
-      const live: SslFiles = {
-        volume: LIVE,
-        certPath: `${cert}.crt`,
-        keyPath: `${cert}.key`,
-        challenges: settings.challenge === "http-01" ? CHALLENGES : undefined,
-      };
+    for (const requester of Object.keys(args.requests))
       // `files` is a plain value beside the Outputs (contract.ts, sslFiles).
-      this.results[requester] = { files: live } as unknown as ContractResult;
-    }
+      this.results[requester] = {
+        files: acmeFiles(byRequester[requester], settings.challenge),
+      } as unknown as ContractResult;
     this.registerOutputs({});
   }
 }

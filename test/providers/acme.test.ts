@@ -11,7 +11,7 @@ import { SecureValue, check } from "../../components/validate/schema";
 import { registry } from "../../providers";
 import { ProxyRoute } from "../../providers/proxy/contract";
 import { NginxSettings, nginx } from "../../providers/proxy/nginx";
-import { liveCommand } from "../../providers/proxy/nginx-component";
+import { liveCertificates, liveCommand } from "../../providers/proxy/nginx-component";
 import { NginxPaths, renderNginxConfig } from "../../providers/proxy/nginx-config";
 import { SslRequest } from "../../providers/ssl/contract";
 import {
@@ -22,7 +22,12 @@ import {
   acmeCertificates,
   directoryUrl,
 } from "../../providers/ssl/acme";
-import { ACME_PATHS, acmeEnv, rfc2136Credentials } from "../../providers/ssl/acme-component";
+import {
+  ACME_PATHS,
+  acmeEnv,
+  acmeFiles,
+  rfc2136Credentials,
+} from "../../providers/ssl/acme-component";
 import { ACME_SCRIPT } from "../../providers/ssl/acme-script";
 import { freePort, httpCall } from "../contracts/proxy";
 import { PEBBLE, TestBind, TestPebble, startBind, startPebble } from "../support/acme";
@@ -258,6 +263,82 @@ describe("acme in a stack (planned resources)", () => {
       uploads.find((u) => u.file === ACME_PATHS.certs)!.content,
       "wildcard.psf.test *.psf.test,psf.test\n",
     );
+  });
+});
+
+// ---------------------------------------------------------------- nginx -t over live files
+
+describe("nginx config over acme's live files, checked by the real nginx (nginx -t)", function () {
+  let dir: string;
+  before(function () {
+    for (const p of ["nginx", "openssl"]) requireProgram(this, p);
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "psf-acme-t-"));
+  });
+  after(() => dir && fs.rmSync(dir, { recursive: true, force: true }));
+
+  it("accepts the placeholders the client writes before the first issuance, and refuses a key that does not match", () => {
+    const plan = planned(stackConfig());
+    const { certificates, byRequester } = acmeCertificates(plan.ssl, plan.settings, ZONE);
+    const root = path.join(dir, "live");
+    const live = liveCertificates(
+      plan.routes,
+      (r) => acmeFiles(byRequester[`nginx:${r}`], plan.settings.challenge),
+      root,
+    );
+    // The volume as the client leaves it on its first pass: placeholders (the CA is not asked yet).
+    const script = path.join(dir, "run.sh");
+    fs.writeFileSync(script, ACME_SCRIPT);
+    fs.writeFileSync(
+      path.join(dir, "certificates"),
+      certificates.map((c) => `${c.name} ${c.domains.join(",")}\n`).join(""),
+    );
+    const env = acmeEnv(plan.settings, "https://127.0.0.1:9/unreachable", {
+      ...ACME_PATHS,
+      certs: path.join(dir, "certificates"),
+      config: path.join(dir, "state"),
+      work: path.join(dir, "work"),
+      live: path.join(root, "acme-live"),
+      webroot: path.join(dir, "challenges"),
+    });
+    const first = spawnSync("sh", [script], {
+      env: { ...process.env, ...env, PSF_ACME_ONCE: "1" },
+      encoding: "utf8",
+    });
+    assert.equal(first.status, 2, `fresh placeholders, the CA not asked yet: ${first.stderr}`);
+    const paths: NginxPaths = {
+      config: path.join(dir, "nginx.conf"),
+      certDir: path.join(dir, "certs"),
+      pid: path.join(dir, "nginx.pid"),
+      acmeRoot: path.join(dir, "challenges"),
+      errorLog: path.join(dir, "error.log"),
+      accessLog: path.join(dir, "access.log"),
+      tempDir: path.join(dir, "tmp"),
+    };
+    const settings = {
+      ...(check({}, nginx.settings, "providers.proxy", []) as NginxSettings),
+      resolver: "127.0.0.11",
+    };
+    const conf = renderNginxConfig(plan.routes, settings, {
+      paths,
+      listen: { address: "127.0.0.1", http: 8081, https: 8444, health: 8082 },
+      user: "root",
+      version: localNginxVersion(),
+      certFiles: live.certFiles,
+    });
+    fs.writeFileSync(paths.config, conf);
+    fs.mkdirSync(paths.tempDir!);
+    assert.match(conf, new RegExp(`ssl_certificate ${root}/acme-live/whoami\\.psf\\.test\\.crt;`));
+    const nginxT = () =>
+      spawnSync("nginx", ["-t", "-p", dir, "-e", paths.errorLog, "-c", paths.config], {
+        encoding: "utf8",
+      });
+    const ok = nginxT();
+    assert.equal(ok.status, 0, ok.stderr);
+    // Half a renewal (the new key beside the old certificate): the watcher's test refuses it.
+    fs.copyFileSync(live.certFiles["blog.psf.test"].key, live.certFiles["whoami.psf.test"].key);
+    const bad = nginxT();
+    assert.notEqual(bad.status, 0);
+    assert.match(bad.stderr, /key values mismatch|KEY_VALUES_MISMATCH/);
   });
 });
 
