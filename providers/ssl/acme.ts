@@ -219,6 +219,13 @@ function checkSettings(
       message: `acme certificates are files renewed while the stack runs, which the ${proxy} proxy does not serve`,
       hint: `use the ${LIVE_FILE_PROXIES.join(" or ")} proxy provider, or ssl: selfsigned`,
     });
+  // certbot and the proxy share volumes, which Docker gives; a cluster's ReadWriteOnce claims do not.
+  if (stack.target?.kind === "kubernetes")
+    issues.push({
+      path: joinPath(path, "use"),
+      message: "acme runs on the docker target only (certbot and the proxy share volumes)",
+      hint: "on Kubernetes, issue certificates with cert-manager, or use ssl: selfsigned",
+    });
   // A service's own need (a provider's is `<provider>:<purpose>`).
   for (const requester of Object.keys(requests))
     if (!requester.includes(":"))

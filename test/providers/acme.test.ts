@@ -140,6 +140,15 @@ describe("acme provider validation", () => {
     for (const i of issues) assert.ok(i.hint);
   });
 
+  it("refuses the kubernetes target, where certbot and nginx could not share volumes", () => {
+    const issues = issuesOf(
+      stackConfig({}, { target: { kind: "kubernetes", namespace: "psf" } } as any),
+    );
+    const acmeIssue = issues.find((i) => i.path === "providers.ssl.use");
+    assert.ok(acmeIssue, JSON.stringify(issues));
+    assert.match(acmeIssue.hint!, /cert-manager/);
+  });
+
   it("takes Let's Encrypt's staging CA outside production, unless told", () => {
     const s = acmeSettings({});
     assert.equal(directoryUrl(s, { environment: "development" }), LETS_ENCRYPT_STAGING);
