@@ -69,6 +69,7 @@ export function acmeEnv(
     PSF_ACME_RENEW_BEFORE: String(settings.renewBeforeDays * 86400),
     PSF_ACME_INTERVAL: String(settings.checkIntervalMinutes * 60),
     PSF_ACME_SETTLE: "15",
+    PSF_ACME_RETRY: "300",
     PSF_ACME_ONCE: "0",
   };
 }

@@ -12,7 +12,8 @@
  * PSF_ACME_DNS_CREDENTIALS, PSF_ACME_PROPAGATION seconds to wait), PSF_ACME_CA (extra CAs to
  * trust for the ACME server's HTTPS), PSF_ACME_WORK_DIR, PSF_ACME_ONCE=1 (one pass, then exit
  * with its status: tests), PSF_ACME_SETTLE (seconds before the first issuance after writing a
- * placeholder: the proxy starts on it).
+ * placeholder: the proxy starts on it), PSF_ACME_RETRY (seconds after a first failure, doubled at
+ * each further one).
  */
 export const ACME_SCRIPT = String.raw`#!/bin/sh
 set -u
@@ -51,13 +52,17 @@ placeholder() {
   return 0
 }
 
-# The next pass: soon after fresh placeholders (2) or a failure (1), else after the interval.
+# Sets next, the seconds to the next pass: soon after fresh placeholders (2); after a failure (1)
+# PSF_ACME_RETRY (5 minutes), doubled at each further failure (Let's Encrypt allows 5 failed validations an hour); else, and
+# never later than, the interval.
+backoff=$PSF_ACME_RETRY
 pause() {
   case $1 in
-    0) echo "$PSF_ACME_INTERVAL" ;;
-    2) echo "$PSF_ACME_SETTLE" ;;
-    *) if [ "$PSF_ACME_INTERVAL" -lt 300 ]; then echo "$PSF_ACME_INTERVAL"; else echo 300; fi ;;
+    0) backoff=$PSF_ACME_RETRY; next=$PSF_ACME_INTERVAL ;;
+    2) next=$PSF_ACME_SETTLE ;;
+    *) next=$backoff; backoff=$((backoff * 2)) ;;
   esac
+  if [ "$next" -gt "$PSF_ACME_INTERVAL" ]; then next=$PSF_ACME_INTERVAL; fi
 }
 
 # Why a certificate is due, or nothing when it is not.
@@ -101,7 +106,7 @@ pass() {
     why=$(due "$name" "$domains")
     if [ -n "$why" ]; then
       log "$name: issuing ($why): $domains"
-      issue "$name" "$domains" || { log "$name: issuance failed; trying again in $(pause 1) s"; status=1; }
+      issue "$name" "$domains" || { log "$name: issuance failed"; status=1; }
     fi
     chain="$config/live/$name/fullchain.pem"
     if [ -s "$chain" ]; then
@@ -115,6 +120,8 @@ pass() {
 if [ "$PSF_ACME_ONCE" = 1 ]; then pass; exit $?; fi
 while :; do
   pass
-  sleep "$(pause $?)"
+  pause $?
+  if [ "$status" = 1 ]; then log "next try in $next s"; fi
+  sleep "$next"
 done
 `;

@@ -712,6 +712,31 @@ describe("acme with the real certbot, Pebble as the CA, BIND and nginx", functio
     );
   });
 
+  it("backs off after failures: the retry doubles, capped by the interval", async () => {
+    const certificates = [{ name: "down.psf.test", domains: ["down.psf.test"] }];
+    const c = client("backoff", acmeSettings({ challenge: "dns-01" }), certificates, {
+      PSF_ACME_SERVER: "https://127.0.0.1:9/dir",
+      PSF_ACME_RETRY: "1",
+      PSF_ACME_INTERVAL: "3",
+    });
+    const loop = c.run();
+    await eventually(
+      "three failures",
+      60,
+      async () => (loop.log().match(/next try in/g)?.length ?? 0) >= 3,
+      loop.log,
+    );
+    await loop.stop();
+    assert.deepEqual(
+      loop
+        .log()
+        .match(/next try in \d+ s/g)!
+        .slice(0, 3),
+      ["next try in 1 s", "next try in 2 s", "next try in 3 s"],
+    );
+    assert.match(loop.log(), /down\.psf\.test: issuance failed/);
+  });
+
   it("DNS-01 over RFC 2136 to BIND: one wildcard certificate serves every route", async () => {
     const plan = planned(
       stackConfig(
