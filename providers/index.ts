@@ -18,6 +18,7 @@ import { secretsContract } from "./secrets/contract";
 import { generated } from "./secrets/generated";
 import { hardcoded } from "./secrets/hardcoded";
 import { sslContract } from "./ssl/contract";
+import { acme } from "./ssl/acme";
 import { selfsigned } from "./ssl/selfsigned";
 import { authelia } from "./sso/authelia";
 import { ssoContract } from "./sso/contract";
@@ -38,6 +39,7 @@ export const contracts: Record<string, ContractDefinition> = {
 export const providers: ProviderDefinition[] = [
   // ssl
   selfsigned,
+  acme,
   // secrets
   generated,
   config,

@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { Outputs } from "../../components/contract";
 import { ProviderArgs, ProviderInstance } from "../../components/provider";
 import { Workload, WorkloadFile } from "../../components/workload";
-import { sslContract } from "../ssl/contract";
+import { sslContract, sslPems } from "../ssl/contract";
 import { fullChain } from "../ssl/full-chain";
 import { SESSION_COOKIE_KEY, forwardAuthKey } from "../sso/contract";
 import { CaddySettings, certRequester } from "./caddy";
@@ -83,10 +83,11 @@ export class Caddy extends pulumi.ComponentResource implements ProviderInstance 
       const cert = args.result(sslContract, certRequester(requester));
       if (!cert) throw new Error(`caddy: no ssl result for ${certRequester(requester)}`);
       const paths = certFiles(CONTAINER_PATHS, route.host);
-      files.push({ path: paths.cert, content: fullChain(cert.certPem, cert.caPem), mode: 0o644 });
+      const pems = sslPems(cert, "caddy");
+      files.push({ path: paths.cert, content: fullChain(pems.certPem, cert.caPem), mode: 0o644 });
       files.push({
         path: paths.key,
-        content: pulumi.secret(cert.keyPem),
+        content: pulumi.secret(pems.keyPem),
         secret: true,
         mode: 0o600,
       });

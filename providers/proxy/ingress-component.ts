@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { Outputs } from "../../components/contract";
 import { ProviderArgs, ProviderInstance } from "../../components/provider";
-import { sslContract } from "../ssl/contract";
+import { sslContract, sslPems } from "../ssl/contract";
 import { fullChain } from "../ssl/full-chain";
 import { forwardAuthKey } from "../sso/contract";
 import { ProxyResult, ProxyRoute } from "./contract";
@@ -52,7 +52,10 @@ export class Ingress extends pulumi.ComponentResource implements ProviderInstanc
           name: requester,
           host: route.host,
           upstream: route.upstream,
-          tls: { certPem: fullChain(cert.certPem, cert.caPem), keyPem: cert.keyPem },
+          tls: {
+            certPem: fullChain(sslPems(cert, "ingress").certPem, cert.caPem),
+            keyPem: sslPems(cert, "ingress").keyPem,
+          },
           ingressClass,
           annotations: ingressAnnotations(route, auth, settings.annotations),
         },

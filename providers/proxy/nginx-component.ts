@@ -1,8 +1,9 @@
 import * as pulumi from "@pulumi/pulumi";
 import { Outputs } from "../../components/contract";
 import { ProviderArgs, ProviderInstance } from "../../components/provider";
-import { Workload, WorkloadFile } from "../../components/workload";
-import { sslContract } from "../ssl/contract";
+import { VolumeMount, VolumeRef, Workload, WorkloadFile } from "../../components/workload";
+import { SslFiles, sslContract, sslFiles, sslPems } from "../ssl/contract";
+import { CERT_WATCH_SECONDS, certWatchScript } from "./cert-watch";
 import { fullChain } from "../ssl/full-chain";
 import { SESSION_COOKIE_KEY, forwardAuthKey } from "../sso/contract";
 import { ProxyResult, ProxyRoute } from "./contract";
@@ -63,6 +64,11 @@ export class Nginx extends pulumi.ComponentResource implements ProviderInstance 
           }))
       : pulumi.output(undefined);
     const sessionCookie = args.shared("sso")?.[SESSION_COOKIE_KEY] ?? pulumi.output(undefined);
+    const live = liveCertificates(requests, (requester) => {
+      const cert = args.result(sslContract, certRequester(requester));
+      if (!cert) throw new Error(`nginx: no ssl result for ${certRequester(requester)}`);
+      return sslFiles(cert);
+    });
     this.config = pulumi.all([sso, sessionCookie]).apply(([s, cookie]) =>
       renderNginxConfig(requests, settings, {
         paths: CONTAINER_PATHS,
@@ -71,6 +77,7 @@ export class Nginx extends pulumi.ComponentResource implements ProviderInstance 
         ssoSessionCookie: cookie,
         user: "nginx",
         version: settings.version,
+        certFiles: live.certFiles,
       }),
     );
 
@@ -80,17 +87,19 @@ export class Nginx extends pulumi.ComponentResource implements ProviderInstance 
     for (const [requester, route] of Object.entries(requests)) {
       const cert = args.result(sslContract, certRequester(requester));
       if (!cert) throw new Error(`nginx: no ssl result for ${certRequester(requester)}`);
+      if (sslFiles(cert)) continue;
       const paths = certFiles(CONTAINER_PATHS, route.host);
-      files.push({ path: paths.cert, content: fullChain(cert.certPem, cert.caPem), mode: 0o644 });
+      const pems = sslPems(cert, "nginx");
+      files.push({ path: paths.cert, content: fullChain(pems.certPem, cert.caPem), mode: 0o644 });
       files.push({
         path: paths.key,
-        content: pulumi.secret(cert.keyPem),
+        content: pulumi.secret(pems.keyPem),
         secret: true,
         mode: 0o600,
       });
     }
 
-    this.deployServer(name, { ...args, settings }, files);
+    this.deployServer(name, { ...args, settings }, files, live);
 
     for (const [requester, route] of Object.entries(requests))
       this.results[requester] = {
@@ -105,6 +114,7 @@ export class Nginx extends pulumi.ComponentResource implements ProviderInstance 
     name: string,
     args: ProviderArgs<ProxyRoute, NginxSettings>,
     files: WorkloadFile[],
+    live: LiveCertificates,
   ): void {
     const { settings } = args;
     const listen = containerListen(settings);
@@ -113,16 +123,20 @@ export class Nginx extends pulumi.ComponentResource implements ProviderInstance 
       component: "proxy",
       partOf: name,
       image: args.image("nginx"),
-      // The image's own CMD, minus its entrypoint scripts (they edit conf.d, which we do not use).
-      command: ["nginx", "-g", "daemon off;"],
+      // The image's own CMD, minus its entrypoint scripts (they edit conf.d, which we do not use);
+      // over live certificate files, behind a watcher that reloads nginx when they change.
+      command: live.watched.length
+        ? ["sh", "-c", liveCommand(live.watched)]
+        : ["nginx", "-g", "daemon off;"],
       files,
       // ACME HTTP-01 challenges: a client writes into this volume, nginx serves it on port 80.
       volumes: [
         {
-          volume: { owner: WORKLOAD, name: "acme" },
+          volume: live.challenges ?? { owner: WORKLOAD, name: "acme" },
           mountPath: CONTAINER_PATHS.acmeRoot,
           readOnly: true,
         },
+        ...live.mounts,
       ],
       ports: [
         {
@@ -152,4 +166,53 @@ export class Nginx extends pulumi.ComponentResource implements ProviderInstance 
     };
     this.ready = args.target.deploy(workload, { parent: this }).resources;
   }
+}
+
+/** Where live certificate volumes are mounted: `<LIVE_ROOT>/<owner>-<name>`. */
+export const LIVE_ROOT = "/etc/nginx/psf/live";
+
+interface LiveCertificates {
+  /** Certificate files by host, for routes whose certificate is live files. */
+  certFiles: Record<string, { cert: string; key: string }>;
+  /** Every live file, for the watcher. */
+  watched: string[];
+  mounts: VolumeMount[];
+  /** The ssl provider's HTTP-01 challenge volume, served instead of nginx's own. */
+  challenges?: VolumeRef;
+}
+
+/** The live certificate files of the routes whose ssl result has them, and their volumes. */
+export function liveCertificates(
+  requests: Record<string, ProxyRoute>,
+  filesOf: (requester: string) => SslFiles | undefined,
+  root = LIVE_ROOT,
+): LiveCertificates {
+  const out: LiveCertificates = { certFiles: {}, watched: [], mounts: [] };
+  for (const [requester, route] of Object.entries(requests)) {
+    const f = filesOf(requester);
+    if (!f) continue;
+    const mountPath = `${root}/${f.volume.owner}-${f.volume.name}`;
+    if (!out.mounts.some((m) => m.mountPath === mountPath))
+      out.mounts.push({ volume: f.volume, mountPath, readOnly: true });
+    const files = { cert: `${mountPath}/${f.certPath}`, key: `${mountPath}/${f.keyPath}` };
+    out.certFiles[route.host] = files;
+    for (const p of [files.cert, files.key]) if (!out.watched.includes(p)) out.watched.push(p);
+    if (f.challenges) out.challenges = f.challenges;
+  }
+  return out;
+}
+
+/** nginx in the foreground behind the certificate watcher (cert-watch.ts). */
+export function liveCommand(
+  files: string[],
+  nginx = "nginx",
+  intervalSeconds = CERT_WATCH_SECONDS,
+) {
+  return certWatchScript({
+    files,
+    intervalSeconds,
+    test: `${nginx} -t -q`,
+    reload: `${nginx} -s reload`,
+    exec: `exec ${nginx} -g 'daemon off;'`,
+  });
 }

@@ -62,6 +62,11 @@ export interface RenderOptions {
    * config runs on the pinned image and on Debian's nginx alike.
    */
   version?: string;
+  /**
+   * A route's certificate files by host, where they are not `certFiles(paths, host)`: live
+   * files an ssl provider keeps current in a volume (acme).
+   */
+  certFiles?: Record<string, { cert: string; key: string }>;
 }
 
 // Shared by every proxy provider's config (route-parts.ts); importers of this file keep them.
@@ -274,7 +279,7 @@ function routeServers(
   https: string,
   modernHttp2: boolean,
 ): string[] {
-  const files = certFiles(o.paths, r.host);
+  const files = o.certFiles?.[r.host] ?? certFiles(o.paths, r.host);
   const pub = publicUrl(r.host, s.httpsPort);
   const upstream = upstreamUrl(r);
   const headers = responseHeaders(r, s);

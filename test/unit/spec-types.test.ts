@@ -259,8 +259,14 @@ describe("types derived from specs", () => {
   for (const p of providers)
     it(`${p.contract}/${p.name}: check() of empty settings gives every default, and passes again`, () => {
       const issues: Issue[] = [];
-      // Empty but for what a provider cannot do without (oidc: the issuer the user runs).
-      const minimal = p.name === "oidc" ? { issuerUrl: "https://id.example.org" } : {};
+      // Empty but for what a provider cannot do without (oidc: the issuer the user runs; acme:
+      // the account's contact).
+      const minimal: Record<string, unknown> =
+        p.name === "oidc"
+          ? { issuerUrl: "https://id.example.org" }
+          : p.name === "acme"
+            ? { email: "admin@example.org" }
+            : {};
       const settings = check(minimal, p.settings, "settings", issues);
       assert.deepEqual(issues, []);
       for (const [key, field] of Object.entries(p.settings.fields))
