@@ -124,7 +124,13 @@ export interface TestPebble {
 
 export async function startPebble(
   dir: string,
-  o: { dnsPort: number; httpPort: number; validitySeconds: number },
+  o: {
+    dnsPort: number;
+    httpPort: number;
+    validitySeconds: number;
+    /** An address besides loopback that clients reach Pebble on (containers: the Docker bridge's). */
+    publicIp?: string;
+  },
 ): Promise<TestPebble> {
   fs.mkdirSync(dir, { recursive: true });
   const [port, mgmt, tlsPort] = [await freePort(), await freePort(), await freePort()];
@@ -161,7 +167,10 @@ export async function startPebble(
     "-out",
     "tls.csr",
   );
-  fs.writeFileSync(path.join(dir, "ext"), "subjectAltName=DNS:localhost,IP:127.0.0.1\n");
+  fs.writeFileSync(
+    path.join(dir, "ext"),
+    `subjectAltName=DNS:localhost,IP:127.0.0.1${o.publicIp ? `,IP:${o.publicIp}` : ""}\n`,
+  );
   ossl(
     "x509",
     "-req",
@@ -183,7 +192,7 @@ export async function startPebble(
     path.join(dir, "pebble.json"),
     JSON.stringify({
       pebble: {
-        listenAddress: `127.0.0.1:${port}`,
+        listenAddress: `${o.publicIp ? "0.0.0.0" : "127.0.0.1"}:${port}`,
         managementListenAddress: `127.0.0.1:${mgmt}`,
         certificate: path.join(dir, "tls.pem"),
         privateKey: path.join(dir, "tls.key"),
@@ -234,7 +243,7 @@ export async function startPebble(
   );
   const rootPem = await get(`https://127.0.0.1:${mgmt}/roots/0`);
   return {
-    directoryUrl: `https://127.0.0.1:${port}/dir`,
+    directoryUrl: `https://${o.publicIp ?? "127.0.0.1"}:${port}/dir`,
     tlsCaPem,
     rootPem,
     log,
