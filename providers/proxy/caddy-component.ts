@@ -2,7 +2,9 @@ import * as pulumi from "@pulumi/pulumi";
 import { Outputs } from "../../components/contract";
 import { ProviderArgs, ProviderInstance } from "../../components/provider";
 import { Workload, WorkloadFile } from "../../components/workload";
-import { sslContract, sslPems } from "../ssl/contract";
+import { sslContract, sslFiles, sslPems } from "../ssl/contract";
+import { CERT_WATCH_SECONDS, certWatchScript } from "./cert-watch";
+import { liveCertificates } from "./live-certificates";
 import { fullChain } from "../ssl/full-chain";
 import { SESSION_COOKIE_KEY, forwardAuthKey } from "../sso/contract";
 import { CaddySettings, certRequester } from "./caddy";
@@ -66,6 +68,11 @@ export class Caddy extends pulumi.ComponentResource implements ProviderInstance 
       : pulumi.output(undefined);
     const sessionCookie = args.shared("sso")?.[SESSION_COOKIE_KEY] ?? pulumi.output(undefined);
     const listen = containerListen(settings);
+    const live = liveCertificates(requests, LIVE_ROOT, (requester) => {
+      const cert = args.result(sslContract, certRequester(requester));
+      if (!cert) throw new Error(`caddy: no ssl result for ${certRequester(requester)}`);
+      return sslFiles(cert);
+    });
     this.config = pulumi.all([sso, sessionCookie]).apply(([s, cookie]) =>
       renderCaddyConfig(requests, settings, {
         paths: CONTAINER_PATHS,
@@ -73,6 +80,7 @@ export class Caddy extends pulumi.ComponentResource implements ProviderInstance 
         admin: CONTAINER_ADMIN,
         sso: s,
         ssoSessionCookie: cookie,
+        certFiles: live.certFiles,
       }),
     );
 
@@ -82,6 +90,7 @@ export class Caddy extends pulumi.ComponentResource implements ProviderInstance 
     for (const [requester, route] of Object.entries(requests)) {
       const cert = args.result(sslContract, certRequester(requester));
       if (!cert) throw new Error(`caddy: no ssl result for ${certRequester(requester)}`);
+      if (sslFiles(cert)) continue;
       const paths = certFiles(CONTAINER_PATHS, route.host);
       const pems = sslPems(cert, "caddy");
       files.push({ path: paths.cert, content: fullChain(pems.certPem, cert.caPem), mode: 0o644 });
@@ -98,15 +107,19 @@ export class Caddy extends pulumi.ComponentResource implements ProviderInstance 
       component: "proxy",
       partOf: name,
       image: args.image("caddy"),
-      command: ["caddy", "run", "--config", CONTAINER_PATHS.config],
+      // Over live certificate files, behind a watcher that reloads Caddy when they change.
+      command: live.watched.length
+        ? ["sh", "-c", liveCommand(live.watched)]
+        : ["caddy", "run", "--config", CONTAINER_PATHS.config],
       files,
       // ACME HTTP-01 challenges: a client writes into this volume, Caddy serves it on port 80.
       volumes: [
         {
-          volume: { owner: WORKLOAD, name: "acme" },
+          volume: live.challenges ?? { owner: WORKLOAD, name: "acme" },
           mountPath: CONTAINER_PATHS.acmeRoot,
           readOnly: true,
         },
+        ...live.mounts,
       ],
       ports: [
         {
@@ -143,4 +156,24 @@ export class Caddy extends pulumi.ComponentResource implements ProviderInstance 
       };
     this.registerOutputs({ config: this.config });
   }
+}
+
+/** Where Caddy mounts live certificate volumes. */
+export const LIVE_ROOT = "/etc/caddy/psf/live";
+
+/** Caddy in the foreground behind the certificate watcher (cert-watch.ts). */
+export function liveCommand(
+  files: string[],
+  caddy = "caddy",
+  config = CONTAINER_PATHS.config,
+  intervalSeconds = CERT_WATCH_SECONDS,
+) {
+  return certWatchScript({
+    files,
+    intervalSeconds,
+    test: `${caddy} validate --config ${config} >/dev/null 2>&1`,
+    // Unchanged config: without --force Caddy skips the reload, and the old certificate stays.
+    reload: `${caddy} reload --config ${config} --force`,
+    exec: `exec ${caddy} run --config ${config}`,
+  });
 }

@@ -47,6 +47,11 @@ export interface RenderOptions {
   sso?: { forwardAuthUrl: string; portalUrl: string; forwardAuthUrls?: Record<string, string> };
   /** The SSO's session cookie (`authelia_session`): never forwarded to an app. */
   ssoSessionCookie?: string;
+  /**
+   * A route's certificate files by host, where they are not `certFiles(paths, host)`: live
+   * files an ssl provider keeps current in a volume (acme).
+   */
+  certFiles?: Record<string, { cert: string; key: string }>;
 }
 
 // Shared by every proxy provider's config (route-parts.ts); importers of this file keep them.
@@ -323,7 +328,7 @@ export function renderCaddyConfig(
       tls: {
         certificates: {
           load_files: entries.map(([, r]) => {
-            const f = certFiles(o.paths, r.host);
+            const f = o.certFiles?.[r.host] ?? certFiles(o.paths, r.host);
             return { certificate: f.cert, key: f.key, tags: [r.host] };
           }),
         },

@@ -24,7 +24,8 @@ export function certWatchScript(o: {
   if (bad) throw new Error(`bug: certificate path ${bad} is not a plain path`);
   return [
     `files="${o.files.join(" ")}"`,
-    "sums() { cat $files 2>/dev/null | cksum; }",
+    // md5sum: coreutils and busybox both have it (busybox has no cksum).
+    "sums() { cat $files 2>/dev/null | md5sum; }",
     "for f in $files; do",
     '  until [ -s "$f" ]; do echo "psf: waiting for $f" >&2; sleep 2; done',
     "done",

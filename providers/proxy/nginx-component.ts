@@ -1,8 +1,9 @@
 import * as pulumi from "@pulumi/pulumi";
 import { Outputs } from "../../components/contract";
 import { ProviderArgs, ProviderInstance } from "../../components/provider";
-import { VolumeMount, VolumeRef, Workload, WorkloadFile } from "../../components/workload";
-import { SslFiles, sslContract, sslFiles, sslPems } from "../ssl/contract";
+import { Workload, WorkloadFile } from "../../components/workload";
+import { sslContract, sslFiles, sslPems } from "../ssl/contract";
+import { LiveCertificates, liveCertificates } from "./live-certificates";
 import { CERT_WATCH_SECONDS, certWatchScript } from "./cert-watch";
 import { fullChain } from "../ssl/full-chain";
 import { SESSION_COOKIE_KEY, forwardAuthKey } from "../sso/contract";
@@ -64,7 +65,7 @@ export class Nginx extends pulumi.ComponentResource implements ProviderInstance 
           }))
       : pulumi.output(undefined);
     const sessionCookie = args.shared("sso")?.[SESSION_COOKIE_KEY] ?? pulumi.output(undefined);
-    const live = liveCertificates(requests, (requester) => {
+    const live = liveCertificates(requests, LIVE_ROOT, (requester) => {
       const cert = args.result(sslContract, certRequester(requester));
       if (!cert) throw new Error(`nginx: no ssl result for ${certRequester(requester)}`);
       return sslFiles(cert);
@@ -168,39 +169,9 @@ export class Nginx extends pulumi.ComponentResource implements ProviderInstance 
   }
 }
 
-/** Where live certificate volumes are mounted: `<LIVE_ROOT>/<owner>-<name>`. */
+/** Where nginx mounts live certificate volumes. */
 export const LIVE_ROOT = "/etc/nginx/psf/live";
-
-interface LiveCertificates {
-  /** Certificate files by host, for routes whose certificate is live files. */
-  certFiles: Record<string, { cert: string; key: string }>;
-  /** Every live file, for the watcher. */
-  watched: string[];
-  mounts: VolumeMount[];
-  /** The ssl provider's HTTP-01 challenge volume, served instead of nginx's own. */
-  challenges?: VolumeRef;
-}
-
-/** The live certificate files of the routes whose ssl result has them, and their volumes. */
-export function liveCertificates(
-  requests: Record<string, ProxyRoute>,
-  filesOf: (requester: string) => SslFiles | undefined,
-  root = LIVE_ROOT,
-): LiveCertificates {
-  const out: LiveCertificates = { certFiles: {}, watched: [], mounts: [] };
-  for (const [requester, route] of Object.entries(requests)) {
-    const f = filesOf(requester);
-    if (!f) continue;
-    const mountPath = `${root}/${f.volume.owner}-${f.volume.name}`;
-    if (!out.mounts.some((m) => m.mountPath === mountPath))
-      out.mounts.push({ volume: f.volume, mountPath, readOnly: true });
-    const files = { cert: `${mountPath}/${f.certPath}`, key: `${mountPath}/${f.keyPath}` };
-    out.certFiles[route.host] = files;
-    for (const p of [files.cert, files.key]) if (!out.watched.includes(p)) out.watched.push(p);
-    if (f.challenges) out.challenges = f.challenges;
-  }
-  return out;
-}
+export { liveCertificates } from "./live-certificates";
 
 /** nginx in the foreground behind the certificate watcher (cert-watch.ts). */
 export function liveCommand(

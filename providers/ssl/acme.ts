@@ -12,7 +12,7 @@ export const LETS_ENCRYPT = "https://acme-v02.api.letsencrypt.org/directory";
 export const LETS_ENCRYPT_STAGING = "https://acme-staging-v02.api.letsencrypt.org/directory";
 
 /** Proxies that serve live certificate files and reload when they change. */
-export const LIVE_FILE_PROXIES = ["nginx"];
+export const LIVE_FILE_PROXIES = ["nginx", "caddy"];
 
 export const TSIG_ALGORITHMS = [
   "hmac-sha256",

@@ -121,7 +121,7 @@ describe("acme provider validation", () => {
 
   it("refuses a wildcard request over http-01, a proxy that cannot serve live files, and a service's own ssl need", () => {
     const raw = stackConfig({}, {});
-    (raw.providers as any).proxy = { use: "caddy" };
+    (raw.providers as any).proxy = { use: "ingress" };
     (raw.services as any).mail = {
       image: "example/mail:1.0",
       needs: { ssl: { domain: "*.mail.psf.test" } },
@@ -129,10 +129,13 @@ describe("acme provider validation", () => {
     const issues = issuesOf(raw);
     const paths = issues.map((i) => i.path).sort();
     assert.deepEqual(paths, [
+      // ingress itself needs the kubernetes target: its own issue, beside acme's three.
+      "providers.proxy.use",
       "providers.ssl.challenge",
       "providers.ssl.use",
       "services.mail.needs.ssl",
     ]);
+    assert.match(issues.find((i) => i.path === "providers.ssl.use")!.message, /ingress/);
     assert.match(
       issues.find((i) => i.path === "providers.ssl.challenge")!.message,
       /\*\.mail\.psf\.test/,
@@ -289,10 +292,8 @@ describe("nginx config over acme's live files, checked by the real nginx (nginx 
     const plan = planned(stackConfig());
     const { certificates, byRequester } = acmeCertificates(plan.ssl, plan.settings, ZONE);
     const root = path.join(dir, "live");
-    const live = liveCertificates(
-      plan.routes,
-      (r) => acmeFiles(byRequester[`nginx:${r}`], plan.settings.challenge),
-      root,
+    const live = liveCertificates(plan.routes, root, (r) =>
+      acmeFiles(byRequester[`nginx:${r}`], plan.settings.challenge),
     );
     // The volume as the client leaves it on its first pass: placeholders (the CA is not asked yet).
     const script = path.join(dir, "run.sh");
