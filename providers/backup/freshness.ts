@@ -50,7 +50,7 @@ export function longestGapSeconds(schedule: string): number {
   };
   let gap = 0;
   let last: number | undefined;
-  for (let t = 1, day = Date.UTC(2024, 0, 1) / 60000; t <= 1520; t++, day += 1440) {
+  for (let t = 1, day = Date.UTC(2024, 0, 1) / 60000; t <= 1600; t++, day += 1440) {
     if (!dayRuns(new Date(day * 60000))) continue;
     if (last !== undefined) gap = Math.max(gap, day + times[0] - last);
     last = day + times[times.length - 1];

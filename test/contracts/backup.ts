@@ -658,7 +658,10 @@ export function backupContractSuite(provider: string, adapter: BackupAdapter): v
 
 /** What a backup provider declared through a recording target, and its results. */
 export interface DeclaredJobs {
+  /** The backup jobs, in the requests' order. */
   workloads: Workload[];
+  /** The scheduled drills (`drill-<service>`), in the same order. */
+  drills: Workload[];
   results: Record<string, ContractResult>;
   images: string[];
 }
@@ -695,11 +698,12 @@ export async function declareBackup(raw: any): Promise<DeclaredJobs> {
   assert.deepEqual(issues, []);
   const p = plan!.providers.find((x) => x.contract === "backup")!;
   const workloads: Workload[] = [];
+  const drills: Workload[] = [];
   const images: string[] = [];
   const target: Target = {
     kind: "docker",
     deploy: (w) => {
-      workloads.push(w);
+      (w.name.startsWith("drill-") ? drills : workloads).push(w);
       return {
         address: w.name,
         resources: [],
@@ -737,7 +741,7 @@ export async function declareBackup(raw: any): Promise<DeclaredJobs> {
       {},
     );
   });
-  return { workloads, results: instance!.results, images };
+  return { workloads, drills, results: instance!.results, images };
 }
 
 /** The postgres provider's result for `requester` (password `db-pw-<name>`), as a backup job reads it. */

@@ -54,6 +54,7 @@ describe("restic provider in a Pulumi program (mocked engine)", () => {
       "notes/files /backup/volumes/files ro",
       "notes/files /restore/volumes/files",
       "restic/repository /repository",
+      "restic/status /status",
     ]);
   });
 
