@@ -9,7 +9,7 @@ export interface StatusOptions {
   json?: boolean;
 }
 
-interface ServiceStatus {
+export interface ServiceStatus {
   name: string;
   url?: string;
   /** Absent: the service has no backup. */
@@ -41,28 +41,42 @@ export async function statusCommand(o: StatusOptions): Promise<number> {
     ? secretMasker(await stackSecretValues(opened.stack, opened.outputs))
     : (t: string) => t;
   const now = Date.now() / 1000;
-  const rows: ServiceStatus[] = await Promise.all(
+  const rows = await serviceStatuses(services, readRecords, mask, now);
+  if (o.json) process.stdout.write(`${JSON.stringify({ services: rows }, null, 2)}\n`);
+  else process.stdout.write(statusTable(rows, now));
+  return 0;
+}
+
+/**
+ * Each service's URL and backup status, its records read with `read` (the service's
+ * `backupStatusCommand`) and masked before they are parsed.
+ */
+export async function serviceStatuses(
+  services: Record<string, Record<string, unknown>>,
+  read: (command: string) => Promise<{ stdout: string } | { error: string }>,
+  mask: (text: string) => string,
+  now: number,
+): Promise<ServiceStatus[]> {
+  return Promise.all(
     Object.keys(services)
       .sort()
       .map(async (name) => {
         const s = services[name];
         const row: ServiceStatus = { name, url: typeof s.url === "string" ? s.url : undefined };
         if (typeof s.backupStatusCommand === "string") {
-          const read = await readRecords(s.backupStatusCommand);
+          const got = await read(s.backupStatusCommand);
           row.backup =
-            "error" in read
-              ? { unreadable: [], alerts: ["backup status unreadable"], error: mask(read.error) }
-              : parseStatus(mask(read.stdout), now);
+            "error" in got
+              ? { unreadable: [], alerts: ["backup status unreadable"], error: mask(got.error) }
+              : parseStatus(mask(got.stdout), now);
         }
         return row;
       }),
   );
-  if (o.json) process.stdout.write(`${JSON.stringify({ services: rows }, null, 2)}\n`);
-  else process.stdout.write(table(rows, now));
-  return 0;
 }
 
-function readRecords(command: string): Promise<{ stdout: string } | { error: string }> {
+/** Runs a status command (`docker exec …`, `kubectl exec …`) with a timeout. */
+export function readRecords(command: string): Promise<{ stdout: string } | { error: string }> {
   return new Promise((resolve) =>
     execFile("/bin/sh", ["-c", command], { timeout: READ_TIMEOUT_MS }, (err, stdout, stderr) =>
       resolve(
@@ -76,7 +90,8 @@ function readRecords(command: string): Promise<{ stdout: string } | { error: str
   );
 }
 
-function table(rows: ServiceStatus[], now: number): string {
+/** The table `psf status` prints: one line per service. */
+export function statusTable(rows: ServiceStatus[], now: number): string {
   const lines = [["SERVICE", "URL", "LAST BACKUP", "LAST DRILL", "ALERTS"]];
   for (const r of rows) {
     const b = r.backup;

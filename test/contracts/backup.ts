@@ -7,6 +7,7 @@ import * as os from "os";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { evaluate } from "../../cli/mock-engine";
+import { readRecords, serviceStatuses, statusTable } from "../../cli/status-command";
 import { readStackFile } from "../../components/stack-file";
 import { ContractDefinition, ContractResult, Outputs } from "../../components/contract";
 import { validateConfig } from "../../components/program";
@@ -551,6 +552,37 @@ export function backupContractSuite(provider: string, adapter: BackupAdapter): v
       } finally {
         await hook.close();
       }
+      // What psf status makes of it, reading the records with the job's own psf-status.
+      ok(run("lossy", "status"));
+      const now = Date.now() / 1000;
+      const rows = await serviceStatuses(
+        {
+          lossy: {
+            url: "https://lossy.example.org",
+            backupStatusCommand: `bash ${path.join(dir, "bin", "lossy", "psf-status")}`,
+          },
+          gone: { backupStatusCommand: "echo 'Error: No such container: psf-x' >&2; exit 1" },
+          plain: { url: "https://plain.example.org" },
+        },
+        readRecords,
+        (t) => t,
+        now,
+      );
+      const drill = record("lossy", "drill");
+      assert.deepEqual(
+        rows.map((r) => [r.name, r.backup?.alerts]),
+        [
+          ["gone", ["backup status unreadable"]],
+          ["lossy", [`drill failed: ${drill.error}`]],
+          ["plain", undefined],
+        ],
+      );
+      const table = statusTable(rows, now).split("\n");
+      assert.match(
+        table[2],
+        /^lossy +https:\/\/lossy\.example\.org +ok \d+ s ago, [\d.]+ k?B \(lossy-2024-03-03T03:00:00\) +FAILED \d+ s ago \(lossy-2024-03-03T03:00:00\) +drill failed: /,
+      );
+      assert.match(table[3], /^plain +https:\/\/plain\.example\.org +no backup +- +-$/);
     });
 
     it("fails loudly, naming the service, when the database is unreachable, and keeps no run", function () {
