@@ -12,9 +12,15 @@ import {
   JobScripts,
   planJob,
   renderEnvFile,
+  slug,
   sshConfig,
 } from "./job";
 import { CommonSettings, DEFAULT_DRILL_SCHEDULE } from "./settings";
+import { freshnessScript } from "./status-parts";
+
+const FRESHNESS_BIN = "/usr/local/bin/psf-freshness";
+/** Hourly, off the hour when most jobs start. */
+const FRESHNESS_SCHEDULE = "17 * * * *";
 
 /** What differs between borg and restic when their jobs are deployed. */
 export interface BackupEngine {
@@ -151,6 +157,36 @@ export function deployBackupJobs(
       statusCommand: deployed.exec([BIN.status]),
     };
   });
+  // A backup that stops running reports nothing itself: with a webhook, an hourly check does.
+  if (args.settings.alerts?.webhook) {
+    const services = Object.keys(args.requests).map(slug);
+    args.target.deploy(
+      {
+        name: "backup-freshness",
+        component: "backup",
+        partOf: name,
+        image: engine.image,
+        command: [FRESHNESS_BIN],
+        files: [
+          {
+            path: FRESHNESS_BIN,
+            content: freshnessScript(services, CONTAINER_PATHS),
+            mode: 0o755,
+          },
+          {
+            path: CONTAINER_PATHS.envFile,
+            content: pulumi.secret(alerts.apply(renderEnvFile)),
+            secret: true,
+            mode: 0o600,
+          },
+        ],
+        volumes: [status],
+        schedule: FRESHNESS_SCHEDULE,
+        stateful: false,
+      },
+      { parent },
+    );
+  }
   return results;
 }
 

@@ -30,7 +30,7 @@ const ALERT = [
   '  if curl -fsS -o /dev/null --max-time 20 --retry 3 --retry-delay 5 -H "Content-Type: application/json" \\',
   '      -H "X-PSF-Event: $event" -H "X-PSF-Delivery: $delivery" -H "X-PSF-Signature-256: sha256=$sig" \\',
   '      --data-binary "$body" "$PSF_ALERT_URL"; then log "alert $event sent"',
-  '  else log "alert $event could not be sent to the webhook"; fi',
+  '  else log "alert $event could not be sent to the webhook"; return 1; fi',
   "}",
 ];
 
@@ -101,7 +101,7 @@ export function statusRecord(
       ? `    [ -z "$ok_time" ] || printf ${q(backupOnly.join("\n") + "\n")} "$SERVICE" "$ok_time" "$SERVICE" "\${ok_size:-0}" "$SERVICE" "$MAX_AGE"`
       : "    :",
     '  } >"$base.prom.tmp" && mv -f "$base.prom.tmp" "$base.prom"',
-    '  [ "$rc" -eq 0 ] || psf_alert "{\\"event\\":\\"$KIND.failed\\",\\"record\\":$json}" "$KIND.failed"',
+    '  [ "$rc" -eq 0 ] || psf_alert "{\\"event\\":\\"$KIND.failed\\",\\"record\\":$json}" "$KIND.failed" || true',
     "}",
   ];
 }
@@ -113,6 +113,39 @@ export function statusScript(job: BackupJob, paths: ScriptPaths): string {
     `# psf-status for ${job.service}. Rendered by PSF; \`pulumi up\` overwrites edits.`,
     "set -euo pipefail",
     `for kind in backup drill; do f=${q(paths.statusDir)}/${q(job.service)}.$kind.json; if [ -f "$f" ]; then cat "$f"; fi; done`,
+    "",
+  ].join("\n");
+}
+
+/**
+ * `psf-freshness`, run hourly when a webhook is set: for each service whose last good backup is
+ * older than its record's `maxAgeSeconds`, one `backup.stale` alert per stale backup (a backup
+ * that stops running reports nothing itself). A service that never succeeded alerted when it
+ * failed. `PSF_FRESHNESS_NOW` (Unix time) stands in for the clock in tests.
+ */
+export function freshnessScript(services: string[], paths: ScriptPaths): string {
+  return [
+    "#!/usr/bin/env bash",
+    "# psf-freshness. Rendered by PSF; `pulumi up` overwrites edits.",
+    "set -Eeuo pipefail",
+    `if [ -r ${q(paths.envFile)} ]; then set -a; . ${q(paths.envFile)}; set +a; fi`,
+    `log() { printf 'psf-freshness: %s\\n' "$*" >&2; }`,
+    ...ALERT,
+    `STATUS_DIR=${q(paths.statusDir)}`,
+    'now="${PSF_FRESHNESS_NOW:-$(date +%s)}"',
+    `for svc in ${services.map(q).join(" ")}; do`,
+    '  f="$STATUS_DIR/$svc.backup.json"; [ -f "$f" ] || continue',
+    '  rec=$(cat "$f")',
+    `  ok=$({ grep -o '"lastOk":{"timestamp":[0-9]*' <<<"$rec" || true; } | grep -o '[0-9]*$' || true)`,
+    `  max=$({ grep -o '"maxAgeSeconds":[0-9]*' <<<"$rec" || true; } | grep -o '[0-9]*$' || true)`,
+    '  [ -n "$ok" ] && [ -n "$max" ] || continue',
+    '  [ "$((now - ok))" -gt "$max" ] || continue',
+    // Once per stale backup: the mark holds the last good backup's time it alerted about.
+    '  mark="$STATUS_DIR/$svc.stale-alerted"',
+    '  [ "$(cat "$mark" 2>/dev/null || true)" != "$ok" ] || continue',
+    '  log "service $svc: the last good backup is $(((now - ok) / 3600)) h old (stale after $((max / 3600)) h)"',
+    '  if psf_alert "{\\"event\\":\\"backup.stale\\",\\"service\\":\\"$svc\\",\\"ageSeconds\\":$((now - ok)),\\"record\\":$rec}" backup.stale; then echo "$ok" >"$mark"; fi',
+    "done",
     "",
   ].join("\n");
 }

@@ -23,6 +23,7 @@ import {
   planJob,
   renderEnvFile,
 } from "../../providers/backup/job";
+import { freshnessScript } from "../../providers/backup/status-parts";
 import { DatabaseResult } from "../../providers/database/contract";
 import { dumpEnvOf } from "../../providers/database/login-env";
 import { POSTGRES_DUMP } from "../../providers/database/postgres-dump";
@@ -212,7 +213,10 @@ export function backupContractSuite(provider: string, adapter: BackupAdapter): v
       );
       const file = path.join(dir, "bin", service, `psf-${which}`);
       fs.writeFileSync(file, scripts[service][which], { mode: 0o755 });
-      return new Promise<Run>((resolve) => {
+      return runFile(file);
+    };
+    const runFile = (file: string) =>
+      new Promise<Run>((resolve) => {
         const child = spawn("bash", [file], {
           env: { PATH: process.env.PATH!, HOME: path.join(dir, "home") },
         });
@@ -222,7 +226,6 @@ export function backupContractSuite(provider: string, adapter: BackupAdapter): v
         child.stderr.on("data", (d) => (stderr += d));
         child.on("close", (status) => resolve({ status, stdout, stderr }));
       });
-    };
     const addJob = (service: string, req: Partial<BackupRequest>) => {
       const full: BackupRequest = { volumes: [], paths: [], excludes: [], database: false, ...req };
       const job = planJob(
@@ -583,6 +586,55 @@ export function backupContractSuite(provider: string, adapter: BackupAdapter): v
         /^lossy +https:\/\/lossy\.example\.org +ok \d+ s ago, [\d.]+ k?B \(lossy-2024-03-03T03:00:00\) +FAILED \d+ s ago \(lossy-2024-03-03T03:00:00\) +drill failed: /,
       );
       assert.match(table[3], /^plain +https:\/\/plain\.example\.org +no backup +- +-$/);
+    });
+
+    it("sends one signed backup.stale alert when the last good backup is older than its schedule allows", async function () {
+      const file = path.join(dir, "bin", "psf-freshness");
+      fs.writeFileSync(file, freshnessScript(["app", "never-backed-up"], paths), {
+        mode: 0o755,
+      });
+      const app = record("app", "backup");
+      const secret = "webhook-signing-secret";
+      const hook = await webhookReceiver();
+      const check = async (now: number) => {
+        fs.writeFileSync(
+          paths.envFile,
+          renderEnvFile({
+            PSF_ALERT_URL: hook.url,
+            PSF_ALERT_SECRET: secret,
+            PSF_FRESHNESS_NOW: String(now),
+          }),
+          { mode: 0o600 },
+        );
+        const r = await runFile(file);
+        assert.equal(r.status, 0, r.stderr);
+        return r;
+      };
+      try {
+        // Fresh: nothing. Stale: one alert for app. Still stale: no second one.
+        await check(app.lastOk.timestamp + 60);
+        assert.equal(hook.received.length, 0);
+        const stale = app.lastOk.timestamp + app.maxAgeSeconds + 3600;
+        const r = await check(stale);
+        assert.match(
+          r.stderr,
+          /service app: the last good backup is 49 h old \(stale after 48 h\)/,
+        );
+        await check(stale + 3600);
+        assert.equal(hook.received.length, 1, "one alert per stale backup");
+        const [req] = hook.received;
+        assert.equal(
+          req.headers["x-psf-signature-256"],
+          `sha256=${createHmac("sha256", secret).update(req.body).digest("hex")}`,
+        );
+        const body = JSON.parse(req.body.toString("utf8"));
+        assert.equal(body.event, "backup.stale");
+        assert.equal(body.service, "app");
+        assert.equal(body.ageSeconds, app.maxAgeSeconds + 3600);
+        assert.deepEqual(body.record, app);
+      } finally {
+        await hook.close();
+      }
     });
 
     it("fails loudly, naming the service, when the database is unreachable, and keeps no run", function () {

@@ -148,7 +148,30 @@ describe("borg provider in a Pulumi program (mocked engine)", () => {
       await valueOf(results.whoami.statusCommand),
       "exec backup-whoami /usr/local/bin/psf-status",
     );
+    // And an hourly check that alerts when a backup stops running.
+    assert.deepEqual(
+      workloads.map((w) => [w.name, w.schedule, mountsOf(w).join(", ")]),
+      [
+        [
+          "backup-whoami",
+          "0 3 * * *",
+          "whoami/data /backup/volumes/data ro, whoami/data /restore/volumes/data, borg/repository /repository, borg/status /status",
+        ],
+        [
+          "backup-notes",
+          "30 2 * * 0",
+          "notes/files /backup/volumes/files ro, notes/files /restore/volumes/files, borg/repository /repository, borg/status /status",
+        ],
+        ["backup-freshness", "17 * * * *", "borg/status /status"],
+      ],
+    );
+    const freshness = workloads[2].files!.find((f) => f.path === "/usr/local/bin/psf-freshness")!;
+    assert.match(String(await valueOf(freshness.content)), /^for svc in whoami notes; do$/m);
     const plain = await declareBackup(backupFixture("borg"));
+    assert.deepEqual(
+      plain.workloads.map((w) => w.name),
+      ["backup-whoami", "backup-notes"],
+    );
     assert.deepEqual(
       await envFileAsBashReadsIt(plain.workloads[0], ["PSF_ALERT_URL", "PSF_ALERT_SECRET"]),
       {},
