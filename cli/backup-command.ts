@@ -22,13 +22,16 @@ const ACTIONS: Record<BackupAction, { output: string; label: string }> = {
   run: { output: "backupCommand", label: "backup" },
   list: { output: "listCommand", label: "listing of the backups" },
   restore: { output: "restoreCommand", label: "restore" },
+  verify: { output: "verifyCommand", label: "restore drill" },
 };
 
 /**
- * `psf backup run|list|restore --stack S SERVICE [--snapshot ID]`: runs the command the stack
- * outputs for the service on whatever target it runs (docker exec, kubectl exec), with a
+ * `psf backup run|list|restore|verify --stack S SERVICE [--snapshot ID]`: runs the command the
+ * stack outputs for the service on whatever target it runs (docker exec, kubectl exec), with a
  * progress line, a timeout, retries after transient failures and every secret the stack holds
- * masked. Exit 0 done, 1 the tool failed (with the reason), 2 a wrong argument.
+ * masked. `verify` is a restore drill (into scratch space, checked against the facts recorded
+ * with the run). Exit 0 done (the drill passed), 1 the tool or the drill failed (with the
+ * reason), 2 a wrong argument.
  */
 export async function backupCommand(
   action: BackupAction,
@@ -48,9 +51,9 @@ export async function backupCommand(
   const delayMs = parseDuration(o.retryDelay);
   if (delayMs === undefined)
     return usage(`--retry-delay ${o.retryDelay}: not a duration`, "e.g. --retry-delay 5s");
-  if (o.snapshot !== undefined && action !== "restore")
+  if (o.snapshot !== undefined && action !== "restore" && action !== "verify")
     return usage(
-      `--snapshot applies to restore only`,
+      `--snapshot applies to restore and verify only`,
       `psf backup restore --stack ${o.stack} ${service} --snapshot ${o.snapshot}`,
     );
 

@@ -69,13 +69,15 @@ export async function main(argv: string[]): Promise<number> {
     });
   program
     .command("backup")
-    .description("run, list or restore a service's backups with the commands the stack outputs")
-    .addArgument(new Argument("<action>", "run | list | restore").choices(BACKUP_ACTIONS))
+    .description(
+      "run, list, restore or verify (a restore drill) a service's backups with the commands the stack outputs",
+    )
+    .addArgument(new Argument("<action>", "run | list | restore | verify").choices(BACKUP_ACTIONS))
     .argument("<service>", "a service with needs.backup")
     .requiredOption("--stack <name>", "stack to read")
     .option(
       "--snapshot <id>",
-      "restore: the archive or snapshot (as list prints it); default the latest",
+      "restore, verify: the archive or snapshot (as list prints it); default the latest",
     )
     .option("--timeout <duration>", "stop the tool after this long (90s, 30m, 2h)", "2h")
     .option("--retries <n>", "attempts after a transient failure (a lock, a network error)", "2")
@@ -84,6 +86,17 @@ export async function main(argv: string[]): Promise<number> {
     .action(async (action, service: string, o) => {
       const { backupCommand } = require("./backup-command") as typeof import("./backup-command");
       code = await backupCommand(action, service, o);
+    });
+  program
+    .command("status")
+    .description(
+      "per service: URL, last backup (age, size, result), last drill, and alerts (failed or stale)",
+    )
+    .requiredOption("--stack <name>", "stack to read")
+    .option("--json", "machine-readable result")
+    .action(async (o) => {
+      const { statusCommand } = require("./status-command") as typeof import("./status-command");
+      code = await statusCommand(o);
     });
   try {
     await program.parseAsync(argv, { from: "user" });

@@ -1,6 +1,8 @@
 import { shellQuote } from "../../components/shell";
-import { BackupJob, DB_FILE, JobScripts, ScriptPaths } from "./job";
+import { BackupJob, DB_FILE, FACTS_DIR, JobScripts, ScriptPaths } from "./job";
 import * as part from "./script-parts";
+import * as drillPart from "./drill-parts";
+import { statusRecord } from "./status-parts";
 import type { InferFields } from "../../components/validate/infer";
 import type { borgSettingsFields } from "./borg";
 import type { CommonSettings, commonSettingsFields } from "./settings";
@@ -49,15 +51,18 @@ function backup(job: BackupJob, settings: BorgSettings, paths: ScriptPaths): str
     `GLOB=${q(part.runGlob(job.service))}`,
     part.checkTargets("BACKUP_ROOT", job),
     job.database ? part.databaseFunctions(job.database) : [],
+    statusRecord("backup", job, paths),
     part.RUN_NAME,
     openRepo(settings, true),
     // A job with only a database mounts nothing under the backup root: it may not exist.
     'mkdir -p "$BACKUP_ROOT" && cd "$BACKUP_ROOT"',
+    drillPart.recordFacts(job),
     `log "backing up \${TARGETS[*]}${job.database ? " and the database" : ""} as $RUN"`,
     "set +e",
+    // The dump first: its row counts are in the facts when borg reaches them, last.
     job.database
-      ? `psf_db_dump | ${create} --stdin-name ${DB_FILE} "::$RUN" - "\${TARGETS[@]}"; st=("\${PIPESTATUS[@]}")`
-      : `${create} "::$RUN" "\${TARGETS[@]}"; st=(0 "$?")`,
+      ? `psf_db_dump | ${create} --stdin-name ${DB_FILE} "::$RUN" - "\${TARGETS[@]}" ${FACTS_DIR}; st=("\${PIPESTATUS[@]}")`
+      : `${create} "::$RUN" "\${TARGETS[@]}" ${FACTS_DIR}; st=(0 "$?")`,
     "set -e",
     // The archive, when borg finished it, holds a truncated dump: never keep it.
     part.failOnDump(
@@ -68,6 +73,7 @@ function backup(job: BackupJob, settings: BorgSettings, paths: ScriptPaths): str
     ),
     'if [ "${st[1]}" -ge 2 ]; then fail "borg create failed (exit ${st[1]}); no archive was made"; fi',
     'if [ "${st[1]}" -eq 1 ]; then fail "borg create finished with warnings (above): $RUN lacks what it could not read"; fi',
+    `SIZE=$(borg info "\${LOCK[@]}" --json "::$RUN" | grep -o '"original_size": *[0-9]*' | head -n 1 | grep -o '[0-9]*$')`,
     `borg prune "\${LOCK[@]}" --glob-archives "$GLOB" --keep-daily ${r.daily} --keep-weekly ${r.weekly} --keep-monthly ${r.monthly} --keep-yearly ${r.yearly}`,
     part.maintenanceDue(settings.checkWeekday, settings.compactDay),
     'if [ "$WEEKLY" = 1 ]; then',
@@ -103,7 +109,7 @@ function restore(job: BackupJob, settings: BorgSettings, paths: ScriptPaths): st
     openRepo(settings, false),
     'RUNS=$(borg list "${LOCK[@]}" --short --glob-archives "$GLOB")',
     part.pickRun("archive"),
-    'TMPD=$(mktemp -d); trap \'rc=$?; rm -rf "$TMPD"; [ "$rc" -eq 0 ] || log "FAILED (exit $rc)"\' EXIT',
+    "TMPD=$(mktemp -d)",
     // Everything is checked before anything is deleted.
     'borg list "${LOCK[@]}" --short "::$RUN" >"$TMPD/paths"',
     'for t in "${TARGETS[@]}"; do grep -Fx -- "$t" "$TMPD/paths" >/dev/null || fail "$RUN has no $t: it was made before $t was backed up"; done',
@@ -130,6 +136,36 @@ function restore(job: BackupJob, settings: BorgSettings, paths: ScriptPaths): st
     .join("\n");
 }
 
+/** Restores a run into scratch space and checks it against the facts recorded with it. */
+function drill(job: BackupJob, settings: BorgSettings, paths: ScriptPaths): string {
+  const scratch = job.database?.drill;
+  return [
+    part.scriptHeader("psf-drill", "borg", job, paths),
+    part.runArg("psf-drill"),
+    LOCK,
+    `GLOB=${q(part.runGlob(job.service))}`,
+    scratch ? drillPart.scratchFunctions(scratch) : [],
+    statusRecord("drill", job, paths),
+    openRepo(settings, false),
+    'RUNS=$(borg list "${LOCK[@]}" --short --glob-archives "$GLOB")',
+    part.pickRun("archive"),
+    drillPart.DRILL_SETUP,
+    'log "drill: restoring $RUN into scratch space"',
+    'cd "$TMPD/files"',
+    `drill_step "borg extract of $RUN" borg extract "\${LOCK[@]}" --numeric-ids "::$RUN" --exclude ${DB_FILE}`,
+    job.database
+      ? [
+          `drill_step "borg extract of the database dump in $RUN" borg extract "\${LOCK[@]}" --stdout "::$RUN" ${DB_FILE} >"$TMPD/${DB_FILE}"`,
+        ]
+      : [],
+    "cd /",
+    drillPart.drillChecks(job, scratch),
+    "",
+  ]
+    .flat()
+    .join("\n");
+}
+
 function list(job: BackupJob, settings: BorgSettings, paths: ScriptPaths): string {
   return [
     ...part.scriptHeader("psf-list", "borg", job, paths),
@@ -150,5 +186,5 @@ export function borgScripts(
   settings: BorgSettings,
   paths: ScriptPaths,
 ): JobScripts {
-  return part.jobScripts({ backup, restore, list }, job, settings, paths);
+  return part.jobScripts({ backup, restore, list, drill }, job, settings, paths);
 }

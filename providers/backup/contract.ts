@@ -18,6 +18,10 @@ export interface BackupResult {
   backupCommand: string;
   restoreCommand: string;
   listCommand: string;
+  /** Runs a restore drill of the newest run (append a run name for another): exit 0 passed. */
+  verifyCommand: string;
+  /** Prints the service's last backup and drill records, one JSON object a line. */
+  statusCommand: string;
 }
 
 const count = { type: "int", min: 0, max: 10000 } as const;
@@ -71,7 +75,15 @@ export const backupContract: ContractDefinition<BackupRequest, BackupResult> = {
   name: "backup",
   description: "scheduled, encrypted backups with retention, and printed restore commands",
   request: backupRequestSpec,
-  resultFields: ["repository", "jobName", "backupCommand", "restoreCommand", "listCommand"],
+  resultFields: [
+    "repository",
+    "jobName",
+    "backupCommand",
+    "restoreCommand",
+    "listCommand",
+    "verifyCommand",
+    "statusCommand",
+  ],
   secretFields: [],
   check: (req, ctx) => {
     const issues: Issue[] = [];
@@ -121,5 +133,7 @@ export const backupContract: ContractDefinition<BackupRequest, BackupResult> = {
     backupCommand: result?.backupCommand,
     restoreCommand: result?.restoreCommand,
     listCommand: result?.listCommand,
+    verifyCommand: result?.verifyCommand,
+    backupStatusCommand: result?.statusCommand,
   }),
 };

@@ -2,6 +2,7 @@ import { ServiceConfig } from "../../components/config";
 import { shellQuote } from "../../components/shell";
 import type { DatabaseDump } from "../database/contract";
 import { BackupRequest, Retention } from "./contract";
+import { maxBackupAgeSeconds } from "./freshness";
 import { CommonSettings, retentionOf } from "./settings";
 
 /**
@@ -22,6 +23,8 @@ export interface BackupJob {
   schedule: string;
   /** The one job per repository that also runs repository-wide checks and compaction. */
   maintainer: boolean;
+  /** Age past which the last good backup is stale: twice the longest gap of `schedule`. */
+  maxAgeSeconds: number;
 }
 
 /** `*.tmp` matches a name anywhere; a rooted pattern (`data/cache`) is relative to the volumes root. */
@@ -38,26 +41,37 @@ export interface ScriptPaths {
   restoreRoot: string;
   /** Sourced by every script when readable: repository, passphrase, database credentials. */
   envFile: string;
+  /** Where backups and drills record their outcome (`<service>.backup.json`, `.prom`...). */
+  statusDir: string;
 }
 
 export interface JobScripts {
   backup: string;
   restore: string;
   list: string;
+  /** Restores a run into scratch space and checks it against the facts recorded with it. */
+  drill: string;
+  /** Prints the service's status records, one JSON object a line. */
+  status: string;
 }
 
 export const CONTAINER_PATHS: ScriptPaths = {
   backupRoot: "/backup",
   restoreRoot: "/restore",
   envFile: "/etc/psf/backup.env",
+  statusDir: "/status",
 };
-export const BIN = {
+export const BIN: Record<keyof JobScripts, string> = {
   backup: "/usr/local/bin/psf-backup",
   restore: "/usr/local/bin/psf-restore",
   list: "/usr/local/bin/psf-list",
+  drill: "/usr/local/bin/psf-drill",
+  status: "/usr/local/bin/psf-status",
 };
 /** The database dump's name inside an archive or snapshot. */
 export const DB_FILE = "db.sql";
+/** The facts recorded with each run (row counts, file checksums), a directory inside it. */
+export const FACTS_DIR = ".psf-facts";
 
 /** Slug of a requester for names: `nginx:whoami` → `nginx-whoami`. */
 export function slug(requester: string): string {
@@ -102,6 +116,7 @@ export function planJob(
     return rel;
   });
   // A path inside a volume that is backed up whole adds nothing.
+  const schedule = req.schedule ?? settings.schedule;
   const targets = [...whole, ...paths.filter((p) => !whole.includes(p.split("/")[0]))];
   const excludes: ExcludePattern[] = [];
   for (const e of req.excludes) {
@@ -118,8 +133,9 @@ export function planJob(
     targets: [...new Set(targets)],
     excludes,
     retention: retentionOf(settings, req),
-    schedule: req.schedule ?? settings.schedule,
+    schedule,
     maintainer,
+    maxAgeSeconds: maxBackupAgeSeconds(schedule),
   };
 }
 

@@ -13,9 +13,15 @@ import {
   JobScripts,
   planJob,
   renderEnvFile,
+  slug,
   sshConfig,
 } from "./job";
-import { CommonSettings } from "./settings";
+import { CommonSettings, DEFAULT_DRILL_SCHEDULE } from "./settings";
+import { freshnessScript } from "./status-parts";
+
+const FRESHNESS_BIN = "/usr/local/bin/psf-freshness";
+/** Hourly, off the hour when most jobs start. */
+const FRESHNESS_SCHEDULE = "17 * * * *";
 
 /** What differs between borg and restic when their jobs are deployed. */
 export interface BackupEngine {
@@ -73,6 +79,16 @@ export function deployBackupJobs(
 ): Record<string, Outputs<BackupResult>> {
   const results: Record<string, Outputs<BackupResult>> = {};
   const ssh = sshFiles(args);
+  const drill = {
+    enabled: args.settings.drill?.enabled ?? true,
+    schedule: args.settings.drill?.schedule ?? DEFAULT_DRILL_SCHEDULE,
+  };
+  // Outcomes of every job and drill, on a volume of the provider that `psf status` reads.
+  const status: VolumeMount = {
+    volume: { owner: name, name: "status" },
+    mountPath: CONTAINER_PATHS.statusDir,
+  };
+  const alerts = alertEnv(args);
   Object.entries(args.requests).forEach(([requester, req], index) => {
     const owner = requester.split(":")[0];
     const service = args.stack.services[requester];
@@ -82,17 +98,19 @@ export function deployBackupJobs(
     // One secret file, read by the scheduled job and by restore/list run with `exec` alike.
     const env = pulumi.secret(
       pulumi
-        .all([pulumi.all(engine.env), db?.dumpEnv ?? {}])
-        .apply(([own, dump]) => renderEnvFile({ ...own, ...dump })),
+        .all([pulumi.all(engine.env), db?.dumpEnv ?? {}, alerts])
+        .apply(([own, dump, alert]) => renderEnvFile({ ...own, ...dump, ...alert })),
     );
     // The scripts run the database provider's own dump and restore commands.
     const scripts = db?.dump.apply((dump) => engine.scripts({ ...job, database: dump }));
     const plain = scripts ? undefined : engine.scripts(job);
     const script = (which: keyof JobScripts) => plain?.[which] ?? scripts!.apply((s) => s[which]);
     const files: WorkloadFile[] = [
-      { path: BIN.backup, content: script("backup"), mode: 0o755 },
-      { path: BIN.restore, content: script("restore"), mode: 0o755 },
-      { path: BIN.list, content: script("list"), mode: 0o755 },
+      ...(Object.keys(BIN) as Array<keyof JobScripts>).map((which) => ({
+        path: BIN[which],
+        content: script(which),
+        mode: 0o755,
+      })),
       { path: CONTAINER_PATHS.envFile, content: env, secret: true, mode: 0o600 },
       ...ssh,
     ];
@@ -111,7 +129,7 @@ export function deployBackupJobs(
       image: engine.image,
       command: [BIN.backup],
       files,
-      volumes: [...volumes, ...engine.mounts],
+      volumes: [...volumes, ...engine.mounts, status],
       schedule: job.schedule,
       stateful: false,
       labels: { "psf.backup-of": requester.replace(/[^A-Za-z0-9_.-]/g, "-") },
@@ -121,14 +139,59 @@ export function deployBackupJobs(
     // Before the workloads holding this service's data go away, this backup runs.
     const holders = [...(db ? [db.host] : []), ...(job.volumes.length ? [owner] : [])];
     for (const holder of holders) guardWithBackup(holder, owner, backupNow);
+    // The drill restores into its own scratch space: the service's volumes stay unmounted.
+    if (drill.enabled)
+      args.target.deploy(
+        {
+          ...workload,
+          name: `drill-${job.service}`,
+          command: [BIN.drill],
+          volumes: [...engine.mounts, status],
+          schedule: drill.schedule,
+          labels: { "psf.drill-of": workload.labels!["psf.backup-of"] },
+        },
+        { parent },
+      );
     results[requester] = {
       repository: pulumi.output(engine.repository),
       jobName: pulumi.output(workload.name),
       backupCommand: backupNow,
       restoreCommand: deployed.exec([BIN.restore]),
       listCommand: deployed.exec([BIN.list]),
+      verifyCommand: deployed.exec([BIN.drill]),
+      statusCommand: deployed.exec([BIN.status]),
     };
   });
+  // A backup that stops running reports nothing itself: with a webhook, an hourly check does.
+  if (args.settings.alerts?.webhook) {
+    const services = Object.keys(args.requests).map(slug);
+    args.target.deploy(
+      {
+        name: "backup-freshness",
+        component: "backup",
+        partOf: name,
+        image: engine.image,
+        command: [FRESHNESS_BIN],
+        files: [
+          {
+            path: FRESHNESS_BIN,
+            content: freshnessScript(services, CONTAINER_PATHS),
+            mode: 0o755,
+          },
+          {
+            path: CONTAINER_PATHS.envFile,
+            content: pulumi.secret(alerts.apply(renderEnvFile)),
+            secret: true,
+            mode: 0o600,
+          },
+        ],
+        volumes: [status],
+        schedule: FRESHNESS_SCHEDULE,
+        stateful: false,
+      },
+      { parent },
+    );
+  }
   return results;
 }
 
@@ -138,6 +201,21 @@ function databaseOf(args: ProviderArgs<BackupRequest, CommonSettings>, requester
   if (!db)
     throw new Error(`bug: ${requester} asks to back up its database, but has no database result`);
   return db;
+}
+
+/** The webhook URL and its signing secret, for the env file (none without `alerts.webhook`). */
+function alertEnv(
+  args: ProviderArgs<BackupRequest, CommonSettings>,
+): pulumi.Output<Record<string, string>> {
+  const a = args.settings.alerts;
+  const secret = a?.webhook && a.secret ? args.configSecret(a.secret) : undefined;
+  if (!a?.webhook || !secret) return pulumi.output({} as Record<string, string>);
+  return pulumi.secret(
+    secret.apply((s): Record<string, string> => ({
+      PSF_ALERT_URL: a.webhook!,
+      PSF_ALERT_SECRET: s,
+    })),
+  );
 }
 
 /** The SSH key (and known hosts) for a remote repository, where ssh looks for them. */

@@ -1,6 +1,8 @@
 import { shellQuote } from "../../components/shell";
-import { BackupJob, DB_FILE, JobScripts, ScriptPaths } from "./job";
+import { BackupJob, DB_FILE, FACTS_DIR, JobScripts, ScriptPaths } from "./job";
 import * as part from "./script-parts";
+import * as drillPart from "./drill-parts";
+import { statusRecord } from "./status-parts";
 import type { InferFields } from "../../components/validate/infer";
 import type { resticSettingsFields } from "./restic";
 import type { CommonSettings, commonSettingsFields } from "./settings";
@@ -42,8 +44,8 @@ const RETRY_LOCKED = [
   "}",
 ];
 
-const TMPDIR =
-  'TMPD=$(mktemp -d); trap \'rc=$?; rm -rf "$TMPD"; [ "$rc" -eq 0 ] || log "FAILED (exit $rc)"\' EXIT';
+/** A private temporary directory, removed on exit by the header's handler. */
+const TMPDIR = "TMPD=$(mktemp -d)";
 
 /** restic's repository: `restic cat config` opens it, `restic init` makes it (format 2). */
 function openRepo(init: boolean): string[] {
@@ -90,12 +92,14 @@ function backup(job: BackupJob, settings: ResticSettings, paths: ScriptPaths): s
     ...part.scriptHeader("psf-backup", "restic", job, paths),
     ...part.checkTargets("BACKUP_ROOT", job),
     ...(job.database ? part.databaseFunctions(job.database) : []),
+    ...statusRecord("backup", job, paths),
     ...part.RUN_NAME,
     TMPDIR,
     ...RETRY_LOCKED,
     ...openRepo(true),
     // A job with only a database mounts nothing under the backup root: it may not exist.
     'mkdir -p "$BACKUP_ROOT" && cd "$BACKUP_ROOT"',
+    ...drillPart.recordFacts(job),
     ...(job.database
       ? [
           // The dump first: a run whose files snapshot exists is complete.
@@ -122,8 +126,12 @@ function backup(job: BackupJob, settings: ResticSettings, paths: ScriptPaths): s
           'if [ "$rc" -ne 0 ]; then fail "restic backup failed (exit $rc)"; fi',
         ]
       : []),
-    // Files and dumps are pruned apart, each by the policy, whatever their paths.
-    `for kind in files db; do retry_locked restic forget -q --host "$SERVICE" --tag "$kind" --group-by host ${keep}; done`,
+    // The facts last (the dump's row counts, the files' checksums), as a snapshot of their own.
+    `rc=0; restic backup -q ${common} --tag "facts,$RUN" -- ${FACTS_DIR} || rc=$?`,
+    'if [ "$rc" -ne 0 ]; then fail "restic backup of the facts of $RUN failed (exit $rc)"; fi',
+    `SIZE=$(restic stats --json --host "$SERVICE" --tag "files,$RUN" --tag "db,$RUN" | grep -o '"total_size": *[0-9]*' | grep -o '[0-9]*$')`,
+    // Files, dumps and facts are pruned apart, each by the policy, whatever their paths.
+    `for kind in files db facts; do retry_locked restic forget -q --host "$SERVICE" --tag "$kind" --group-by host ${keep}; done`,
     ...part.maintenanceDue(settings.checkWeekday, settings.pruneDay),
     ...(job.maintainer
       ? [
@@ -170,6 +178,38 @@ function restore(job: BackupJob, _settings: ResticSettings, paths: ScriptPaths):
   ].join("\n");
 }
 
+/** Restores a run into scratch space and checks it against the facts recorded with it. */
+function drill(job: BackupJob, _settings: ResticSettings, paths: ScriptPaths): string {
+  const scratch = job.database?.drill;
+  const of = (kind: string) => `latest --host "$SERVICE" --tag "${kind},$RUN"`;
+  return [
+    ...part.scriptHeader("psf-drill", "restic", job, paths),
+    ...part.runArg("psf-drill"),
+    ...(scratch ? drillPart.scratchFunctions(scratch) : []),
+    ...statusRecord("drill", job, paths),
+    ...openRepo(false),
+    `RUNS=$(restic snapshots --json --host "$SERVICE" --tag ${runKind(job)} | ${RUNS_OF(job.service)})`,
+    ...part.pickRun("snapshot"),
+    ...drillPart.DRILL_SETUP,
+    'log "drill: restoring $RUN into scratch space"',
+    ...(job.targets.length
+      ? [
+          `drill_step "restic restore of $RUN" restic restore -q ${of("files")} --target "$TMPD/files"`,
+        ]
+      : []),
+    `if restic snapshots --json --host "$SERVICE" --tag "facts,$RUN" | grep -q '"id"'; then`,
+    `  drill_step "restic restore of the facts of $RUN" restic restore -q ${of("facts")} --target "$TMPD/files"`,
+    "fi",
+    ...(job.database
+      ? [
+          `drill_step "restic dump of the database in $RUN" restic dump ${of("db")} /${DB_FILE} >"$TMPD/${DB_FILE}"`,
+        ]
+      : []),
+    ...drillPart.drillChecks(job, scratch),
+    "",
+  ].join("\n");
+}
+
 function list(job: BackupJob, _settings: ResticSettings, paths: ScriptPaths): string {
   return [
     ...part.scriptHeader("psf-list", "restic", job, paths),
@@ -189,5 +229,5 @@ export function resticScripts(
   settings: ResticSettings,
   paths: ScriptPaths,
 ): JobScripts {
-  return part.jobScripts({ backup, restore, list }, job, settings, paths);
+  return part.jobScripts({ backup, restore, list, drill }, job, settings, paths);
 }

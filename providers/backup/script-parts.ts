@@ -2,6 +2,7 @@
 import { shellQuote } from "../../components/shell";
 import type { DatabaseDump } from "../database/contract";
 import { BackupJob, JobScripts, ScriptPaths } from "./job";
+import { statusScript } from "./status-parts";
 
 const q = shellQuote;
 
@@ -23,8 +24,18 @@ export function scriptHeader(
     "export TZ=UTC LC_ALL=C.UTF-8",
     `SERVICE=${q(job.service)}`,
     `log() { printf '%s: service %s: %s\\n' ${q(name)} "$SERVICE" "$*" >&2; }`,
-    `fail() { log "$*"; exit 2; }`,
-    `trap 'rc=$?; [ "$rc" -eq 0 ] || log "FAILED (exit $rc)"' EXIT`,
+    // REASON: the last failure, for the status record and the alert.
+    'REASON=""',
+    `fail() { REASON="$*"; log "$*"; exit 2; }`,
+    // One exit handler: the FAILED line, the status record (backup, drill), then cleanup.
+    "psf_exit() {",
+    "  local rc=$1",
+    '  [ "$rc" -eq 0 ] || log "FAILED (exit $rc)"',
+    '  if declare -F psf_record >/dev/null; then psf_record "$rc" || log "could not record the outcome in $STATUS_DIR"; fi',
+    "  if declare -F psf_cleanup >/dev/null; then psf_cleanup || true; fi",
+    '  if [ -n "${TMPD:-}" ]; then rm -rf "$TMPD"; fi',
+    "}",
+    `trap 'psf_exit $?' EXIT`,
     // Backups yield to the services they protect.
     "renice -n 19 -p $$ >/dev/null 2>&1 || true",
     "if command -v ionice >/dev/null; then ionice -c 3 -p $$ >/dev/null 2>&1 || true; fi",
@@ -105,11 +116,12 @@ export function runGlob(service: string): string {
   return `${service}-[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]T[0-9][0-9]:[0-9][0-9]:[0-9][0-9]`;
 }
 
-/** The restore argument: a run name of this service, or `latest` (the default). */
-export const RESTORE_ARG = [
-  '[ "$#" -le 1 ] || fail "usage: psf-restore [RUN], RUN as printed by psf-list (default: the latest)"',
+/** The argument of a restore or a drill: a run name of this service, or `latest` (the default). */
+export const runArg = (script: string) => [
+  `[ "$#" -le 1 ] || fail "usage: ${script} [RUN], RUN as printed by psf-list (default: the latest)"`,
   'WANT="${1:-latest}"',
 ];
+export const RESTORE_ARG = runArg("psf-restore");
 
 /** How a tool opens and creates its repository, for {@link openRepository}. */
 export interface RepositoryCommands {
@@ -177,7 +189,10 @@ export function failOnDump(discard: string[], kept: "archive" | "snapshot"): str
 
 /** A tool's three scripts for one job, each rendered by its own function. */
 export function jobScripts<Settings>(
-  render: Record<keyof JobScripts, (job: BackupJob, s: Settings, p: ScriptPaths) => string>,
+  render: Record<
+    Exclude<keyof JobScripts, "status">,
+    (job: BackupJob, s: Settings, p: ScriptPaths) => string
+  >,
   job: BackupJob,
   settings: Settings,
   paths: ScriptPaths,
@@ -186,5 +201,7 @@ export function jobScripts<Settings>(
     backup: render.backup(job, settings, paths),
     restore: render.restore(job, settings, paths),
     list: render.list(job, settings, paths),
+    drill: render.drill(job, settings, paths),
+    status: statusScript(job, paths),
   };
 }

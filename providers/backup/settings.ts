@@ -9,6 +9,9 @@ import {
   retentionSpec,
 } from "./contract";
 
+/** Drills run weekly, Sunday 05:00 UTC, after the default 03:00 backups. */
+export const DEFAULT_DRILL_SCHEDULE = "0 5 * * 0";
+
 /** Settings every backup provider accepts (stack-wide defaults a request may override). */
 export const commonSettingsFields = {
   schedule: {
@@ -48,6 +51,39 @@ export const commonSettingsFields = {
     format: "name",
     doc: "name of a `psf:secrets` value holding the SSH private key for a remote repository over ssh (required there)",
   },
+  drill: {
+    type: "object",
+    fields: {
+      enabled: {
+        type: "bool",
+        default: true,
+        doc: "run a restore drill per service on `drill.schedule` (`psf backup verify` works either way)",
+      },
+      schedule: {
+        type: "string",
+        format: "cron",
+        default: DEFAULT_DRILL_SCHEDULE,
+        doc: "when each service's drill restores its newest backup into scratch space and checks it",
+      },
+    },
+    doc: "scheduled restore drills (see docs/backups.md)",
+  },
+  alerts: {
+    type: "object",
+    fields: {
+      webhook: {
+        type: "string",
+        format: "url",
+        doc: "URL a failed backup or drill is POSTed to, signed (`X-PSF-Signature-256`)",
+      },
+      secret: {
+        type: "string",
+        format: "name",
+        doc: "name of the `psf:secrets` value the webhook is signed with (HMAC-SHA256); required with `webhook`",
+      },
+    },
+    doc: "notifications of failed backups and drills (see docs/backups.md)",
+  },
   knownHosts: {
     type: "string",
     minLength: 1,
@@ -81,6 +117,19 @@ export function checkCommonStack(
         hint: `run: pulumi config set --secret --path 'psf:secrets.${secret}' <value> --stack ${stackName}`,
       });
   }
+  const alerts = settings.alerts;
+  if (alerts?.webhook && !alerts.secret)
+    issues.push({
+      path: joinPath(joinPath(path, "alerts"), "secret"),
+      message: "a webhook needs a secret to sign its notifications with",
+      hint: "set alerts.secret to the name of a psf:secrets value (e.g. 32 random characters)",
+    });
+  if (alerts?.secret && !secretNames.includes(alerts.secret))
+    issues.push({
+      path: joinPath(joinPath(path, "alerts"), "secret"),
+      message: `secret "${alerts.secret}" is not set in the stack config (psf:secrets.${alerts.secret})`,
+      hint: `run: pulumi config set --secret --path 'psf:secrets.${alerts.secret}' <value> --stack ${stackName}`,
+    });
   for (const [requester, req] of Object.entries(requests)) {
     const r = retentionOf(settings, req);
     if (r.daily + r.weekly + r.monthly + r.yearly > 0) continue;

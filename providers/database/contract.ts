@@ -36,6 +36,32 @@ export interface DatabaseDump {
   env: string[];
   /** Programs both run: the backup job's image must have them. */
   programs: string[];
+  /**
+   * Whether `dump`, when `PSF_DB_ROWS` names a file, writes there the row count of every table
+   * (`schema.table<TAB>count` lines) taken in the same snapshot as the dump: the facts a drill
+   * checks a restored dump against.
+   */
+  countsRows?: boolean;
+  /** How a restore drill loads a dump into a throwaway server; absent: dumps are not drilled. */
+  drill?: DumpDrill;
+}
+
+/**
+ * A throwaway database server for restore drills, as its database provider runs one. Each is
+ * a bash body run in the backup job's container with `PSF_SCRATCH` naming an empty directory
+ * the server may use; none touches the service's own database.
+ */
+export interface DumpDrill {
+  /** Starts the server in `$PSF_SCRATCH` with an empty database to load into. */
+  start: string;
+  /** Loads a dump (stdin) into that database; fails on the first error. */
+  load: string;
+  /** Prints the row count of every table, as `dump` records them (`schema.table<TAB>count`). */
+  rows: string;
+  /** Stops the server (its files go with `$PSF_SCRATCH`). */
+  stop: string;
+  /** Programs these run (a server, its client): the image must have them. */
+  programs: string[];
 }
 
 export const databaseRequestSpec = defineSpec({

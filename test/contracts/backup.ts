@@ -1,11 +1,13 @@
 import { strict as assert } from "assert";
-import { spawnSync } from "child_process";
-import { createHash, randomBytes } from "crypto";
+import { spawn, spawnSync } from "child_process";
+import { createHash, createHmac, randomBytes } from "crypto";
 import * as fs from "fs";
+import * as http from "http";
 import * as os from "os";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { evaluate } from "../../cli/mock-engine";
+import { readRecords, serviceStatuses, statusTable } from "../../cli/status-command";
 import { readStackFile } from "../../components/stack-file";
 import { ContractDefinition, ContractResult, Outputs } from "../../components/contract";
 import { validateConfig } from "../../components/program";
@@ -21,6 +23,7 @@ import {
   planJob,
   renderEnvFile,
 } from "../../providers/backup/job";
+import { freshnessScript } from "../../providers/backup/status-parts";
 import { DatabaseResult } from "../../providers/database/contract";
 import { dumpEnvOf } from "../../providers/database/login-env";
 import { POSTGRES_DUMP } from "../../providers/database/postgres-dump";
@@ -111,6 +114,42 @@ function tree(dir: string, skip: (rel: string) => boolean = () => false): Record
   return out;
 }
 
+/** Bytes of the files under `dir`, leaving out what `skip` matches (relative paths). */
+function duBytes(dir: string, skip: (rel: string) => boolean): number {
+  let n = 0;
+  for (const [rel, v] of Object.entries(tree(dir, skip)))
+    if (v.startsWith("file ")) n += fs.statSync(path.join(dir, rel)).size;
+  return n;
+}
+
+function escapeRe(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
+
+/** A local HTTP server that records every request (headers, raw body) and answers 204. */
+async function webhookReceiver(): Promise<{
+  url: string;
+  received: Array<{ headers: http.IncomingHttpHeaders; body: Buffer }>;
+  close(): Promise<void>;
+}> {
+  const received: Array<{ headers: http.IncomingHttpHeaders; body: Buffer }> = [];
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("end", () => {
+      received.push({ headers: req.headers, body: Buffer.concat(chunks) });
+      res.writeHead(204).end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as { port: number };
+  return {
+    url: `http://127.0.0.1:${port}/psf-hook`,
+    received,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}
+
 export function backupContractSuite(provider: string, adapter: BackupAdapter): void {
   describe(`${provider} honours the backup contract (real ${adapter.programs.join(", ")} and PostgreSQL)`, function () {
     let dir: string;
@@ -162,6 +201,31 @@ export function backupContractSuite(provider: string, adapter: BackupAdapter): v
       return { status: r.status, stdout: r.stdout, stderr: r.stderr };
     }
     const ok = (r: Run) => assert.equal(r.status, 0, `exit ${r.status}\n${r.stdout}\n${r.stderr}`);
+    /** The service's last status record of a kind, as the job wrote it. */
+    const record = (service: string, kind: "backup" | "drill") =>
+      JSON.parse(fs.readFileSync(path.join(paths.statusDir, `${service}.${kind}.json`), "utf8"));
+    /** As `run`, without blocking the event loop (a webhook receiver runs in this process). */
+    const runAsync = (service: string, which: keyof JobScripts, env: Record<string, string>) => {
+      fs.writeFileSync(
+        paths.envFile,
+        renderEnvFile({ ...repoEnv, ...dbEnv, PSF_MAINTENANCE: "never", ...env }),
+        { mode: 0o600 },
+      );
+      const file = path.join(dir, "bin", service, `psf-${which}`);
+      fs.writeFileSync(file, scripts[service][which], { mode: 0o755 });
+      return runFile(file);
+    };
+    const runFile = (file: string) =>
+      new Promise<Run>((resolve) => {
+        const child = spawn("bash", [file], {
+          env: { PATH: process.env.PATH!, HOME: path.join(dir, "home") },
+        });
+        let stdout = "";
+        let stderr = "";
+        child.stdout.on("data", (d) => (stdout += d));
+        child.stderr.on("data", (d) => (stderr += d));
+        child.on("close", (status) => resolve({ status, stdout, stderr }));
+      });
     const addJob = (service: string, req: Partial<BackupRequest>) => {
       const full: BackupRequest = { volumes: [], paths: [], excludes: [], database: false, ...req };
       const job = planJob(
@@ -206,7 +270,12 @@ export function backupContractSuite(provider: string, adapter: BackupAdapter): v
       requireProgram(this, `${PG_BIN}/initdb`);
       dir = fs.mkdtempSync(path.join(os.tmpdir(), `psf-${provider}-`));
       root = path.join(dir, "root");
-      paths = { backupRoot: root, restoreRoot: root, envFile: path.join(dir, "backup.env") };
+      paths = {
+        backupRoot: root,
+        restoreRoot: root,
+        envFile: path.join(dir, "backup.env"),
+        statusDir: path.join(dir, "status"),
+      };
       repoEnv = adapter.repositoryEnv(dir);
       pg = startPostgres();
       pg.query(`CREATE ROLE app LOGIN PASSWORD '${PASSWORD}'`);
@@ -352,6 +421,222 @@ export function backupContractSuite(provider: string, adapter: BackupAdapter): v
       assert.equal(rows(), expected[1].rows);
     });
 
+    it("drills the newest run: restores it into scratch space, loads the dump into a scratch server, and passes", function () {
+      const live = { files: present(), rows: rows() };
+      const r = run("app", "drill");
+      ok(r);
+      assert.match(
+        r.stderr,
+        /psf-drill: service app: DRILL PASSED: app-2024-03-03T03:00:00 \(\d+ files checked, 1 tables' row counts checked\)/,
+      );
+      assert.match(r.stderr, /loading the dump into a scratch database server/);
+      assert.deepEqual({ files: present(), rows: rows() }, live, "the service's data is untouched");
+      const drill = record("app", "drill");
+      assert.equal(drill.result, "ok");
+      assert.equal(drill.snapshot, "app-2024-03-03T03:00:00");
+      assert.equal(drill.error, null);
+      // Files checked: the suite's own count of what the request backs up.
+      const files = [backedUp().data, backedUp().keep].flatMap((t) =>
+        Object.values(t).filter((v) => v.startsWith("file ")),
+      ).length;
+      assert.match(drill.summary, new RegExp(`^${files} files checked`));
+    });
+
+    it("drills a named run against the facts recorded with that run", function () {
+      const r = run("app", "drill", [expected[0].run]);
+      ok(r);
+      assert.match(r.stderr, new RegExp(`DRILL PASSED: ${expected[0].run}`));
+      const other = run("app", "drill", ["app-1999-01-01T00:00:00"]);
+      assert.notEqual(other.status, 0);
+      assert.match(other.stderr, /there is no (archive|snapshot) named "app-1999-01-01T00:00:00"/);
+      assert.equal(record("app", "drill").result, "failed");
+    });
+
+    it("records each backup's outcome (time, size, run, result) and metrics promtool accepts", function () {
+      requireProgram(this, "promtool");
+      const started = Math.floor(Date.now() / 1000);
+      ok(backupAt("app", "2024-03-03T09:00:00"));
+      const backup = record("app", "backup");
+      assert.equal(backup.result, "ok");
+      assert.equal(backup.kind, "backup");
+      assert.equal(backup.snapshot, "app-2024-03-03T09:00:00");
+      assert.ok(backup.timestamp >= started && backup.timestamp <= Date.now() / 1000 + 1);
+      // At least the bytes of the files backed up (the dump adds its own).
+      const fileBytes = ["data", "media/keep"].reduce((n, v) => n + duBytes(vol(v), excluded), 0);
+      assert.ok(backup.sizeBytes >= fileBytes, `${backup.sizeBytes} < ${fileBytes}`);
+      assert.equal(backup.maxAgeSeconds, 2 * 86400, "twice a daily schedule");
+      assert.deepEqual(backup.lastOk, {
+        timestamp: backup.timestamp,
+        sizeBytes: backup.sizeBytes,
+        snapshot: backup.snapshot,
+      });
+      for (const kind of ["backup", "drill"]) {
+        const prom = path.join(paths.statusDir, `app.${kind}.prom`);
+        const check = spawnSync("promtool", ["check", "metrics"], {
+          input: fs.readFileSync(prom),
+          encoding: "utf8",
+        });
+        assert.equal(check.status, 0, `${prom}: ${check.stdout}${check.stderr}`);
+      }
+      const metrics = fs.readFileSync(path.join(paths.statusDir, "app.backup.prom"), "utf8");
+      assert.match(
+        metrics,
+        new RegExp(
+          `^psf_backup_last_success_timestamp_seconds\\{service="app"\\} ${backup.timestamp}$`,
+          "m",
+        ),
+      );
+      assert.match(metrics, /^psf_backup_last_run_success\{service="app"\} 1$/m);
+      // A failed run keeps the last good one in its record.
+      const failed = backupAt("app", "not-a-time");
+      assert.notEqual(failed.status, 0);
+      const after = record("app", "backup");
+      assert.equal(after.result, "failed");
+      assert.match(after.error, /PSF_BACKUP_TIME must look like/);
+      assert.deepEqual(after.lastOk, backup.lastOk);
+      assert.match(
+        fs.readFileSync(path.join(paths.statusDir, "app.backup.prom"), "utf8"),
+        /^psf_backup_last_run_success\{service="app"\} 0$/m,
+      );
+      const listed = run("app", "status");
+      ok(listed);
+      assert.deepEqual(
+        listed.stdout
+          .trim()
+          .split("\n")
+          .map((l) => JSON.parse(l).kind),
+        ["backup", "drill"],
+      );
+    });
+
+    it("fails a drill whose dump lost rows, naming the table, and sends a signed alert", async function () {
+      // A pg_dump that silently leaves out a row of notes: the backup itself succeeds.
+      const fake = path.join(dir, "lossy-pg-dump");
+      fs.mkdirSync(fake, { recursive: true });
+      const realPgDump = spawnSync("sh", ["-c", "command -v pg_dump"], {
+        encoding: "utf8",
+      }).stdout.trim();
+      fs.writeFileSync(
+        path.join(fake, "pg_dump"),
+        `#!/bin/bash\nset -o pipefail\n${realPgDump} "$@" | awk 'copy && !dropped && $0 != "\\\\." { dropped = 1; next } /^COPY public.notes / { copy = 1 } /^\\\\.$/ { copy = 0 } { print }'\n`,
+        { mode: 0o755 },
+      );
+      addJob("lossy", { database: true });
+      const want = asApp("SELECT count(*) FROM notes");
+      ok(run("lossy", "backup", [], { PSF_BACKUP_TIME: "2024-03-03T03:00:00" }, `${fake}:`));
+      const hook = await webhookReceiver();
+      try {
+        const secret = "webhook-signing-secret";
+        const r = await runAsync("lossy", "drill", {
+          PSF_ALERT_URL: hook.url,
+          PSF_ALERT_SECRET: secret,
+        });
+        assert.equal(r.status, 1, r.stderr);
+        assert.match(
+          r.stderr,
+          new RegExp(
+            `DRILL FAILED: .*table public.notes: ${want} rows at backup time, ${Number(want) - 1} restored`,
+          ),
+        );
+        const drill = record("lossy", "drill");
+        assert.equal(drill.result, "failed");
+        assert.match(drill.error, /public.notes/);
+        // The alert: one POST, its signature an HMAC-SHA256 of the raw body with the secret.
+        assert.equal(hook.received.length, 1);
+        const [req] = hook.received;
+        const expectedSig = createHmac("sha256", secret).update(req.body).digest("hex");
+        assert.equal(req.headers["x-psf-signature-256"], `sha256=${expectedSig}`);
+        assert.equal(req.headers["x-psf-event"], "drill.failed");
+        const body = JSON.parse(req.body.toString("utf8"));
+        assert.equal(body.event, "drill.failed");
+        assert.equal(body.record.service, "lossy");
+        assert.equal(body.record.error, drill.error);
+        assert.doesNotMatch(req.body.toString("utf8"), new RegExp(secret));
+      } finally {
+        await hook.close();
+      }
+      // What psf status makes of it, reading the records with the job's own psf-status.
+      ok(run("lossy", "status"));
+      const now = Date.now() / 1000;
+      const rows = await serviceStatuses(
+        {
+          lossy: {
+            url: "https://lossy.example.org",
+            backupStatusCommand: `bash ${path.join(dir, "bin", "lossy", "psf-status")}`,
+          },
+          gone: { backupStatusCommand: "echo 'Error: No such container: psf-x' >&2; exit 1" },
+          plain: { url: "https://plain.example.org" },
+        },
+        readRecords,
+        (t) => t,
+        now,
+      );
+      const drill = record("lossy", "drill");
+      assert.deepEqual(
+        rows.map((r) => [r.name, r.backup?.alerts]),
+        [
+          ["gone", ["backup status unreadable"]],
+          ["lossy", [`drill failed: ${drill.error}`]],
+          ["plain", undefined],
+        ],
+      );
+      const table = statusTable(rows, now).split("\n");
+      assert.match(
+        table[2],
+        /^lossy +https:\/\/lossy\.example\.org +ok \d+ s ago, [\d.]+ k?B \(lossy-2024-03-03T03:00:00\) +FAILED \d+ s ago \(lossy-2024-03-03T03:00:00\) +drill failed: /,
+      );
+      assert.match(table[3], /^plain +https:\/\/plain\.example\.org +no backup +- +-$/);
+    });
+
+    it("sends one signed backup.stale alert when the last good backup is older than its schedule allows", async function () {
+      const file = path.join(dir, "bin", "psf-freshness");
+      fs.writeFileSync(file, freshnessScript(["app", "never-backed-up"], paths), {
+        mode: 0o755,
+      });
+      const app = record("app", "backup");
+      const secret = "webhook-signing-secret";
+      const hook = await webhookReceiver();
+      const check = async (now: number) => {
+        fs.writeFileSync(
+          paths.envFile,
+          renderEnvFile({
+            PSF_ALERT_URL: hook.url,
+            PSF_ALERT_SECRET: secret,
+            PSF_FRESHNESS_NOW: String(now),
+          }),
+          { mode: 0o600 },
+        );
+        const r = await runFile(file);
+        assert.equal(r.status, 0, r.stderr);
+        return r;
+      };
+      try {
+        // Fresh: nothing. Stale: one alert for app. Still stale: no second one.
+        await check(app.lastOk.timestamp + 60);
+        assert.equal(hook.received.length, 0);
+        const stale = app.lastOk.timestamp + app.maxAgeSeconds + 3600;
+        const r = await check(stale);
+        assert.match(
+          r.stderr,
+          /service app: the last good backup is 49 h old \(stale after 48 h\)/,
+        );
+        await check(stale + 3600);
+        assert.equal(hook.received.length, 1, "one alert per stale backup");
+        const [req] = hook.received;
+        assert.equal(
+          req.headers["x-psf-signature-256"],
+          `sha256=${createHmac("sha256", secret).update(req.body).digest("hex")}`,
+        );
+        const body = JSON.parse(req.body.toString("utf8"));
+        assert.equal(body.event, "backup.stale");
+        assert.equal(body.service, "app");
+        assert.equal(body.ageSeconds, app.maxAgeSeconds + 3600);
+        assert.deepEqual(body.record, app);
+      } finally {
+        await hook.close();
+      }
+    });
+
     it("fails loudly, naming the service, when the database is unreachable, and keeps no run", function () {
       const before = { runs: adapter.allRuns(repoEnv), count: adapter.countSnapshots(repoEnv) };
       const r = backupAt("app", "2024-03-04T03:00:00", {
@@ -440,6 +725,16 @@ export function backupContractSuite(provider: string, adapter: BackupAdapter): v
       assert.notEqual(r.status, 0, `a check passed a damaged repository:\n${r.stderr}`);
       assert.match(r.stderr, /psf-backup: service app: FAILED/);
     });
+
+    it("fails a drill of the damaged repository and says why", function () {
+      const r = run("app", "drill");
+      assert.notEqual(r.status, 0, `a drill passed a damaged repository:\n${r.stderr}`);
+      assert.match(r.stderr, /psf-drill: service app: FAILED \(exit [1-9]/);
+      const drill = record("app", "drill");
+      assert.equal(drill.result, "failed");
+      assert.ok(drill.error.length > 10, drill.error);
+      assert.match(r.stderr, new RegExp(escapeRe(drill.error)));
+    });
   });
 }
 
@@ -447,7 +742,10 @@ export function backupContractSuite(provider: string, adapter: BackupAdapter): v
 
 /** What a backup provider declared through a recording target, and its results. */
 export interface DeclaredJobs {
+  /** The backup jobs, in the requests' order. */
   workloads: Workload[];
+  /** The scheduled drills (`drill-<service>`), in the same order. */
+  drills: Workload[];
   results: Record<string, ContractResult>;
   images: string[];
 }
@@ -484,11 +782,12 @@ export async function declareBackup(raw: any): Promise<DeclaredJobs> {
   assert.deepEqual(issues, []);
   const p = plan!.providers.find((x) => x.contract === "backup")!;
   const workloads: Workload[] = [];
+  const drills: Workload[] = [];
   const images: string[] = [];
   const target: Target = {
     kind: "docker",
     deploy: (w) => {
-      workloads.push(w);
+      (w.name.startsWith("drill-") ? drills : workloads).push(w);
       return {
         address: w.name,
         resources: [],
@@ -526,7 +825,7 @@ export async function declareBackup(raw: any): Promise<DeclaredJobs> {
       {},
     );
   });
-  return { workloads, results: instance!.results, images };
+  return { workloads, drills, results: instance!.results, images };
 }
 
 /** The postgres provider's result for `requester` (password `db-pw-<name>`), as a backup job reads it. */

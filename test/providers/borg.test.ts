@@ -51,16 +51,18 @@ describe("borg provider in a Pulumi program (mocked engine)", () => {
       "whoami/data /backup/volumes/data ro",
       "whoami/data /restore/volumes/data",
       "borg/repository /repository",
+      "borg/status /status",
     ]);
     assert.deepEqual(mountsOf(workloads[1]), [
       "notes/files /backup/volumes/files ro",
       "notes/files /restore/volumes/files",
       "borg/repository /repository",
+      "borg/status /status",
     ]);
     for (const w of workloads) {
       assert.deepEqual(w.command, ["/usr/local/bin/psf-backup"]);
       const files = new Map(w.files!.map((f) => [f.path, f]));
-      for (const bin of ["psf-backup", "psf-restore", "psf-list"])
+      for (const bin of ["psf-backup", "psf-restore", "psf-list", "psf-drill", "psf-status"])
         assert.equal(files.get(`/usr/local/bin/${bin}`)?.mode, 0o755);
       const env = files.get("/etc/psf/backup.env")!;
       assert.equal(env.secret, true);
@@ -105,6 +107,75 @@ describe("borg provider in a Pulumi program (mocked engine)", () => {
     assert.match(second, /--keep-daily 3 --keep-weekly 2 --keep-monthly 12 --keep-yearly 1\n/);
     assert.match(first, /borg compact/);
     assert.doesNotMatch(second, /borg compact/);
+  });
+
+  it("schedules a weekly drill per service on the repository and status volumes, never the service's", async () => {
+    const { workloads, drills } = await declareBackup(backupFixture("borg"));
+    assert.deepEqual(
+      drills.map((w) => [w.name, w.schedule, w.command, mountsOf(w)]),
+      workloads.map((b) => [
+        b.name.replace("backup-", "drill-"),
+        "0 5 * * 0",
+        ["/usr/local/bin/psf-drill"],
+        ["borg/repository /repository", "borg/status /status"],
+      ]),
+    );
+    const raw = backupFixture("borg");
+    raw.providers.backup.drill = { schedule: "15 4 * * 3" };
+    assert.deepEqual(
+      (await declareBackup(raw)).drills.map((w) => w.schedule),
+      ["15 4 * * 3", "15 4 * * 3"],
+    );
+    raw.providers.backup.drill = { enabled: false };
+    assert.deepEqual((await declareBackup(raw)).drills, []);
+  });
+
+  it("gives every job the webhook and its signing secret, as secrets, only when alerts are set", async () => {
+    const raw = backupFixture("borg");
+    raw.providers.backup.alerts = { webhook: "https://hooks.example.org/psf", secret: "hook-key" };
+    raw.secrets = { "hook-key": "signing-secret-value" };
+    const { workloads, results } = await declareBackup(raw);
+    for (const w of workloads)
+      assert.deepEqual(await envFileAsBashReadsIt(w, ["PSF_ALERT_URL", "PSF_ALERT_SECRET"]), {
+        PSF_ALERT_URL: "https://hooks.example.org/psf",
+        PSF_ALERT_SECRET: "signing-secret-value",
+      });
+    assert.equal(
+      await valueOf(results.whoami.verifyCommand),
+      "exec backup-whoami /usr/local/bin/psf-drill",
+    );
+    assert.equal(
+      await valueOf(results.whoami.statusCommand),
+      "exec backup-whoami /usr/local/bin/psf-status",
+    );
+    // And an hourly check that alerts when a backup stops running.
+    assert.deepEqual(
+      workloads.map((w) => [w.name, w.schedule, mountsOf(w).join(", ")]),
+      [
+        [
+          "backup-whoami",
+          "0 3 * * *",
+          "whoami/data /backup/volumes/data ro, whoami/data /restore/volumes/data, borg/repository /repository, borg/status /status",
+        ],
+        [
+          "backup-notes",
+          "30 2 * * 0",
+          "notes/files /backup/volumes/files ro, notes/files /restore/volumes/files, borg/repository /repository, borg/status /status",
+        ],
+        ["backup-freshness", "17 * * * *", "borg/status /status"],
+      ],
+    );
+    const freshness = workloads[2].files!.find((f) => f.path === "/usr/local/bin/psf-freshness")!;
+    assert.match(String(await valueOf(freshness.content)), /^for svc in whoami notes; do$/m);
+    const plain = await declareBackup(backupFixture("borg"));
+    assert.deepEqual(
+      plain.workloads.map((w) => w.name),
+      ["backup-whoami", "backup-notes"],
+    );
+    assert.deepEqual(
+      await envFileAsBashReadsIt(plain.workloads[0], ["PSF_ALERT_URL", "PSF_ALERT_SECRET"]),
+      {},
+    );
   });
 
   it("answers with the job's name and the commands a person runs", async () => {
@@ -156,7 +227,7 @@ describe("borg provider in a Pulumi program (mocked engine)", () => {
     };
     const { workloads, results } = await declareBackup(raw);
     const w = workloads[0];
-    assert.ok(!w.volumes!.some((m) => m.volume.owner === "borg"));
+    assert.ok(!w.volumes!.some((m) => m.volume.owner === "borg" && m.volume.name === "repository"));
     assert.deepEqual(await envFileAsBashReadsIt(w, ["BORG_REPO", "BORG_PASSPHRASE"]), {
       BORG_REPO: "ssh://borg@backup.example.org:2222/./psf",
       BORG_PASSPHRASE: "chosen passphrase",
@@ -197,6 +268,7 @@ describe("borg provider in a Pulumi program (mocked engine)", () => {
       "psf-test-whoami-data /backup/volumes/data true",
       "psf-test-whoami-data /restore/volumes/data false",
       "psf-test-borg-repository /repository false",
+      "psf-test-borg-status /status false",
     ]);
     // The mocked engine's generated values: nothing in plain view may show them.
     assert.doesNotMatch(JSON.stringify(mask(job.inputs)), /mock-password-/);
@@ -228,6 +300,50 @@ describe("borg provider validation", () => {
       "database",
     ]);
     assert.deepEqual(borg.reads!(settingsWith(borg), stack, { a: req(false) }), []);
+  });
+
+  it("wants a webhook signed with a secret that is set, and a URL, each at its path", () => {
+    const withAlerts = (alerts: unknown, secrets?: Record<string, string>) => {
+      const raw = backupFixture("borg");
+      raw.providers.backup.alerts = alerts;
+      if (secrets) raw.secrets = secrets;
+      return issuesOf(raw);
+    };
+    const unsigned = withAlerts({ webhook: "https://hooks.example.org/psf" });
+    assert.deepEqual(
+      unsigned.map((i) => [i.path, i.message]),
+      [
+        [
+          "providers.backup.alerts.secret",
+          "a webhook needs a secret to sign its notifications with",
+        ],
+      ],
+    );
+    const unset = withAlerts({ webhook: "https://hooks.example.org/psf", secret: "hook-key" });
+    assert.deepEqual(
+      unset.map((i) => i.path),
+      ["providers.backup.alerts.secret"],
+    );
+    assert.match(unset[0].hint!, /psf:secrets.hook-key/);
+    assert.deepEqual(
+      withAlerts({ webhook: "ftp://x", secret: "hook-key" }, { "hook-key": "k" }).map(
+        (i) => i.path,
+      ),
+      ["providers.backup.alerts.webhook"],
+    );
+    assert.deepEqual(
+      withAlerts(
+        { webhook: "https://hooks.example.org/psf", secret: "hook-key" },
+        { "hook-key": "k" },
+      ),
+      [],
+    );
+    const raw = backupFixture("borg");
+    raw.providers.backup.drill = { schedule: "every sunday" };
+    assert.deepEqual(
+      issuesOf(raw).map((i) => i.path),
+      ["providers.backup.drill.schedule"],
+    );
   });
 
   it("reports a retention that keeps nothing where it is written", () => {

@@ -167,6 +167,7 @@ for (const { name, definition, scripts, run } of [
           backupRoot: path.join(dir, "root"),
           restoreRoot: path.join(dir, "root"),
           envFile: path.join(dir, "backup.env"),
+          statusDir: path.join(dir, "status"),
         };
         env = run(dir);
         rendered = scripts(paths)(FAKE_DUMP);

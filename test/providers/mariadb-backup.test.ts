@@ -91,6 +91,7 @@ for (const tool of TOOLS) {
         backupRoot: path.join(dir, "root"),
         restoreRoot: path.join(dir, "root"),
         envFile: path.join(dir, "backup.env"),
+        statusDir: path.join(dir, "status"),
       };
       const job = planJob(
         "app",

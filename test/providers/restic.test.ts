@@ -54,6 +54,7 @@ describe("restic provider in a Pulumi program (mocked engine)", () => {
       "notes/files /backup/volumes/files ro",
       "notes/files /restore/volumes/files",
       "restic/repository /repository",
+      "restic/status /status",
     ]);
   });
 
@@ -94,7 +95,11 @@ describe("restic provider in a Pulumi program (mocked engine)", () => {
     });
     raw.secrets = { "s3-secret": "wJalrXUtnFEMI/K7MDENG" };
     const { workloads, results } = await declareBackup(raw);
-    assert.ok(!workloads[0].volumes!.some((m) => m.volume.owner === "restic"));
+    assert.ok(
+      !workloads[0].volumes!.some(
+        (m) => m.volume.owner === "restic" && m.volume.name === "repository",
+      ),
+    );
     assert.deepEqual(
       await envFileAsBashReadsIt(workloads[0], [
         "RESTIC_REPOSITORY",

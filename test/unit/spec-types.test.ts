@@ -75,6 +75,8 @@ type Common = {
   repository?: string;
   passphrase?: string;
   sshKey?: string;
+  drill?: { enabled: boolean; schedule: string };
+  alerts?: { webhook?: string; secret?: string };
   knownHosts?: string;
 };
 const settingsTypes: [
