@@ -125,7 +125,10 @@ function portalRedirect(portalUrl: string): string {
   return `${u.origin}${u.pathname}${u.search ? `${u.search}&` : "?"}rd=`;
 }
 
-/** A router, middleware and service name from a requester (`authelia:portal` → `authelia-portal`). */
+/**
+ * A name per requester for its routers, middlewares and service (`authelia:portal` →
+ * `authelia-portal`); what a route adds to it follows a `_`, which no name has.
+ */
 function names(routes: Array<[string, ProxyRoute]>): Map<string, string> {
   const taken = new Set<string>();
   const out = new Map<string, string>();
@@ -177,14 +180,14 @@ export function renderDynamicConfig(
   const name = names(entries);
   const routers: Record<string, unknown> = {};
   const middlewares: Record<string, unknown> = {
-    "psf-https": {
+    psf_https: {
       redirectScheme: {
         scheme: "https",
         ...(s.httpsPort !== 443 ? { port: String(s.httpsPort) } : {}),
         permanent: true,
       },
     },
-    ...(s.gzip ? { "psf-gzip": { compress: { minResponseBodyBytes: 1024 } } } : {}),
+    ...(s.gzip ? { psf_gzip: { compress: { minResponseBodyBytes: 1024 } } } : {}),
   };
   const services: Record<string, unknown> = {};
 
@@ -193,8 +196,8 @@ export function renderDynamicConfig(
     const rule = `Host(\`${r.host}\`)`;
     const chain: string[] = [];
     const add = (suffix: string, middleware: unknown) => {
-      middlewares[`${n}-${suffix}`] = middleware;
-      chain.push(`${n}-${suffix}`);
+      middlewares[`${n}_${suffix}`] = middleware;
+      chain.push(`${n}_${suffix}`);
     };
     // First, so that whatever answers after it (a redirect, 401, 413, 429) carries them too.
     // An empty request header value removes it: identity comes from the SSO only, the
@@ -246,12 +249,12 @@ export function renderDynamicConfig(
       throw new Error(`traefik: unusable SSO cookie name ${cookie}`);
     if (cookie || r.auth !== "none")
       add("sso", { plugin: { [PLUGIN.name]: { dropCookie: cookie ?? "" } } });
-    if (s.gzip) chain.push("psf-gzip");
+    if (s.gzip) chain.push("psf_gzip");
 
-    routers[`${n}-http`] = {
+    routers[`${n}_http`] = {
       entryPoints: ["web"],
       rule,
-      middlewares: ["psf-https"],
+      middlewares: ["psf_https"],
       service: "noop@internal",
     };
     routers[n] = { entryPoints: ["websecure"], rule, tls: {}, middlewares: chain, service: n };

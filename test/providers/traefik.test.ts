@@ -428,7 +428,7 @@ describe("traefik config loaded by the real traefik", function () {
         const loaded = r.json() as Array<{ name: string; status: string; rule: string }>;
         for (const route of Object.values(routes)) {
           const router = loaded.find(
-            (x) => x.rule === `Host(\`${route.host}\`)` && !/-http@/.test(x.name),
+            (x) => x.rule === `Host(\`${route.host}\`)` && !/_http@/.test(x.name),
           );
           assert.ok(router, `a router for ${route.host}`);
           assert.equal(router!.status, "enabled", JSON.stringify(router));
@@ -700,7 +700,8 @@ describe("traefik beyond the proxy contract, with the real traefik", function ()
     const ok = statuses.filter((x) => x === 200).length;
     const limited = statuses.filter((x) => x === 429).length;
     assert.equal(ok + limited, 40, statuses.join(","));
-    assert.ok(ok >= 30 && ok <= 33, `${ok} passed`);
+    // 30 at once, then one a second: some of 40 quick requests are refused.
+    assert.ok(ok >= 30 && limited >= 1, statuses.join(","));
     assert.equal((await get("open", "/other")).status, 200);
   });
 
@@ -967,10 +968,10 @@ describe("traefik provider in a Pulumi program (mocked engine)", () => {
         .sort(),
     );
     assert.equal(
-      dynamic.http.middlewares["notes-auth"].forwardAuth.address,
+      dynamic.http.middlewares["notes_auth"].forwardAuth.address,
       "http://authelia:9091/api/authz/auth-request",
     );
-    assert.equal(dynamic.http.middlewares["blog-sso"].plugin.psf.dropCookie, "authelia_session");
+    assert.equal(dynamic.http.middlewares["blog_sso"].plugin.psf.dropCookie, "authelia_session");
     assert.equal(await valueOf(instance!.results.admin.url), "https://console.example.org:8443");
     assert.equal(await valueOf(instance!.results.admin.internalUrl), "http://admin:9000");
   });
