@@ -11,6 +11,7 @@ import { ldapContract } from "./ldap/contract";
 import { openldap } from "./ldap/openldap";
 import { proxyContract } from "./proxy/contract";
 import { caddy } from "./proxy/caddy";
+import { traefik } from "./proxy/traefik";
 import { ingress } from "./proxy/ingress";
 import { nginx } from "./proxy/nginx";
 import { config } from "./secrets/config";
@@ -55,6 +56,7 @@ export const providers: ProviderDefinition[] = [
   // proxy
   nginx,
   caddy,
+  traefik,
   ingress,
   // backup
   borg,

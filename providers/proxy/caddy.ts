@@ -7,7 +7,7 @@ import { routeNeeds } from "./route-needs";
 import { securityHeaderFields } from "./security-header-settings";
 import { publicUrl } from "./caddy-config";
 
-/** The pinned image (images/caddy builds the same module version; scripts/caddy.sh checks). */
+/** The pinned image (images/caddy builds the same module version; scripts/go-host-binary.sh checks). */
 const IMAGE = "caddy:2.11.9";
 
 const routes = routeNeeds("caddy");

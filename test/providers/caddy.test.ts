@@ -51,7 +51,7 @@ import { PG_BIN, TestPostgres, requireProgram, startPostgres } from "../support/
 /** Text Caddy's replacer would change: placeholders it knows, and its own brace escapes. */
 const CADDY_LITERAL = "{http.request.uri} {host} \\{x\\} {$HOME}";
 
-// scripts/caddy.sh builds caddy into the toolchain's bin; the tests find it on PATH.
+// scripts/go-host-binary.sh caddy builds it into the toolchain's bin; the tests find it on PATH.
 const toolchainBin = path.join(
   process.env.PSF_TOOLCHAIN_DIR ?? path.join(os.homedir(), ".cache", "psf", "toolchain"),
   "bin",

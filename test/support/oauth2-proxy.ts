@@ -7,7 +7,7 @@ import * as os from "os";
 import * as path from "path";
 
 /**
- * oauth2-proxy, built from its Go module by scripts/oauth2-proxy.sh. Missing: a skip with the
+ * oauth2-proxy, built from its Go module by scripts/go-host-binary.sh oauth2-proxy. Missing: a skip with the
  * command to run, or a failure under PSF_REQUIRE_REAL=1 (CI builds it in .ci/run).
  */
 export function oauth2ProxyBin(ctx: Mocha.Context): string {
@@ -16,8 +16,8 @@ export function oauth2ProxyBin(ctx: Mocha.Context): string {
   const bin = path.join(dir, "bin", "oauth2-proxy");
   if (fs.existsSync(bin)) return bin;
   if (process.env.PSF_REQUIRE_REAL === "1")
-    throw new Error(`${bin} is missing (run: bash scripts/oauth2-proxy.sh)`);
-  console.warn(`  skipped: ${bin} is missing (run: bash scripts/oauth2-proxy.sh)`);
+    throw new Error(`${bin} is missing (run: bash scripts/go-host-binary.sh oauth2-proxy)`);
+  console.warn(`  skipped: ${bin} is missing (run: bash scripts/go-host-binary.sh oauth2-proxy)`);
   ctx.skip();
 }
 

@@ -88,13 +88,14 @@ describe("local images: Go recipes", () => {
   for (const [recipe, module, goMod] of [
     ["authelia", "github.com/authelia/authelia/v4", "../scripts/authelia/go.mod"],
     ["miniflux", "miniflux.app/v2", "miniflux/go.mod"],
+    ["traefik", "github.com/traefik/traefik/v3", "traefik/go.mod"],
   ]) {
     it(`builds ${recipe} at the version its upstream reference names, in go.mod and -ldflags`, () => {
       const tag = read(recipe, "upstream").trim().split(":").pop()!;
       const required = new RegExp(`^require ${module.replace(/\./g, "\\.")} v(\\S+)$`, "m").exec(
         read(goMod),
       )?.[1];
-      assert.equal(required, tag);
+      assert.equal(required, tag.replace(/^v/, ""));
       const ldflags = /^ldflags (.*)$/m.exec(read(recipe, "go-build"))?.[1] ?? "";
       assert.match(ldflags, new RegExp(`(BuildTag=v|Version=)${tag.replace(/\./g, "\\.")}\\b`));
     });
