@@ -3,7 +3,7 @@ import { Outputs } from "../../components/contract";
 import { ProviderArgs, ProviderInstance } from "../../components/provider";
 import { shellQuote } from "../../components/shell";
 import { Workload, WorkloadFile } from "../../components/workload";
-import { sslContract } from "../ssl/contract";
+import { sslContract, sslPems } from "../ssl/contract";
 import { SESSION_COOKIE_KEY, forwardAuthKey } from "../sso/contract";
 import { ProxyResult, ProxyRoute } from "./contract";
 import { fullChain } from "../ssl/full-chain";
@@ -110,10 +110,11 @@ export class Traefik extends pulumi.ComponentResource implements ProviderInstanc
     for (const [requester, route] of Object.entries(requests)) {
       const cert = args.result(sslContract, certRequester(requester));
       if (!cert) throw new Error(`traefik: no ssl result for ${certRequester(requester)}`);
-      chains[requester] = fullChain(cert.certPem, cert.caPem);
+      const pems = sslPems(cert, "traefik");
+      chains[requester] = fullChain(pems.certPem, cert.caPem);
       keys.push({
         path: certKeyFile(CONTAINER_PATHS, route.host),
-        content: pulumi.secret(cert.keyPem),
+        content: pulumi.secret(pems.keyPem),
         secret: true,
         mode: 0o600,
       });
