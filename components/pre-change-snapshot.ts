@@ -47,6 +47,11 @@ export function snapshotHooks(workload: string): pulumi.ResourceHookBinding | un
   return { beforeDelete: [hook] };
 }
 
+/** The snapshot a backup job's output names ("... as <run>"): what `--snapshot` takes. */
+export function snapshotNamed(output: string): string | undefined {
+  return SNAPSHOT_LINE.exec(output)?.[1];
+}
+
 function monitorRunsHooks(): boolean {
   const settings = require("@pulumi/pulumi/runtime/settings") as {
     getMonitor(): { registerResourceHook?: unknown } | undefined;
@@ -66,7 +71,7 @@ async function snapshot(workload: string): Promise<void> {
           `  hint: fix the backup (psf backup run --stack ${pulumi.getStack()} ${service}), then run psf up again`,
       );
     });
-    const id = SNAPSHOT_LINE.exec(out)?.[1] ?? "(the newest)";
+    const id = snapshotNamed(out) ?? "(the newest)";
     pulumi.log.info(
       `psf: snapshot ${id} of ${service} taken before ${workload} changes; ` +
         `to go back to it: psf backup restore --stack ${pulumi.getStack()} ${service} --snapshot ${id}`,

@@ -11,6 +11,7 @@ import { readRecords, serviceStatuses, statusTable } from "../../cli/status-comm
 import { readStackFile } from "../../components/stack-file";
 import { ContractDefinition, ContractResult, Outputs } from "../../components/contract";
 import { validateConfig } from "../../components/program";
+import { snapshotNamed } from "../../components/pre-change-snapshot";
 import { ProviderInstance } from "../../components/provider";
 import { Target } from "../../components/targets/target";
 import { Workload } from "../../components/workload";
@@ -328,7 +329,10 @@ export function backupContractSuite(provider: string, adapter: BackupAdapter): v
     });
 
     it("backs up volumes, paths and the database twice, and lists both runs", function () {
-      ok(backupAt("app", "2024-03-01T03:00:00"));
+      const first = backupAt("app", "2024-03-01T03:00:00");
+      ok(first);
+      // The snapshot before a risky change reads the run's name from the job's output.
+      assert.equal(snapshotNamed(first.stdout + first.stderr), "app-2024-03-01T03:00:00");
       expected.push({ run: "app-2024-03-01T03:00:00", files: backedUp(), rows: rows() });
       fs.writeFileSync(vol("data", "readme.txt"), "second version\n");
       fs.writeFileSync(vol("data", "nested", "new.txt"), "added\n");

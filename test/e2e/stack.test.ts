@@ -206,6 +206,23 @@ describe("the ci stack, end to end", function () {
     });
   });
 
+  it("proves the newest snapshot restores with a drill in the backup container, and psf status reports both", () => {
+    const verify = psf("backup", "verify", "demo");
+    const out = verify.stdout + verify.stderr;
+    assert.equal(verify.status, 0, out);
+    // The dump loaded into a throwaway PostgreSQL, row counts equal to those of the backup.
+    assert.match(out, /DRILL PASSED: demo-\S+/);
+    const status = psf("status", "--json");
+    assert.equal(status.status, 0, status.stderr);
+    const demo = JSON.parse(status.stdout).services.find((s: any) => s.name === "demo");
+    assert.equal(demo.backup.backup.result, "ok");
+    assert.equal(demo.backup.drill.result, "ok");
+    assert.deepEqual(demo.backup.alerts, []);
+    const table = psf("status");
+    assert.match(table.stdout, /^SERVICE\s+URL\s+LAST BACKUP\s+LAST DRILL\s+ALERTS/m);
+    assert.match(table.stdout, /^demo\s+https:\/\/demo\.psf-ci\.localhost:18443\s/m);
+  });
+
   it("takes a snapshot before an image change replaces the database, and restoring it rolls back later rows", async () => {
     // The same PostgreSQL under a new image id, as a version bump would give.
     sh(
