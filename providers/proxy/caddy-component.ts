@@ -6,9 +6,8 @@ import { sslContract, sslFiles, sslPems } from "../ssl/contract";
 import { CERT_WATCH_SECONDS, certWatchScript } from "./cert-watch";
 import { liveCertificates } from "./live-certificates";
 import { fullChain } from "../ssl/full-chain";
-import { SESSION_COOKIE_KEY, forwardAuthKey } from "../sso/contract";
 import { CaddySettings, certRequester } from "./caddy";
-import { hasAuth } from "./route-needs";
+import { forwardAuthFacts } from "./forward-auth";
 import {
   CONTAINER_ADMIN,
   CONTAINER_PATHS,
@@ -45,28 +44,7 @@ export class Caddy extends pulumi.ComponentResource implements ProviderInstance 
   ) {
     super("psf:proxy:Caddy", name, {}, opts);
     const { requests, settings } = args;
-    const shared = hasAuth(requests) ? args.shared("sso") : undefined;
-    if (hasAuth(requests) && (!shared?.forwardAuthUrl || !shared?.portalUrl))
-      throw new pulumi.RunError(
-        "caddy: routes with auth need an sso provider that offers forward auth (forwardAuthUrl, portalUrl)",
-      );
-    // A route's own forward-auth URL, where the SSO gives one (per-route access).
-    const own = Object.keys(requests).filter((r) => shared?.[forwardAuthKey(r)]);
-    type Sso = NonNullable<Parameters<typeof renderCaddyConfig>[2]["sso"]>;
-    const sso: pulumi.Output<Sso | undefined> = shared
-      ? pulumi
-          .all([
-            shared.forwardAuthUrl,
-            shared.portalUrl,
-            pulumi.all(own.map((r) => shared[forwardAuthKey(r)])),
-          ])
-          .apply(([forwardAuthUrl, portalUrl, urls]) => ({
-            forwardAuthUrl,
-            portalUrl,
-            forwardAuthUrls: Object.fromEntries(own.map((r, i) => [r, urls[i]])),
-          }))
-      : pulumi.output(undefined);
-    const sessionCookie = args.shared("sso")?.[SESSION_COOKIE_KEY] ?? pulumi.output(undefined);
+    const { sso, sessionCookie } = forwardAuthFacts("caddy", args);
     const listen = containerListen(settings);
     const live = liveCertificates(requests, LIVE_ROOT, (requester) => {
       const cert = args.result(sslContract, certRequester(requester));

@@ -6,10 +6,9 @@ import { sslContract, sslFiles, sslPems } from "../ssl/contract";
 import { LiveCertificates, liveCertificates } from "./live-certificates";
 import { CERT_WATCH_SECONDS, certWatchScript } from "./cert-watch";
 import { fullChain } from "../ssl/full-chain";
-import { SESSION_COOKIE_KEY, forwardAuthKey } from "../sso/contract";
 import { ProxyResult, ProxyRoute } from "./contract";
 import { NginxSettings, certRequester } from "./nginx";
-import { hasAuth } from "./route-needs";
+import { forwardAuthFacts } from "./forward-auth";
 import {
   CONTAINER_PATHS,
   HEALTH_PATH,
@@ -45,26 +44,7 @@ export class Nginx extends pulumi.ComponentResource implements ProviderInstance 
       ...args.settings,
       resolver: args.settings.resolver ?? args.target.nameserver ?? "",
     };
-    const shared = hasAuth(requests) ? args.shared("sso") : undefined;
-    if (hasAuth(requests) && (!shared?.forwardAuthUrl || !shared?.portalUrl))
-      throw new pulumi.RunError(
-        "nginx: routes with auth need an sso provider that offers forward auth (forwardAuthUrl, portalUrl)",
-      );
-    // A route's own forward-auth URL, where the SSO gives one (per-route access).
-    const own = Object.keys(requests).filter((r) => shared?.[forwardAuthKey(r)]);
-    const forwardAuthUrlOf = (requester: string) =>
-      shared![forwardAuthKey(requester)] ?? shared!.forwardAuthUrl;
-    type Sso = NonNullable<Parameters<typeof renderNginxConfig>[2]["sso"]>;
-    const sso: pulumi.Output<Sso | undefined> = shared
-      ? pulumi
-          .all([shared.forwardAuthUrl, shared.portalUrl, pulumi.all(own.map(forwardAuthUrlOf))])
-          .apply(([forwardAuthUrl, portalUrl, urls]) => ({
-            forwardAuthUrl,
-            portalUrl,
-            forwardAuthUrls: Object.fromEntries(own.map((r, i) => [r, urls[i]])),
-          }))
-      : pulumi.output(undefined);
-    const sessionCookie = args.shared("sso")?.[SESSION_COOKIE_KEY] ?? pulumi.output(undefined);
+    const { sso, sessionCookie } = forwardAuthFacts("nginx", args);
     const live = liveCertificates(requests, LIVE_ROOT, (requester) => {
       const cert = args.result(sslContract, certRequester(requester));
       if (!cert) throw new Error(`nginx: no ssl result for ${certRequester(requester)}`);

@@ -4,10 +4,9 @@ import { ProviderArgs, ProviderInstance } from "../../components/provider";
 import { shellQuote } from "../../components/shell";
 import { Workload, WorkloadFile } from "../../components/workload";
 import { sslContract, sslPems } from "../ssl/contract";
-import { SESSION_COOKIE_KEY, forwardAuthKey } from "../sso/contract";
 import { ProxyResult, ProxyRoute } from "./contract";
 import { fullChain } from "../ssl/full-chain";
-import { hasAuth } from "./route-needs";
+import { forwardAuthFacts } from "./forward-auth";
 import { TraefikSettings, certRequester } from "./traefik";
 import {
   CONTAINER_PATHS,
@@ -82,28 +81,7 @@ export class Traefik extends pulumi.ComponentResource implements ProviderInstanc
   ) {
     super("psf:proxy:Traefik", name, {}, opts);
     const { requests, settings } = args;
-    const shared = hasAuth(requests) ? args.shared("sso") : undefined;
-    if (hasAuth(requests) && (!shared?.forwardAuthUrl || !shared?.portalUrl))
-      throw new pulumi.RunError(
-        "traefik: routes with auth need an sso provider that offers forward auth (forwardAuthUrl, portalUrl)",
-      );
-    // A route's own forward-auth URL, where the SSO gives one (per-route access).
-    const own = Object.keys(requests).filter((r) => shared?.[forwardAuthKey(r)]);
-    type Sso = NonNullable<Parameters<typeof renderDynamicConfig>[2]["sso"]>;
-    const sso: pulumi.Output<Sso | undefined> = shared
-      ? pulumi
-          .all([
-            shared.forwardAuthUrl,
-            shared.portalUrl,
-            pulumi.all(own.map((r) => shared[forwardAuthKey(r)])),
-          ])
-          .apply(([forwardAuthUrl, portalUrl, urls]) => ({
-            forwardAuthUrl,
-            portalUrl,
-            forwardAuthUrls: Object.fromEntries(own.map((r, i) => [r, urls[i]])),
-          }))
-      : pulumi.output(undefined);
-    const sessionCookie = args.shared("sso")?.[SESSION_COOKIE_KEY] ?? pulumi.output(undefined);
+    const { sso, sessionCookie } = forwardAuthFacts("traefik", args);
 
     const keys: WorkloadFile[] = [];
     const chains: Record<string, pulumi.Output<string>> = {};
