@@ -12,6 +12,8 @@ export interface StatusOptions {
 export interface ServiceStatus {
   name: string;
   url?: string;
+  /** What its target says (`healthy`, `unhealthy`, `exited`, `ready 1/2`); absent: not known. */
+  health?: string;
   /** Absent: the service has no backup. */
   backup?: BackupStatus & { error?: string };
 }
@@ -20,7 +22,7 @@ export interface ServiceStatus {
 const READ_TIMEOUT_MS = 30_000;
 
 /**
- * `psf status --stack S [--json]`: per service its URL and, with a backup, the last backup's
+ * `psf status --stack S [--json]`: per service its URL, its health and, with a backup, the last backup's
  * age, size and result, the last drill's result and the alerts (failed backup, failed drill,
  * stale backup). The records are read with the command the stack outputs for each service
  * (`backupStatusCommand`), on whatever target it runs; secret values are masked. Exit 0, also
@@ -36,7 +38,7 @@ export async function statusCommand(o: StatusOptions): Promise<number> {
     string,
     Record<string, unknown>
   >;
-  const needsMask = Object.values(services).some((s) => s.backupStatusCommand);
+  const needsMask = Object.values(services).some((s) => s.backupStatusCommand || s.healthCommand);
   const mask = needsMask
     ? secretMasker(await stackSecretValues(opened.stack, opened.outputs))
     : (t: string) => t;
@@ -63,6 +65,10 @@ export async function serviceStatuses(
       .map(async (name) => {
         const s = services[name];
         const row: ServiceStatus = { name, url: typeof s.url === "string" ? s.url : undefined };
+        if (typeof s.healthCommand === "string") {
+          const got = await read(s.healthCommand);
+          row.health = "error" in got ? "unknown" : mask(got.stdout.trim()) || "unknown";
+        }
         if (typeof s.backupStatusCommand === "string") {
           const got = await read(s.backupStatusCommand);
           row.backup =
@@ -92,13 +98,14 @@ export function readRecords(command: string): Promise<{ stdout: string } | { err
 
 /** The table `psf status` prints: one line per service. */
 export function statusTable(rows: ServiceStatus[], now: number): string {
-  const lines = [["SERVICE", "URL", "LAST BACKUP", "LAST DRILL", "ALERTS"]];
+  const lines = [["SERVICE", "URL", "HEALTH", "LAST BACKUP", "LAST DRILL", "ALERTS"]];
   for (const r of rows) {
     const b = r.backup;
     const d = b && !b.error ? describe(b, now) : undefined;
     lines.push([
       r.name,
       r.url ?? "-",
+      r.health ?? "-",
       !b ? "no backup" : (d?.backup ?? `unknown (${b.error})`),
       d?.drill ?? "-",
       b?.alerts.length ? b.alerts.join("; ") : "-",

@@ -34,17 +34,31 @@ export function guardWithBackup(
 }
 
 /**
- * The hooks a target binds to a stateful workload's resource (one named hook per workload);
- * none where the monitor cannot register hooks (Pulumi's mocks, `psf plan`): nothing runs there.
+ * The hooks a target binds to a stateful workload's resource (named hooks, one set per
+ * workload): before it is deleted and, where the platform updates a workload in place (a
+ * Kubernetes StatefulSet), before an update that `risky` finds risky, given the resource's old
+ * and new inputs. None where the monitor cannot register hooks (Pulumi's mocks, `psf plan`).
  */
-export function snapshotHooks(workload: string): pulumi.ResourceHookBinding | undefined {
+export function snapshotHooks(
+  workload: string,
+  risky?: (oldInputs: Record<string, unknown>, newInputs: Record<string, unknown>) => boolean,
+): pulumi.ResourceHookBinding | undefined {
   if (!monitorRunsHooks()) return undefined;
   let hook = hooks.get(workload);
   if (!hook) {
     hook = new pulumi.ResourceHook(`psf-snapshot-${workload}`, () => snapshot(workload));
     hooks.set(workload, hook);
   }
-  return { beforeDelete: [hook] };
+  if (!risky) return { beforeDelete: [hook] };
+  const key = `${workload} update`;
+  let update = hooks.get(key);
+  if (!update) {
+    update = new pulumi.ResourceHook(`psf-snapshot-${workload}-update`, (a) =>
+      risky(a.oldInputs ?? {}, a.newInputs ?? {}) ? snapshot(workload) : undefined,
+    );
+    hooks.set(key, update);
+  }
+  return { beforeDelete: [hook], beforeUpdate: [update] };
 }
 
 /** The snapshot a backup job's output names ("... as <run>"): what `--snapshot` takes. */

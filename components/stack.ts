@@ -106,6 +106,8 @@ export class PsfStack extends pulumi.ComponentResource {
         },
         { parent: this },
       );
+      // `psf status` runs it for the health column.
+      serviceOutputs[name].healthCommand = this.apps[name].deployed.healthCommand;
     }
 
     this.services = pulumi.output(serviceOutputs) as unknown as pulumi.Output<

@@ -155,6 +155,15 @@ export class DockerTarget implements Target {
       resources,
       exec,
       runNow: scheduled ? exec([scheduled.runPath]) : undefined,
+      healthCommand: scheduled
+        ? undefined
+        : name.apply(
+            (name) =>
+              // The health check's verdict where there is one, else the container's state.
+              `docker ${this.hostFlag()}inspect --format ${shellQuote(
+                '{{if .State.Health}}{{if eq .State.Status "running"}}{{.State.Health.Status}}{{else}}{{.State.Status}}{{end}}{{else}}{{.State.Status}}{{end}}',
+              )} ${name}`,
+          ),
     };
   }
 

@@ -32,6 +32,13 @@ export function execCommand(base: string, ref: string, argv: string[], stdin?: b
   return `${base} exec ${stdin ? "-i " : ""}${ref} -- ${argv.map(shellQuote).join(" ")}`;
 }
 
+/** Prints `ready R/N` for a Deployment or StatefulSet: its ready pods of those it wants. */
+export function readinessCommand(base: string, ref: string): string {
+  const jsonpath = "ready {.status.readyReplicas}/{.spec.replicas}";
+  // readyReplicas is absent, not 0, while no pod is ready.
+  return `sh -c ${shellQuote(`${base} get ${ref} -o ${shellQuote(`jsonpath=${jsonpath}`)} | sed 's|ready /|ready 0/|'`)}`;
+}
+
 /**
  * Starts a Job from a CronJob's template and waits until it completes or fails, printing its
  * log and exiting 0 or 1 accordingly (`kubectl wait` waits for one condition only, so a failed

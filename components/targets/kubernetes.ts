@@ -2,8 +2,15 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { StackSettings, TargetConfig } from "../config";
+import { snapshotHooks } from "../pre-change-snapshot";
 import { VolumeRef, Workload } from "../workload";
-import { execCommand, kubectlBase, runJobCommand, runPodCommand } from "./kubernetes-commands";
+import {
+  execCommand,
+  kubectlBase,
+  readinessCommand,
+  runJobCommand,
+  runPodCommand,
+} from "./kubernetes-commands";
 import { kubernetesIngress } from "./kubernetes-ingress";
 import {
   claimAffinity,
@@ -218,7 +225,8 @@ export class KubernetesTarget implements Target {
               template,
             },
           },
-          wo,
+          // Its data is backed up before it goes, and before a new image rolls it.
+          { ...wo, hooks: snapshotHooks(w.name, imagesChanged) },
         ),
       );
       ref = `statefulset/${w.name}`;
@@ -270,6 +278,7 @@ export class KubernetesTarget implements Target {
       resources: resourcesOut,
       exec,
       runNow: w.schedule ? pulumi.output(runJobCommand(this.kubectl, w.name)) : undefined,
+      healthCommand: w.schedule ? undefined : pulumi.output(readinessCommand(this.kubectl, ref)),
     };
   }
 
@@ -413,4 +422,19 @@ export class KubernetesTarget implements Target {
   private opts(parent: pulumi.Resource): pulumi.CustomResourceOptions {
     return { parent, provider: this.provider, dependsOn: this.namespace ? [this.namespace] : [] };
   }
+}
+
+/** Whether a pod-owning object's new inputs run other images than its old ones. */
+export function imagesChanged(
+  oldInputs: Record<string, unknown>,
+  newInputs: Record<string, unknown>,
+): boolean {
+  const images = (inputs: Record<string, unknown>) => {
+    const pod = (inputs as { spec?: { template?: { spec?: Record<string, unknown> } } }).spec
+      ?.template?.spec;
+    return ["initContainers", "containers"]
+      .flatMap((k) => ((pod?.[k] as { image?: string }[] | undefined) ?? []).map((c) => c.image))
+      .join("\n");
+  };
+  return images(oldInputs) !== images(newInputs);
 }

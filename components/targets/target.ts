@@ -11,6 +11,11 @@ export interface Deployed {
   exec(command: string[], opts?: { stdin?: boolean }): pulumi.Output<string>;
   /** For scheduled workloads: a command that runs the job now and waits for it. */
   runNow?: pulumi.Output<string>;
+  /**
+   * For long-running workloads: a command that prints its health in a word or two (`healthy`,
+   * `unhealthy`, `exited`, `ready 2/2`), which `psf status` shows as it is.
+   */
+  healthCommand?: pulumi.Output<string>;
 }
 
 /**

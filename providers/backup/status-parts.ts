@@ -25,7 +25,8 @@ const ALERT = [
   '  [ -n "${PSF_ALERT_URL:-}" ] || return 0',
   '  [ -n "${PSF_ALERT_SECRET:-}" ] || { log "alert not sent: PSF_ALERT_SECRET is not set"; return 0; }',
   "  local body=$1 event=$2 sig delivery",
-  '  sig=$(printf \'%s\' "$body" | openssl dgst -sha256 -hmac "$PSF_ALERT_SECRET" -r | cut -d" " -f1)',
+  // The key goes in the environment, never on a command line (which `ps` shows everyone).
+  "  sig=$(printf '%s' \"$body\" | PSF_HMAC_KEY=\"$PSF_ALERT_SECRET\" perl -MDigest::SHA=hmac_sha256_hex -0777 -ne 'print hmac_sha256_hex($_, $ENV{PSF_HMAC_KEY})')",
   "  delivery=$(od -An -tx1 -N16 /dev/urandom | tr -d ' \\n')",
   '  if curl -fsS -o /dev/null --max-time 20 --retry 3 --retry-delay 5 -H "Content-Type: application/json" \\',
   '      -H "X-PSF-Event: $event" -H "X-PSF-Delivery: $delivery" -H "X-PSF-Signature-256: sha256=$sig" \\',

@@ -2,10 +2,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { ProviderArgs } from "../../components/provider";
 import { DatabaseRequest } from "./contract";
 import type { MariadbSettings } from "./mariadb";
+import { DUMP_SCRIPT, MARIADB_DUMP, RESTORE_SCRIPT } from "./mariadb-dump";
 import {
-  DUMP_SCRIPT,
-  MARIADB_DUMP,
-  RESTORE_SCRIPT,
   SERVER_PATHS,
   ServerPaths,
   clientEnvFile,

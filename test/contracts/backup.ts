@@ -566,9 +566,13 @@ export function backupContractSuite(provider: string, adapter: BackupAdapter): v
         {
           lossy: {
             url: "https://lossy.example.org",
+            healthCommand: "echo healthy",
             backupStatusCommand: `bash ${path.join(dir, "bin", "lossy", "psf-status")}`,
           },
-          gone: { backupStatusCommand: "echo 'Error: No such container: psf-x' >&2; exit 1" },
+          gone: {
+            healthCommand: "echo 'Error: No such container: psf-x' >&2; exit 1",
+            backupStatusCommand: "echo 'Error: No such container: psf-x' >&2; exit 1",
+          },
           plain: { url: "https://plain.example.org" },
         },
         readRecords,
@@ -587,9 +591,10 @@ export function backupContractSuite(provider: string, adapter: BackupAdapter): v
       const table = statusTable(rows, now).split("\n");
       assert.match(
         table[2],
-        /^lossy +https:\/\/lossy\.example\.org +ok \d+ s ago, [\d.]+ k?B \(lossy-2024-03-03T03:00:00\) +FAILED \d+ s ago \(lossy-2024-03-03T03:00:00\) +drill failed: /,
+        /^lossy +https:\/\/lossy\.example\.org +healthy +ok \d+ s ago, [\d.]+ k?B \(lossy-2024-03-03T03:00:00\) +FAILED \d+ s ago \(lossy-2024-03-03T03:00:00\) +drill failed: /,
       );
-      assert.match(table[3], /^plain +https:\/\/plain\.example\.org +no backup +- +-$/);
+      assert.match(table[1], /^gone +- +unknown +unknown \(/);
+      assert.match(table[3], /^plain +https:\/\/plain\.example\.org +- +no backup +- +-$/);
     });
 
     it("sends one signed backup.stale alert when the last good backup is older than its schedule allows", async function () {

@@ -218,9 +218,11 @@ describe("the ci stack, end to end", function () {
     assert.equal(demo.backup.backup.result, "ok");
     assert.equal(demo.backup.drill.result, "ok");
     assert.deepEqual(demo.backup.alerts, []);
+    // Its container's health check, as Docker reports it.
+    assert.equal(demo.health, "healthy");
     const table = psf("status");
-    assert.match(table.stdout, /^SERVICE\s+URL\s+LAST BACKUP\s+LAST DRILL\s+ALERTS/m);
-    assert.match(table.stdout, /^demo\s+https:\/\/demo\.psf-ci\.localhost:18443\s/m);
+    assert.match(table.stdout, /^SERVICE\s+URL\s+HEALTH\s+LAST BACKUP\s+LAST DRILL\s+ALERTS/m);
+    assert.match(table.stdout, /^demo\s+https:\/\/demo\.psf-ci\.localhost:18443\s+healthy\s+ok /m);
   });
 
   it("takes a snapshot before an image change replaces the database, and restoring it rolls back later rows", async () => {

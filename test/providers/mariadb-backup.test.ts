@@ -11,7 +11,7 @@ import { restic } from "../../providers/backup/restic";
 import { resticScripts } from "../../providers/backup/restic-script";
 import { DatabaseRequest } from "../../providers/database/contract";
 import { dumpEnvOf } from "../../providers/database/login-env";
-import { MARIADB_DUMP } from "../../providers/database/mariadb-server";
+import { MARIADB_DUMP } from "../../providers/database/mariadb-dump";
 import { provisioningSql } from "../../providers/database/mariadb-sql";
 import { BORG, BackupTool, RESTIC } from "../support/backup-tools";
 import { TestMariadb, startMariadb } from "../support/mariadb";
@@ -66,7 +66,7 @@ for (const tool of TOOLS) {
         asApp("SELECT id, note_id, tag FROM tags ORDER BY id"),
         asApp("SELECT * FROM note_count"),
       ].join("\n--\n");
-    const run = (which: keyof JobScripts, extra: Record<string, string> = {}) => {
+    const prepare = (which: keyof JobScripts, extra: Record<string, string>) => {
       const file = path.join(dir, `psf-${which}`);
       fs.writeFileSync(file, scripts[which], { mode: 0o755 });
       fs.writeFileSync(
@@ -74,10 +74,25 @@ for (const tool of TOOLS) {
         renderEnvFile({ ...env, PSF_MAINTENANCE: "never", ...extra }),
         { mode: 0o600 },
       );
-      return spawnSync("bash", [file], {
-        env: { PATH: process.env.PATH!, HOME: path.join(dir, "home") },
+      return file;
+    };
+    /** A job script; `pathFirst` puts fake programs ahead of the real ones. */
+    const run = (which: keyof JobScripts, extra: Record<string, string> = {}, pathFirst = "") =>
+      spawnSync("bash", [prepare(which, extra)], {
+        env: { PATH: pathFirst + process.env.PATH!, HOME: path.join(dir, "home") },
         encoding: "utf8",
       });
+    /** A mariadb-dump in front of the real one: `body` filters its output (bash, `real` runs it). */
+    const fakeDump = (name: string, body: string) => {
+      const fake = path.join(dir, name);
+      fs.mkdirSync(fake, { recursive: true });
+      const real = spawnSync("sh", ["-c", "command -v mariadb-dump"], { encoding: "utf8" });
+      fs.writeFileSync(
+        path.join(fake, "mariadb-dump"),
+        `#!/bin/bash\nset -o pipefail\nreal() { ${real.stdout.trim()} "$@"; }\n${body}\n`,
+        { mode: 0o755 },
+      );
+      return `${fake}:`;
     };
 
     before(function () {
@@ -171,6 +186,56 @@ for (const tool of TOOLS) {
       assert.notEqual(orphan.status, 0, "the restored foreign key refuses an orphan");
     });
 
+    it("drills the newest run: loads its dump into a scratch MariaDB and finds every table's rows as counted at backup time", () => {
+      const backup = run("backup", { PSF_BACKUP_TIME: "2024-03-04T03:00:00" });
+      assert.equal(backup.status, 0, `${backup.stdout}\n${backup.stderr}`);
+      const drill = run("drill");
+      assert.equal(drill.status, 0, `${drill.stdout}\n${drill.stderr}`);
+      assert.match(
+        drill.stderr,
+        /DRILL PASSED: app-2024-03-04T03:00:00 \(\d+ files checked, 2 tables' row counts checked\)/,
+      );
+    });
+
+    it("counts the rows of the dump's own snapshot: a write sent after the count and before the dump waits for it", () => {
+      // Between the count and mariadb-dump's start, another client inserts a row. It must wait
+      // for the counting session's read lock, which holds until the dump's snapshot has begun;
+      // else the dump would have a row the counts lack, and the drill would fail.
+      const racing = fakeDump(
+        "racing-dump",
+        [
+          `mariadb --no-defaults --protocol=tcp -h 127.0.0.1 -P ${server.port} -u app -e "INSERT INTO notes VALUES (50, 'written as the dump starts', NULL, NULL)" app &`,
+          'sleep 2; real "$@"; wait $!',
+        ].join("\n"),
+      );
+      const backup = run("backup", { PSF_BACKUP_TIME: "2024-03-05T03:00:00" }, racing);
+      assert.equal(backup.status, 0, `${backup.stdout}\n${backup.stderr}`);
+      assert.equal(asApp("SELECT COUNT(*) FROM notes WHERE id = 50"), "1", "the insert landed");
+      const drill = run("drill");
+      assert.equal(drill.status, 0, `${drill.stdout}\n${drill.stderr}`);
+      assert.match(drill.stderr, /DRILL PASSED: app-2024-03-05T03:00:00/);
+      asApp("DELETE FROM notes WHERE id = 50");
+    });
+
+    it("fails a drill whose dump lost a row, naming the table", () => {
+      // A mariadb-dump that silently leaves out one row of notes: the backup itself succeeds.
+      const lossy = fakeDump(
+        "lossy-dump",
+        'real "$1" --skip-extended-insert "${@:2}" | awk \'/^INSERT INTO `notes` / && !dropped { dropped = 1; next } { print }\'',
+      );
+      const want = asApp("SELECT COUNT(*) FROM notes");
+      const backup = run("backup", { PSF_BACKUP_TIME: "2024-03-06T03:00:00" }, lossy);
+      assert.equal(backup.status, 0, `${backup.stdout}\n${backup.stderr}`);
+      const drill = run("drill");
+      assert.equal(drill.status, 1, drill.stderr);
+      assert.match(
+        drill.stderr,
+        new RegExp(
+          `DRILL FAILED: .*table notes: ${want} rows at backup time, ${Number(want) - 1} restored`,
+        ),
+      );
+    });
+
     it("fails, naming the service, and keeps no run when the database refuses the login", () => {
       const r = run("backup", {
         PSF_BACKUP_TIME: "2024-03-02T03:00:00",
@@ -182,6 +247,7 @@ for (const tool of TOOLS) {
       const list = run("list");
       assert.equal(list.status, 0, list.stderr);
       assert.match(list.stdout, /2024-03-01T03:00:00/);
+      assert.match(list.stdout, /2024-03-06T03:00:00/);
       assert.doesNotMatch(list.stdout, /2024-03-02T03:00:00/);
     });
   });

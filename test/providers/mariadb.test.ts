@@ -10,9 +10,8 @@ import { validateConfig } from "../../components/program";
 import { registry } from "../../providers";
 import { DatabaseRequest } from "../../providers/database/contract";
 import { MariadbSettings, mariadb } from "../../providers/database/mariadb";
+import { DUMP_SCRIPT, RESTORE_SCRIPT } from "../../providers/database/mariadb-dump";
 import {
-  DUMP_SCRIPT,
-  RESTORE_SCRIPT,
   ServerPaths,
   clientEnvFile,
   provisionScript,

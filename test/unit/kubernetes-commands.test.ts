@@ -6,7 +6,11 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { evaluate } from "../../cli/mock-engine";
 import { kubectlBase } from "../../components/targets/kubernetes-commands";
-import { KubernetesTarget, KubernetesTargetArgs } from "../../components/targets/kubernetes";
+import {
+  KubernetesTarget,
+  KubernetesTargetArgs,
+  imagesChanged,
+} from "../../components/targets/kubernetes";
 import { Deployed } from "../../components/targets/target";
 import { Workload } from "../../components/workload";
 import { registry } from "../../providers";
@@ -222,6 +226,9 @@ describe("Kubernetes target: commands and resource options", () => {
         'case "$*" in',
         '  *" get job "*) printf %s "$FAKE_STATE" ;;',
         '  *" logs "*) echo "the job log" ;;',
+        // No ready pod: Kubernetes leaves readyReplicas out rather than writing 0.
+        '  *" get statefulset/db -o jsonpath=ready {.status.readyReplicas}/{.spec.replicas}") printf "ready /1" ;;',
+        '  *" get deployment/app -o jsonpath=ready {.status.readyReplicas}/{.spec.replicas}") printf "ready 2/2" ;;',
         "esac",
       ].join("\n"),
       { mode: 0o755 },
@@ -260,6 +267,20 @@ describe("Kubernetes target: commands and resource options", () => {
       assert.equal(r.status, 1);
       assert.match(r.stderr, /the job log[\s\S]*failed/);
     });
+
+    it("prints a long-running workload's ready pods of those it wants, for psf status", async () => {
+      const health = async (name: string) => {
+        const r = spawnSync("sh", ["-c", (await valueOf(run.deployed[name].healthCommand))!], {
+          encoding: "utf8",
+          env: { ...process.env, PATH: `${dir}:${process.env.PATH}` },
+        });
+        assert.equal(r.status, 0, r.stderr);
+        return r.stdout;
+      };
+      assert.equal(await health("db"), "ready 0/1");
+      assert.equal(await health("app"), "ready 2/2");
+      assert.equal(run.deployed["backup-app"].healthCommand, undefined);
+    });
   });
 
   it("never replaces a claim (that would empty it): its spec is set once, and sized by its owner", () => {
@@ -292,5 +313,20 @@ describe("Kubernetes target: commands and resource options", () => {
     assert.ok(!r.seen.some((s) => s.type.endsWith("Namespace")));
     const app = r.seen.find((s) => s.name === "app" && s.type.endsWith("Deployment"))!;
     assert.deepEqual(app.opts.dependsOn, []);
+  });
+});
+
+describe("Kubernetes target: which StatefulSet updates take a snapshot first", () => {
+  const sts = (...images: string[]) => ({
+    metadata: { name: "db", annotations: { "psf/content-digest": images.length.toString() } },
+    spec: {
+      template: { spec: { containers: images.map((image, i) => ({ name: `c${i}`, image })) } },
+    },
+  });
+  it("a new image of any container is risky; a config roll with the same images is not", () => {
+    assert.equal(imagesChanged(sts("postgres:15"), sts("postgres:16")), true);
+    assert.equal(imagesChanged(sts("postgres:15", "x:1"), sts("postgres:15", "x:2")), true);
+    const sameImages = { ...sts("postgres:15"), metadata: { name: "db", annotations: { a: "b" } } };
+    assert.equal(imagesChanged(sts("postgres:15"), sameImages), false);
   });
 });
