@@ -58,6 +58,8 @@ export class DriftCollector {
   }
 
   private addDrift(m: automation.StepEventMetadata): void {
+    // A retried update refreshes again: the first report of a resource stands.
+    if (this.drift.some((d) => d.urn === m.urn)) return;
     const base = { resource: nameOf(m.urn), type: m.type, urn: m.urn };
     if (!m.new) {
       this.drift.push({ ...base, kind: "missing", fields: [] });

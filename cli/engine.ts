@@ -17,6 +17,7 @@ import { toolchainEnv } from "./toolchain";
 import { openStack, upWithOutputs } from "./engine-stack";
 import { EXIT_LOCKED, lockedMessage, refuseWhenLocked } from "./stack-lock";
 import { EXIT_INTERRUPTED, interruptible, interrupted } from "./interrupt";
+import { retryEngine } from "./engine-retry";
 import type { Issue } from "../components/errors";
 
 export type EngineVerb = "up" | "preview" | "refresh" | "destroy";
@@ -154,7 +155,9 @@ export async function engineCommand(verb: EngineVerb, opts: EngineOptions): Prom
     await interruptible(async (signal, onEvent) => {
       const common = { onOutput, onEvent, signal, color: "never" as const };
       if (verb === "up") {
-        const res = await upWithOutputs(stack, { ...common, diff: opts.diff, ...log });
+        const res = await retryEngine(`up ${opts.stack}`, () =>
+          upWithOutputs(stack, { ...common, diff: opts.diff, ...log }),
+        );
         printSummary(res.outputs, opts.stack);
       } else if (verb === "preview") {
         const res = await stack.preview({ ...common, diff: opts.diff, ...log });

@@ -1,6 +1,7 @@
 import { DriftCollector, DriftedResource, PlannedChange } from "./drift";
 import { prepareStack } from "./engine";
 import { upWithOutputs } from "./engine-stack";
+import { retryEngine } from "./engine-retry";
 import { EXIT_INTERRUPTED, interruptible, interrupted } from "./interrupt";
 import { EXIT_INVALID } from "./output";
 import { EXIT_PREREQUISITE } from "./prerequisite-error";
@@ -121,7 +122,7 @@ export async function reconcileCommand(o: ReconcileOptions): Promise<number> {
         },
       };
       if (o.dryRun) await stack.preview(run);
-      else await upWithOutputs(stack, run);
+      else await retryEngine(`reconcile ${o.stack}`, () => upWithOutputs(stack, run));
     });
   } catch (e) {
     const err = e as { commandResult?: { stderr?: string }; message?: string };
