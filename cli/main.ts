@@ -49,6 +49,13 @@ export async function main(argv: string[]): Promise<number> {
       .description(`pulumi ${verb} through the Automation API (local file:// backend by default)`)
       .requiredOption("--stack <name>", "stack to operate on")
       .option("--diff", "show detailed diffs")
+      .addHelpText(
+        "after",
+        `
+Exit codes: the engine's (0 done, 1 failed); 2 invalid stack config; 3 missing prerequisite;
+6 refused: another run holds the stack's lock; 130 interrupted (state saved: run it again).
+Transient failures are retried, Ctrl-C cancels cleanly: docs/resilience.md.`,
+      )
       .action(async (o) => {
         // Loaded on demand: the Automation API costs half a second that validate/plan do not need.
         const { engineCommand } = require("./engine") as typeof import("./engine");
