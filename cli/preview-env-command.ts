@@ -21,12 +21,32 @@ import {
   createOrSelect,
   hasState,
   removeStackEntirely,
+  resourceCount,
   restoreStackFile,
   stackFile,
 } from "./preview-env-stack";
 
 /** `psf preview-env` exits 0 when done, 1 otherwise (SPEC §4). */
 const FAILED = 1;
+
+/** An engine or backend failure as one `psf:` line and exit 1, not a stack trace. */
+async function guarded(run: () => Promise<number>): Promise<number> {
+  try {
+    return await run();
+  } catch (e) {
+    process.stderr.write(`psf: preview-env: ${lastLine(e as Error)}\n`);
+    return FAILED;
+  }
+}
+
+/** The telling line of an Automation API error (its message ends with the CLI's stderr). */
+function lastLine(e: Error): string {
+  const lines = String(e?.message ?? e)
+    .split("\n")
+    .map((l) => l.trim())
+    .filter(Boolean);
+  return lines.find((l) => l.startsWith("error:")) ?? lines[lines.length - 1] ?? "failed";
+}
 
 function fail(issues: Issue[]): number {
   reportIssues(issues, false);
@@ -44,7 +64,11 @@ export interface PreviewUpOptions {
  * (cli/preview-env-config.ts), gives each of its secrets a fresh random value, and brings it up.
  * Again for the same PR: the same file, ports and secrets, so the engine updates what changed.
  */
-export async function previewUp(o: PreviewUpOptions): Promise<number> {
+export function previewUp(o: PreviewUpOptions): Promise<number> {
+  return guarded(() => up(o));
+}
+
+async function up(o: PreviewUpOptions): Promise<number> {
   const { pr, issue } = parsePr(o.pr);
   if (pr === undefined) return fail([issue!]);
   if (prOfStack(o.from) !== undefined)
@@ -70,7 +94,10 @@ export async function previewUp(o: PreviewUpOptions): Promise<number> {
     process.stderr.write(`error: ${e.message}\n  hint: ${e.hint}\n`);
     return FAILED;
   }
-  if (!fs.existsSync(file) && (await hasState(stack))) await restoreStackFile(stack);
+  if (!fs.existsSync(file) && (await hasState(stack)))
+    await restoreStackFile(stack).catch((e: Error) =>
+      log(`psf: ${stack}: no stack file to restore (${lastLine(e)}); writing a new one\n`),
+    );
   const previous = fs.existsSync(file)
     ? (YAML.parse(fs.readFileSync(file, "utf8")) as Record<string, any>)
     : undefined;
@@ -164,7 +191,11 @@ export interface PreviewDownOptions {
  * `psf preview-env down --pr N`: destroys the stack's resources, removes the stack, its state
  * leftovers, its file and passphrase, and then checks that Docker holds nothing labelled with it.
  */
-export async function previewDown(o: PreviewDownOptions): Promise<number> {
+export function previewDown(o: PreviewDownOptions): Promise<number> {
+  return guarded(() => down(o));
+}
+
+async function down(o: PreviewDownOptions): Promise<number> {
   const { pr, issue } = parsePr(o.pr);
   if (pr === undefined) return fail([issue!]);
   const result = await takeDown(pr, o.json);
@@ -201,7 +232,10 @@ async function takeDown(pr: number, json?: boolean): Promise<DownResult> {
   if (withState) {
     if (!fs.existsSync(file)) await restoreStackFile(stack);
     const host = dockerHostOf(file);
-    const code = await engineCommand("destroy", { stack, out: log });
+    // A stack whose first `up` stopped before any resource has nothing to destroy (and the
+    // program would run against an empty state for nothing).
+    const code =
+      (await resourceCount(stack)) > 0 ? await engineCommand("destroy", { stack, out: log }) : 0;
     if (code !== 0) {
       result.error = `the engine could not destroy ${stack} (exit ${code}); nothing was removed, run down again`;
       process.stderr.write(`psf: ${result.error}\n`);
@@ -263,7 +297,11 @@ export interface PruneOptions {
  * not open or that is older than the bound. Without `--open`, the open PRs come from `gh pr
  * list` when `gh` and a token are there; without either, only age counts.
  */
-export async function previewPrune(o: PruneOptions): Promise<number> {
+export function previewPrune(o: PruneOptions): Promise<number> {
+  return guarded(() => prune(o));
+}
+
+async function prune(o: PruneOptions): Promise<number> {
   const issues: Issue[] = [];
   const olderThanMs = o.olderThan === undefined ? undefined : parseDuration(o.olderThan);
   if (o.olderThan !== undefined && olderThanMs === undefined)

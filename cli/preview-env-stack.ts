@@ -52,6 +52,16 @@ export async function restoreStackFile(stack: string): Promise<void> {
   await ws.refreshConfig(stack);
 }
 
+/** How many resources the stack's state holds (0: created but never brought up). */
+export async function resourceCount(stack: string): Promise<number> {
+  const ws = await automation.LocalWorkspace.create({
+    workDir: PROJECT_ROOT,
+    envVars: stackEnv(stack),
+  });
+  const state = await ws.exportStack(stack);
+  return (state.deployment?.resources ?? []).length;
+}
+
 /** Names of the stacks the backend holds. */
 export async function backendStacks(): Promise<string[]> {
   const backend = backendUrl();
