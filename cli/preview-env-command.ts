@@ -39,6 +39,20 @@ async function guarded(run: () => Promise<number>): Promise<number> {
   }
 }
 
+/**
+ * Runs `fn` and puts process.env back as it was: the engine leaves its stack's passphrase file
+ * there (cli/engine.ts), which the next stack of a prune would otherwise take for its own.
+ */
+async function keepingEnv<T>(fn: () => Promise<T>): Promise<T> {
+  const saved = { ...process.env };
+  try {
+    return await fn();
+  } finally {
+    for (const k of Object.keys(process.env)) if (!(k in saved)) delete process.env[k];
+    Object.assign(process.env, saved);
+  }
+}
+
 /** The telling line of an Automation API error (its message ends with the CLI's stderr). */
 function lastLine(e: Error): string {
   const lines = String(e?.message ?? e)
@@ -340,7 +354,7 @@ async function prune(o: PruneOptions): Promise<number> {
   const results: Array<{ pr: number; stack: string; reason: string; ok: boolean }> = [];
   for (const p of chosen) {
     log(`psf: ${p.stack}: ${p.reason}\n`);
-    const ok = o.dryRun ? true : (await takeDown(p.pr, o.json)).ok;
+    const ok = o.dryRun ? true : (await keepingEnv(() => takeDown(p.pr, o.json))).ok;
     results.push({ pr: p.pr, stack: p.stack, reason: p.reason, ok });
   }
   const kept = previews.filter((p) => !chosen.some((c) => c.stack === p.stack)).map((p) => p.stack);

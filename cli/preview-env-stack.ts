@@ -15,6 +15,8 @@ export function stackFile(stack: string): string {
 
 /** The engine's environment for one stack: psf's backend, the stack's passphrase, the toolchain. */
 export function stackEnv(stack: string): Record<string, string> {
+  // The Automation API finds `pulumi` on this process's PATH: the toolchain's first.
+  Object.assign(process.env, toolchainEnv());
   const env = {
     PULUMI_BACKEND_URL: backendUrl(),
     ...passphraseEnv(stack),
