@@ -47,7 +47,7 @@ async function commandOf(version: string | undefined): Promise<automation.Pulumi
 }
 
 /** Whether a `file://` backend already holds the stack (other backends: unknown, so no). */
-function stateExists(backend: string | undefined, stack: string): boolean {
+export function stateExists(backend: string | undefined, stack: string): boolean {
   if (!backend?.startsWith("file://")) return false;
   const project = /^name:\s*(\S+)/m.exec(
     fs.readFileSync(path.join(PROJECT_ROOT, "Pulumi.yaml"), "utf8"),

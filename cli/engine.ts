@@ -28,6 +28,10 @@ export interface EngineOptions {
   showSecrets?: boolean;
   /** For `refresh`: fail (exit 1) when drift is found instead of accepting it. */
   expectNoChanges?: boolean;
+  /** Where the engine's progress and the summary go; default stdout (`--json` callers: stderr). */
+  out?: (text: string) => void;
+  /** For `up`: the stack's outputs (secrets masked) once the update is done. */
+  onOutputs?: (outputs: automation.OutputMap) => void;
 }
 
 export { toolchainEnv } from "./toolchain";
@@ -47,12 +51,8 @@ export function passphraseEnv(stack: string): Record<string, string> {
     process.env.PULUMI_CONFIG_PASSPHRASE_FILE
   )
     return {};
-  const dir = path.join(
-    process.env.XDG_CONFIG_HOME ?? path.join(os.homedir(), ".config"),
-    "psf",
-    "passphrases",
-  );
-  const file = path.join(dir, `psf-${stack}`);
+  const file = passphraseFile(stack);
+  const dir = path.dirname(file);
   if (!fs.existsSync(file)) {
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
     fs.writeFileSync(file, crypto.randomBytes(24).toString("base64url"), { mode: 0o600 });
@@ -61,6 +61,12 @@ export function passphraseEnv(stack: string): Record<string, string> {
     );
   }
   return { PULUMI_CONFIG_PASSPHRASE_FILE: file };
+}
+
+/** Where the stack's own passphrase is kept when the environment gives none. */
+export function passphraseFile(stack: string): string {
+  const config = process.env.XDG_CONFIG_HOME ?? path.join(os.homedir(), ".config");
+  return path.join(config, "psf", "passphrases", `psf-${stack}`);
 }
 
 /** A stack ready for the engine, or the exit code of why not (invalid config, a missing prerequisite). */
@@ -149,7 +155,7 @@ export async function engineCommand(verb: EngineVerb, opts: EngineOptions): Prom
   const prepared = await prepareStack(verb, opts.stack);
   if ("code" in prepared) return prepared.code;
   const { stack, issues, target, onDocker } = prepared;
-  const onOutput = (out: string) => process.stdout.write(out);
+  const onOutput = opts.out ?? ((out: string) => void process.stdout.write(out));
   const log = engineLog();
   try {
     await interruptible(async (signal, onEvent) => {
@@ -158,7 +164,8 @@ export async function engineCommand(verb: EngineVerb, opts: EngineOptions): Prom
         const res = await retryEngine(`up ${opts.stack}`, () =>
           upWithOutputs(stack, { ...common, diff: opts.diff, ...log }),
         );
-        printSummary(res.outputs, opts.stack);
+        printSummary(res.outputs, opts.stack, onOutput);
+        opts.onOutputs?.(res.outputs);
       } else if (verb === "preview") {
         const res = await stack.preview({ ...common, diff: opts.diff, ...log });
         const changes = Object.entries(res.changeSummary).filter(
@@ -232,22 +239,26 @@ function probeStep(): string | undefined {
 }
 
 /** After `up`: where each service is, and how to sign in. */
-function printSummary(outputs: automation.OutputMap, stack: string): void {
+function printSummary(
+  outputs: automation.OutputMap,
+  stack: string,
+  write: (text: string) => void,
+): void {
   const services = (outputs.services?.value ?? {}) as Record<string, { url?: string }>;
   const lines = Object.entries(services)
     .filter(([, s]) => s?.url)
     .map(([name, s]) => `  ${name.padEnd(16)} ${s.url}`);
-  if (lines.length) process.stdout.write(`\nServices:\n${lines.join("\n")}\n`);
+  if (lines.length) write(`\nServices:\n${lines.join("\n")}\n`);
   // `signIn` holds names and the portal only; passwords stay in the secret `accounts`.
   const signIn = outputs.signIn?.value as { portal?: string; people?: string[] } | undefined;
   const people = signIn?.people ?? [];
   if (people.length)
-    process.stdout.write(
+    write(
       `\nSign in${signIn?.portal ? ` at ${signIn.portal}` : ""} as ${people.join(", ")}; their initial passwords:\n` +
         `  npx psf output accounts --stack ${stack} --show-secrets\n`,
     );
   if (outputs.caPem?.value)
-    process.stdout.write(
+    write(
       `Certificates come from the stack's own CA; to trust it: npx psf output caPem --stack ${stack} > psf-ca.pem\n`,
     );
 }

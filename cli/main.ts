@@ -130,6 +130,37 @@ Exit codes (docs/reconcile.md):
       const { statusCommand } = require("./status-command") as typeof import("./status-command");
       code = await statusCommand(o);
     });
+  const previewEnv = program
+    .command("preview-env")
+    .description("a stack per pull request (pr-N, from a template stack), and its teardown");
+  const preview = () => require("./preview-env-command") as typeof import("./preview-env-command");
+  previewEnv
+    .command("up")
+    .description("create or update stack pr-N from the template: own hosts, ports, data, secrets")
+    .option("--pr <n>", "the pull request's number")
+    .option("--from <stack>", "the template stack", "dev")
+    .option("--json", "print {pr, stack, urls} as JSON (the engine's progress goes to stderr)")
+    .action(async (o) => {
+      code = await preview().previewUp(o);
+    });
+  previewEnv
+    .command("down")
+    .description("destroy stack pr-N and remove its state, stack file and passphrase")
+    .option("--pr <n>", "the pull request's number")
+    .option("--json", "machine-readable result")
+    .action(async (o) => {
+      code = await preview().previewDown(o);
+    });
+  previewEnv
+    .command("prune")
+    .description("take down previews whose PR is not open, or older than --older-than")
+    .option("--older-than <age>", "e.g. 7d, 36h")
+    .option("--open <prs>", 'the open PRs, e.g. 3,14 ("" for none); default: gh pr list')
+    .option("--dry-run", "list what would be removed")
+    .option("--json", "machine-readable result")
+    .action(async (o) => {
+      code = await preview().previewPrune(o);
+    });
   try {
     await program.parseAsync(argv, { from: "user" });
   } catch (e) {

@@ -91,6 +91,26 @@ export interface StackSettings {
   services: Record<string, ServiceConfig>;
   /** Names of `psf:secrets.<name>` values (their content stays in Pulumi). */
   secretNames: string[];
+  /** A preview stack's origin (`psf preview-env up` writes `psf:preview`); absent otherwise. */
+  preview?: PreviewOrigin;
+  /**
+   * Appended to every subdomain: `-pr-14` in the stack of pull request 14, so its hosts are
+   * `<service>-pr-14.<domain>` under the same wildcard DNS name and certificate. "" otherwise.
+   */
+  hostSuffix?: string;
+}
+
+/** Where a preview stack came from, as `psf preview-env up` records it in `psf:preview`. */
+export interface PreviewOrigin {
+  pr: number;
+  from: string;
+  /** ISO 8601 time of the first `up`: what `psf preview-env prune --older-than` reads. */
+  createdAt: string;
+}
+
+/** The subdomain suffix of pull request `pr`'s preview stack. */
+export function previewHostSuffix(pr: number): string {
+  return `-pr-${pr}`;
 }
 
 /** The raw `psf:` keys (without the prefix), with `secure:` values as `SecureValue`. */
@@ -198,6 +218,15 @@ const topSpec: Record<string, Spec> = {
     keyFormat: "name",
     values: { type: "string", secret: true, minLength: 0 },
     default: {},
+  },
+  preview: {
+    type: "object",
+    required: ["pr", "from", "createdAt"],
+    fields: {
+      pr: { type: "int", min: 1, max: 99_999_999 },
+      from: { type: "string", format: "name" },
+      createdAt: { type: "string", minLength: 1, maxLength: 64 },
+    },
   },
 };
 export const TOP_LEVEL_KEYS = Object.keys(topSpec);
@@ -430,6 +459,7 @@ export function parseStack(
         });
     });
   const domainOk = typeof v.domain === "string";
+  const preview = checkPreview(v.preview, services, issues);
   const settings: StackSettings = {
     stackName,
     project,
@@ -441,6 +471,33 @@ export function parseStack(
     users,
     services,
     secretNames: Object.keys(v.secrets ?? {}),
+    ...(preview ? { preview, hostSuffix: previewHostSuffix(preview.pr) } : {}),
   };
   return { settings, issues };
+}
+
+/** `psf:preview`: a readable creation time, and every suffixed host label within 63 characters. */
+function checkPreview(
+  value: PreviewOrigin | undefined,
+  services: Record<string, ServiceConfig>,
+  issues: Issue[],
+): PreviewOrigin | undefined {
+  if (!value || typeof value.pr !== "number") return undefined;
+  if (typeof value.createdAt === "string" && Number.isNaN(Date.parse(value.createdAt)))
+    issues.push({
+      path: "preview.createdAt",
+      message: `"${truncate(value.createdAt)}" is not a date and time`,
+      hint: "ISO 8601, e.g. 2026-11-28T23:30:00Z (psf preview-env up writes it)",
+    });
+  const suffix = previewHostSuffix(value.pr);
+  for (const [name, svc] of Object.entries(services)) {
+    const label = `${svc.subdomain ?? name}${suffix}`;
+    if (label.length > 63)
+      issues.push({
+        path: joinPath(joinPath("services", name), "subdomain"),
+        message: `the preview host label "${label}" is ${label.length} characters; at most 63`,
+        hint: `a subdomain of at most ${63 - suffix.length} characters`,
+      });
+  }
+  return value;
 }

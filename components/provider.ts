@@ -99,8 +99,13 @@ export interface ProviderDefinition<Req = any, Settings = any> {
   reads?(settings: Settings, stack: StackSettings, requests: Record<string, Req>): ContractName[];
   /** Proxy providers: the public URL of a host they serve (port included when not 443). */
   publicUrl?(settings: Settings, host: string): string;
-  /** Host ports it publishes, for conflict checks. */
-  hostPorts?(settings: Settings): Array<{ port: number; address: string; what: string }>;
+  /**
+   * Host ports it publishes, for conflict checks; `setting` names the setting that chooses the
+   * port (a preview stack moves it, cli/preview-env/preview-config.ts).
+   */
+  hostPorts?(
+    settings: Settings,
+  ): Array<{ port: number; address: string; what: string; setting: string }>;
   create(
     name: string,
     args: ProviderArgs<Req, Settings>,

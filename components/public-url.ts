@@ -1,8 +1,15 @@
+import type { StackSettings } from "./config";
 import type { PlannedProvider } from "./plan";
 
-/** The public host of a service or provider route: `<subdomain>.<domain>`. */
-export function hostFor(subdomain: string, domain: string): string {
-  return `${subdomain}.${domain}`;
+/**
+ * The public host of a service or provider route: `<subdomain>.<domain>`, or in a preview
+ * stack `<subdomain>-pr-<N>.<domain>` (its `hostSuffix`).
+ */
+export function hostFor(
+  subdomain: string,
+  stack: Pick<StackSettings, "domain" | "hostSuffix">,
+): string {
+  return `${subdomain}${stack.hostSuffix ?? ""}.${stack.domain}`;
 }
 
 /**

@@ -119,13 +119,13 @@ export const proxyContract: ContractDefinition<ProxyRequest, ProxyResult, ProxyR
     if (ctx.service)
       return {
         ...req,
-        host: hostFor(ctx.service.subdomain ?? ctx.requester, ctx.stack.domain),
+        host: hostFor(ctx.service.subdomain ?? ctx.requester, ctx.stack),
         upstream: { host: ctx.requester, port: ctx.service.port ?? 0, scheme: "http" },
       };
     const from = ctx.from as ProxyNeedFrom;
     return {
       ...req,
-      host: hostFor(from.subdomain ?? ctx.requester.split(":")[0], ctx.stack.domain),
+      host: hostFor(from.subdomain ?? ctx.requester.split(":")[0], ctx.stack),
       upstream: { scheme: "http", ...from.upstream },
       ...(from.ssoOwn ? { ssoOwn: true } : {}),
     };

@@ -156,8 +156,18 @@ export const nginx = withComponent<ProxyRoute, NginxSettings>(
     // Settings with errors arrive partial; their ports are reported at their own paths.
     hostPorts: (settings) =>
       [
-        { port: settings.httpPort, address: settings.listenAddress ?? "0.0.0.0", what: "http" },
-        { port: settings.httpsPort, address: settings.listenAddress ?? "0.0.0.0", what: "https" },
+        {
+          port: settings.httpPort,
+          address: settings.listenAddress ?? "0.0.0.0",
+          what: "http",
+          setting: "httpPort",
+        },
+        {
+          port: settings.httpsPort,
+          address: settings.listenAddress ?? "0.0.0.0",
+          what: "https",
+          setting: "httpsPort",
+        },
       ].filter((p) => p.port !== undefined),
   },
   () => (require("./nginx-component") as typeof import("./nginx-component")).Nginx,

@@ -115,10 +115,23 @@ export const traefik = withComponent<ProxyRoute, TraefikSettings>(
     // Settings with errors arrive partial; their ports are reported at their own paths.
     hostPorts: (settings) =>
       [
-        { port: settings.httpPort, address: settings.listenAddress ?? "0.0.0.0", what: "http" },
-        { port: settings.httpsPort, address: settings.listenAddress ?? "0.0.0.0", what: "https" },
-        { port: settings.apiPort, address: "127.0.0.1", what: "api" },
-      ].filter((p): p is { port: number; address: string; what: string } => p.port !== undefined),
+        {
+          port: settings.httpPort,
+          address: settings.listenAddress ?? "0.0.0.0",
+          what: "http",
+          setting: "httpPort",
+        },
+        {
+          port: settings.httpsPort,
+          address: settings.listenAddress ?? "0.0.0.0",
+          what: "https",
+          setting: "httpsPort",
+        },
+        { port: settings.apiPort, address: "127.0.0.1", what: "api", setting: "apiPort" },
+      ].filter(
+        (p): p is { port: number; address: string; what: string; setting: string } =>
+          p.port !== undefined,
+      ),
   },
   () => (require("./traefik-component") as typeof import("./traefik-component")).Traefik,
 );

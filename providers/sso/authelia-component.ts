@@ -66,7 +66,7 @@ export class Authelia extends pulumi.ComponentResource implements SsoProvider {
   ) {
     super("psf:sso:Authelia", name, {}, opts);
     const { settings, stack } = args;
-    const portalUrl = args.publicUrl(hostFor(settings.subdomain, stack.domain));
+    const portalUrl = args.publicUrl(hostFor(settings.subdomain, stack));
     const forwardAuthUrl = `http://${args.target.address(WORKLOAD)}:${PORT}/api/authz/auth-request`;
     const issuerKey = new tls.PrivateKey(
       `${name}-issuer-key`,
@@ -241,7 +241,7 @@ function accessRules(args: ProviderArgs<SsoRequest, AutheliaSettings>): AccessRu
     if (auth !== "one_factor" && auth !== "two_factor") continue;
     const sso = args.requests[service];
     rules.push({
-      domain: hostFor(svc.subdomain ?? service, args.stack.domain),
+      domain: hostFor(svc.subdomain ?? service, args.stack),
       policy: auth,
       subject: sso ? subjectOf(sso) : [],
     });

@@ -174,7 +174,7 @@ export const ssoContract: ContractDefinition<SsoRequest, SsoResult, SsoRequest, 
   // Relative `redirectPaths` become absolute URIs on the service's public URL (its port included).
   expand: (req, ctx) => {
     if (!ctx.service) return req;
-    const base = ctx.publicUrl(hostFor(ctx.service.subdomain ?? ctx.requester, ctx.stack.domain));
+    const base = ctx.publicUrl(hostFor(ctx.service.subdomain ?? ctx.requester, ctx.stack));
     const uris = req.redirectPaths.map((p) => `${base}${p}`);
     return { ...req, redirectUris: [...new Set([...req.redirectUris, ...uris])] };
   },

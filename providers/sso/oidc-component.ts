@@ -77,7 +77,7 @@ export class Oidc extends pulumi.ComponentResource implements SsoProvider {
     if (services.length > 0) {
       // oauth2-proxy's default cookie name (split into `_0`, `_1`... when large).
       this.shared[SESSION_COOKIE_KEY] = pulumi.output("_oauth2_proxy");
-      const portal = args.publicUrl(hostFor(settings.forwardAuthSubdomain, stack.domain));
+      const portal = args.publicUrl(hostFor(settings.forwardAuthSubdomain, stack));
       this.shared.forwardAuthUrl = pulumi.output(base);
       this.shared.portalUrl = pulumi.output(`${portal}/oauth2/start`);
       for (const service of services)

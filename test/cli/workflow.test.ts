@@ -57,6 +57,49 @@ describe("the pull-request workflow", () => {
     assert.ok(up.steps.some((s) => /node bin\/psf\.js up --stack "\$STACK"/.test(s.run ?? "")));
   });
 
+  describe("preview environments (preview-env.yml)", () => {
+    const pe = YAML.parse(fs.readFileSync(path.join(workflows, "preview-env.yml"), "utf8")) as {
+      on: { pull_request: { types: string[] }; schedule?: unknown[] };
+      jobs: Record<string, Job & { permissions?: Record<string, string> }>;
+      concurrency: { group: string; "cancel-in-progress": boolean };
+    };
+    const runs = (job: Job) => job.steps.map((s) => s.run ?? "").join("\n");
+
+    it("runs on pull requests opened, synchronized, reopened and closed, one run per PR at a time", () => {
+      assert.deepEqual([...pe.on.pull_request.types].sort(), [
+        "closed",
+        "opened",
+        "reopened",
+        "synchronize",
+      ]);
+      assert.match(pe.concurrency.group, /github\.event\.pull_request\.number/);
+      assert.equal(pe.concurrency["cancel-in-progress"], false);
+    });
+
+    it("brings the PR's preview up and comments its URLs on the PR", () => {
+      const up = pe.jobs.up;
+      assert.match(up.if ?? "", /github\.event\.action != 'closed'/);
+      assert.match(
+        runs(up),
+        /psf\.js preview-env up --pr "\$PR" --from "\$TEMPLATE" --json > preview-env\.json/,
+      );
+      const comment = up.steps.find((s) => s.uses?.startsWith("actions/github-script@"));
+      const script = String(comment?.with?.script ?? "");
+      assert.match(script, /preview-env\.json/);
+      assert.match(script, /createComment/);
+      assert.match(script, /updateComment/);
+      assert.equal(up.permissions?.["pull-requests"], "write");
+    });
+
+    it("takes the preview down when the PR closes, and prunes daily by open PRs and age", () => {
+      const down = pe.jobs.down;
+      assert.match(down.if ?? "", /github\.event\.action == 'closed'/);
+      assert.match(runs(down), /psf\.js preview-env down --pr "\$PR"/);
+      assert.ok(pe.on.schedule?.length);
+      assert.match(runs(pe.jobs.prune), /psf\.js preview-env prune --older-than 7d/);
+    });
+  });
+
   describe("actionlint", () => {
     before(function () {
       this.timeout(600_000);
