@@ -1,4 +1,5 @@
 import * as fs from "fs";
+import { AgentSettings, checkAgent } from "./agent-config";
 import type { ContractName } from "./contract";
 import { Issue, joinPath } from "./errors";
 import { LIMITS, bytesText } from "./validate/limits";
@@ -91,6 +92,8 @@ export interface StackSettings {
   services: Record<string, ServiceConfig>;
   /** Names of `psf:secrets.<name>` values (their content stays in Pulumi). */
   secretNames: string[];
+  /** `psf:agent`: read by `psf agent` only (cli/agent-command.ts). */
+  agent?: AgentSettings;
 }
 
 /** The raw `psf:` keys (without the prefix), with `secure:` values as `SecureValue`. */
@@ -199,6 +202,8 @@ const topSpec: Record<string, Spec> = {
     values: { type: "string", secret: true, minLength: 0 },
     default: {},
   },
+  // Checked by checkAgent (components/agent-config.ts).
+  agent: { type: "any" },
 };
 export const TOP_LEVEL_KEYS = Object.keys(topSpec);
 
@@ -441,6 +446,7 @@ export function parseStack(
     users,
     services,
     secretNames: Object.keys(v.secrets ?? {}),
+    agent: checkAgent(at("agent"), issues),
   };
   return { settings, issues };
 }
