@@ -74,6 +74,7 @@ export async function upWithOutputs(
 ): Promise<UpdateOutcome> {
   const outcome: UpdateOutcome = { outputs: {} };
   const onEvent = (e: automation.EngineEvent) => {
+    opts.onEvent?.(e);
     const meta = e.resOutputsEvent?.metadata;
     if (meta?.type !== "pulumi:pulumi:Stack") return;
     const outs = (meta.new?.outputs ?? {}) as Record<string, unknown>;

@@ -15,6 +15,10 @@ import { EXIT_INVALID, reportIssues } from "./output";
 import { PROJECT_ROOT, loadSource } from "./source";
 import { toolchainEnv } from "./toolchain";
 import { openStack, upWithOutputs } from "./engine-stack";
+import { EXIT_LOCKED, lockedMessage, refuseWhenLocked } from "./stack-lock";
+import { EXIT_INTERRUPTED, interruptible, interrupted } from "./interrupt";
+import { retryEngine } from "./engine-retry";
+import type { Issue } from "../components/errors";
 
 export type EngineVerb = "up" | "preview" | "refresh" | "destroy";
 
@@ -59,16 +63,34 @@ export function passphraseEnv(stack: string): Record<string, string> {
   return { PULUMI_CONFIG_PASSPHRASE_FILE: file };
 }
 
-/** Runs the real Pulumi engine through the Automation API. Returns the exit code. */
-export async function engineCommand(verb: EngineVerb, opts: EngineOptions): Promise<number> {
-  const src = loadSource({ stack: opts.stack });
+/** A stack ready for the engine, or the exit code of why not (invalid config, a missing prerequisite). */
+export type PreparedStack =
+  | {
+      stack: automation.Stack;
+      issues: Issue[];
+      target: { kind?: string; host?: string };
+      onDocker: boolean;
+    }
+  | { code: number };
+
+/**
+ * What every engine operation needs first: the config validated (exit 2), prerequisites
+ * checked and set up (exit 3: Docker engine, Pulumi CLI, for up/preview the probe and local
+ * images) and the stack opened on psf's backend with psf's environment.
+ */
+export async function prepareStack(
+  verb: EngineVerb,
+  stackName: string,
+  o: { quiet?: boolean } = {},
+): Promise<PreparedStack> {
+  const src = loadSource({ stack: stackName });
   const checked = src.issues.length
     ? { plan: undefined, issues: src.issues }
     : validateConfig(src.raw, src.stackName, registry);
   const issues = checked.issues;
   if (issues.length && verb !== "destroy") {
     reportIssues(issues, false);
-    return EXIT_INVALID;
+    return { code: EXIT_INVALID };
   }
   const target = (src.raw.target ?? {}) as { kind?: string; host?: string };
   const onDocker = (target.kind ?? "docker") === "docker";
@@ -86,11 +108,11 @@ export async function engineCommand(verb: EngineVerb, opts: EngineOptions): Prom
   } catch (e) {
     if (!(e instanceof PrerequisiteError)) throw e;
     process.stderr.write(`error: ${e.message}\n  hint: ${e.hint}\n`);
-    return EXIT_PREREQUISITE;
+    return { code: EXIT_PREREQUISITE };
   }
   const envVars = {
     PULUMI_BACKEND_URL: backendUrl(),
-    ...passphraseEnv(opts.stack),
+    ...passphraseEnv(stackName),
     ...toolchainEnv(),
     PULUMI_SKIP_UPDATE_CHECK: "true",
     // Plugins come from the toolchain (checked above); without this the engine spends ~2.5 s
@@ -114,36 +136,64 @@ export async function engineCommand(verb: EngineVerb, opts: EngineOptions): Prom
   if (envVars.PULUMI_BACKEND_URL.startsWith("file://"))
     fs.mkdirSync(envVars.PULUMI_BACKEND_URL.slice(7), { recursive: true });
   Object.assign(process.env, envVars);
-  const stack = await openStack(opts.stack, envVars, version);
+  const stack = await openStack(stackName, envVars, version);
+  return { stack, issues, target, onDocker };
+}
+
+/** Runs the real Pulumi engine through the Automation API. Returns the exit code. */
+export async function engineCommand(verb: EngineVerb, opts: EngineOptions): Promise<number> {
+  if (verb !== "preview") {
+    const held = refuseWhenLocked(opts.stack);
+    if (held !== undefined) return held;
+  }
+  const prepared = await prepareStack(verb, opts.stack);
+  if ("code" in prepared) return prepared.code;
+  const { stack, issues, target, onDocker } = prepared;
   const onOutput = (out: string) => process.stdout.write(out);
   const log = engineLog();
   try {
-    if (verb === "up") {
-      const res = await upWithOutputs(stack, { onOutput, diff: opts.diff, color: "never", ...log });
-      printSummary(res.outputs, opts.stack);
-    } else if (verb === "preview") {
-      const res = await stack.preview({ onOutput, diff: opts.diff, color: "never", ...log });
-      const changes = Object.entries(res.changeSummary).filter(
-        ([k, n]) => k !== "same" && (n ?? 0) > 0,
-      );
-      process.stdout.write(
-        `psf: preview: ${changes.length ? changes.map(([k, n]) => `${n} to ${k}`).join(", ") : "no changes"}\n`,
-      );
-    } else if (verb === "refresh") {
-      await stack.refresh({ onOutput, color: "never", expectNoChanges: opts.expectNoChanges });
-    } else {
-      // Stateful containers carry delete hooks (components/pre-change-snapshot.ts), which the
-      // engine runs only with the program; being destroyed, the stack takes no snapshots.
-      // A config that no longer validates cannot run the program: then the engine destroys from
-      // the state alone.
-      process.env[OPERATION_ENV] = "destroy";
-      await stack.destroy({ onOutput, color: "never", runProgram: issues.length === 0 });
-    }
+    await interruptible(async (signal, onEvent) => {
+      const common = { onOutput, onEvent, signal, color: "never" as const };
+      if (verb === "up") {
+        const res = await retryEngine(`up ${opts.stack}`, () =>
+          upWithOutputs(stack, { ...common, diff: opts.diff, ...log }),
+        );
+        printSummary(res.outputs, opts.stack);
+      } else if (verb === "preview") {
+        const res = await stack.preview({ ...common, diff: opts.diff, ...log });
+        const changes = Object.entries(res.changeSummary).filter(
+          ([k, n]) => k !== "same" && (n ?? 0) > 0,
+        );
+        process.stdout.write(
+          `psf: preview: ${changes.length ? changes.map(([k, n]) => `${n} to ${k}`).join(", ") : "no changes"}\n`,
+        );
+      } else if (verb === "refresh") {
+        await stack.refresh({ ...common, expectNoChanges: opts.expectNoChanges });
+      } else {
+        // Stateful containers carry delete hooks (components/pre-change-snapshot.ts), which the
+        // engine runs only with the program; being destroyed, the stack takes no snapshots.
+        // A config that no longer validates cannot run the program: then the engine destroys from
+        // the state alone.
+        process.env[OPERATION_ENV] = "destroy";
+        await stack.destroy({ ...common, runProgram: issues.length === 0 });
+      }
+    });
     return 0;
   } catch (e) {
     const err = e as { commandResult?: { code?: number; stderr?: string }; message?: string };
     if (err.commandResult) {
+      const locked = lockedMessage(opts.stack, err.commandResult.stderr ?? "");
+      if (locked !== undefined) {
+        process.stderr.write(locked);
+        return EXIT_LOCKED;
+      }
       process.stderr.write(err.commandResult.stderr ?? "");
+      if (interrupted.signal) {
+        process.stderr.write(
+          `psf: ${verb} stopped by ${interrupted.signal}; the state is saved: run psf ${verb} --stack ${opts.stack} again to finish\n`,
+        );
+        return EXIT_INTERRUPTED;
+      }
       if (onDocker && verb === "up") explainUnhealthy(opts.stack, target.host);
       return err.commandResult.code || 1;
     }

@@ -6,6 +6,16 @@ import { stackImages } from "../components/images";
 import type { PlannedResource } from "./mock-engine";
 import { PrerequisiteError } from "./prerequisite-error";
 import { PROJECT_ROOT } from "./source";
+import { RetryPolicy, withRetries } from "./retry";
+import { transientPullCause } from "./transient-failures";
+
+/** A pull that failed for a transient reason (a reset, a 503, a rate limit) is tried again: 2, 6, 18 s apart. */
+export const PULL_RETRY: RetryPolicy = {
+  attempts: 4,
+  firstDelayMs: 2_000,
+  factor: 3,
+  maxDelayMs: 30_000,
+};
 
 /**
  * Images the stack runs that the Docker engine lacks, before the engine starts. Each one is
@@ -49,6 +59,8 @@ export interface LocalImagesOptions {
   dockerHost?: string;
   /** The recipes; default: those in images/. */
   recipes?: Recipe[];
+  /** Retries of a pull that failed for a transient reason; default PULL_RETRY. */
+  pullRetry?: RetryPolicy;
 }
 
 const KIND_LABEL: Record<Recipe["kind"], string> = {
@@ -248,7 +260,15 @@ export async function provideImages(
     const own = /^(docker\.io\/)?psf\//.test(ref);
     let failure: string | undefined;
     if (!own) {
-      const pulled = await pull(ref, (opts.pullTimeoutSeconds ?? 30) * 1000, env);
+      const { result: pulled, exhausted } = await withRetries(
+        `image ${ref}: pull`,
+        opts.pullRetry ?? PULL_RETRY,
+        async () => {
+          const r = await pull(ref, (opts.pullTimeoutSeconds ?? 30) * 1000, env);
+          return r.ok ? { ok: true as const, value: undefined } : r;
+        },
+        { transient: transientPullCause, log },
+      );
       if (pulled.ok) {
         const line = `image ${ref}: pulled in ${seconds(start)} s`;
         log(line);
@@ -262,7 +282,9 @@ export async function provideImages(
         });
         continue;
       }
-      failure = pulled.why;
+      failure = exhausted
+        ? `${pulled.why}, after ${(opts.pullRetry ?? PULL_RETRY).attempts} attempts`
+        : pulled.why;
     }
     const users = usedBy.length ? ` (used by ${usedBy.join(", ")})` : "";
     if (!recipe) {
@@ -341,7 +363,7 @@ function pull(
   ref: string,
   firstAnswerMs: number,
   env: NodeJS.ProcessEnv,
-): Promise<{ ok: true } | { ok: false; why: string }> {
+): Promise<{ ok: true } | { ok: false; why: string; output: string }> {
   return new Promise((resolve) => {
     const child = spawn("docker", ["pull", ref], { stdio: ["ignore", "pipe", "pipe"], env });
     let output = "";
@@ -369,6 +391,7 @@ function pull(
       if (timedOut)
         return resolve({
           ok: false,
+          output: "",
           why: answered
             ? `the pull stalled for ${(firstAnswerMs * 10) / 1000} s`
             : `no registry answered within ${firstAnswerMs / 1000} s`,
@@ -376,6 +399,7 @@ function pull(
       const kind = err ? "refused" : classifyPullFailure(output);
       resolve({
         ok: false,
+        output,
         why:
           kind === "unreachable"
             ? "no registry answered"

@@ -49,6 +49,13 @@ export async function main(argv: string[]): Promise<number> {
       .description(`pulumi ${verb} through the Automation API (local file:// backend by default)`)
       .requiredOption("--stack <name>", "stack to operate on")
       .option("--diff", "show detailed diffs")
+      .addHelpText(
+        "after",
+        `
+Exit codes: the engine's (0 done, 1 failed); 2 invalid stack config; 3 missing prerequisite;
+6 refused: another run holds the stack's lock; 130 interrupted (state saved: run it again).
+Transient failures are retried, Ctrl-C cancels cleanly: docs/resilience.md.`,
+      )
       .action(async (o) => {
         // Loaded on demand: the Automation API costs half a second that validate/plan do not need.
         const { engineCommand } = require("./engine") as typeof import("./engine");
@@ -56,6 +63,31 @@ export async function main(argv: string[]): Promise<number> {
       });
     if (verb === "refresh") cmd.option("--expect-no-changes", "fail when drift is found");
   }
+  program
+    .command("reconcile")
+    .description(
+      "refresh, report the drift (resources, fields, before and after; secrets masked), then up to heal it",
+    )
+    .requiredOption("--stack <name>", "stack to reconcile")
+    .option("--dry-run", "only report the drift; change nothing")
+    .option("--json", "the report as JSON on stdout (engine progress on stderr)")
+    .addHelpText(
+      "after",
+      `
+Exit codes (docs/reconcile.md):
+  0    no drift: the resources match the stack
+  1    failed (the report's "error" says why)
+  2    invalid stack config
+  3    missing prerequisite
+  4    drift found and healed
+  5    drift found, --dry-run: nothing changed
+  6    refused: another psf up/reconcile/refresh/destroy holds the stack's lock
+  130  interrupted (SIGINT/SIGTERM); the engine saved the state, the next run finishes`,
+    )
+    .action(async (o) => {
+      const { reconcileCommand } = require("./reconcile") as typeof import("./reconcile");
+      code = await reconcileCommand(o);
+    });
   program
     .command("output")
     .description("the stack's outputs after up (services, accounts, caPem); secrets masked")

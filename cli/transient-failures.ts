@@ -22,3 +22,38 @@ const TRANSIENT: RegExp[] = [
 export function transientCause(output: string[]): string | undefined {
   return output.find((line) => TRANSIENT.some((re) => re.test(line)));
 }
+
+/**
+ * A registry or Docker engine that failed in a way that may pass: a dropped connection, a
+ * server error, a rate limit, a daemon restarting. Not a registry that is simply not there (no
+ * such host, connection refused, no route): offline machines build images from recipes instead,
+ * and waiting would only slow them down.
+ */
+const TRANSIENT_DOCKER: RegExp[] = [
+  /connection reset by peer|broken pipe|unexpected EOF|TLS handshake timeout|i\/o timeout/i,
+  /\b(500 Internal Server Error|502 Bad Gateway|503 Service Unavailable|504 Gateway Time-?out)\b/i,
+  /\b429 Too Many Requests\b|toomanyrequests/i,
+  /Cannot connect to the Docker daemon|is the docker daemon running/i,
+  /Temporary failure in name resolution|Resource temporarily unavailable/i,
+];
+
+/** The first line of `docker pull` output that marks its failure as transient, if any. */
+export function transientPullCause(output: string): string | undefined {
+  return output
+    .split("\n")
+    .find((line) => !UNREACHABLE.test(line) && TRANSIENT_DOCKER.some((re) => re.test(line)));
+}
+
+/** Nothing answered at all (offline, air-gapped): not worth waiting for. */
+const UNREACHABLE =
+  /dial tcp|no such host|connection refused|network is unreachable|no route to host/i;
+
+/**
+ * The first line of a failed engine run (`up`, `refresh`) that marks the failure as transient:
+ * the Docker engine or a registry dropped a call. A resource that failed for its own reasons
+ * (a health check, an invalid argument, a refused lock) is not retried.
+ */
+export function transientEngineCause(output: string): string | undefined {
+  if (/the stack is currently locked|health check|unhealthy/i.test(output)) return undefined;
+  return transientPullCause(output);
+}

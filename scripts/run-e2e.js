@@ -69,6 +69,7 @@ const NEEDS_MINUTES = {
   "acme.test.ts": 8,
   "dev-stack.test.ts": 25,
   "proxies.test.ts": 12,
+  "reconcile.test.ts": 12,
   "stack.test.ts": 10,
 };
 const deadline = Number(process.env.PSF_CI_DEADLINE || 0);

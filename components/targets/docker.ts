@@ -6,6 +6,7 @@ import { Deployed, Target } from "./target";
 import { cronContainer } from "./cron";
 import { shellQuote } from "../shell";
 import { snapshotHooks } from "../pre-change-snapshot";
+import { DOCKER_TIMEOUTS, containerTimeouts } from "./timeouts";
 
 export interface DockerTargetArgs {
   /** Prefix of every Docker object's name: `psf-<stack>`. */
@@ -53,7 +54,7 @@ export class DockerTarget implements Target {
     this.network = new docker.Network(
       `${args.prefix}-network`,
       { name: args.network ?? args.prefix, driver: "bridge", labels: this.labelList({}) },
-      this.opts(parent),
+      { ...this.opts(parent), customTimeouts: DOCKER_TIMEOUTS.plumbing },
     );
   }
 
@@ -68,7 +69,7 @@ export class DockerTarget implements Target {
       vol = new docker.Volume(
         name,
         { name, labels: this.labelList({ "psf.owner": ref.owner }) },
-        this.opts(this.parent),
+        { ...this.opts(this.parent), customTimeouts: DOCKER_TIMEOUTS.plumbing },
       );
       this.volumes.set(name, vol);
     }
@@ -98,6 +99,7 @@ export class DockerTarget implements Target {
       "psf.part-of": w.partOf,
       ...(w.labels ?? {}),
     });
+    const healthWait = w.healthcheck && !w.schedule ? waitSeconds(w.healthcheck) : undefined;
     const container = new docker.Container(
       w.name,
       {
@@ -133,6 +135,7 @@ export class DockerTarget implements Target {
       {
         ...this.opts(opts.parent),
         dependsOn: opts.dependsOn,
+        customTimeouts: containerTimeouts(healthWait),
         deleteBeforeReplace: stable,
         // The data of a stateful server is backed up before its container goes away.
         hooks: w.stateful && !w.schedule ? snapshotHooks(w.name) : undefined,
@@ -227,7 +230,7 @@ export class DockerTarget implements Target {
       return new docker.RemoteImage(
         `${workload}-image`,
         { name: ref, keepLocally: true },
-        this.opts(parent),
+        { ...this.opts(parent), customTimeouts: DOCKER_TIMEOUTS.image },
       );
     let image = this.images.get(ref);
     if (!image) {
@@ -235,7 +238,7 @@ export class DockerTarget implements Target {
       image = new docker.RemoteImage(
         `image-${ref}`,
         { name: ref, keepLocally: true, pullTriggers: id ? [id] : undefined },
-        this.opts(this.parent),
+        { ...this.opts(this.parent), customTimeouts: DOCKER_TIMEOUTS.image },
       );
       this.images.set(ref, image);
     }

@@ -14,8 +14,9 @@ export const HOST = "demo.psf-ci.localhost";
 /**
  * A throwaway copy of the project, so the engine's edits (encryption salt, config) stay out of
  * the checkout. `withCli` adds what `psf` itself runs from (cli/, bin/, scripts/, images/).
+ * `configFile`: the stack's config from this file instead of stacks/Pulumi.<stack>.yaml.
  */
-export function projectCopy(stack = STACK, withCli = false): string {
+export function projectCopy(stack = STACK, withCli = false, configFile?: string): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "psf-e2e-"));
   // Timestamps kept: bin/program.js runs the compiled bin-build/ only while it is newer than
   // the sources, as in the checkout.
@@ -33,7 +34,7 @@ export function projectCopy(stack = STACK, withCli = false): string {
   fs.mkdirSync(path.join(dir, "stacks"));
   // Without a checked-in encryption salt: the stack is new, under this run's passphrase.
   const stackFile = fs
-    .readFileSync(path.join(ROOT, "stacks", `Pulumi.${stack}.yaml`), "utf8")
+    .readFileSync(configFile ?? path.join(ROOT, "stacks", `Pulumi.${stack}.yaml`), "utf8")
     .replace(/^encryptionsalt:.*\n?/m, "");
   fs.writeFileSync(path.join(dir, "stacks", `Pulumi.${stack}.yaml`), stackFile);
   fs.symlinkSync(path.join(ROOT, "node_modules"), path.join(dir, "node_modules"));
