@@ -159,13 +159,15 @@ export async function agentCommand(o: AgentOptions): Promise<number> {
   const reconcile = async () => {
     log.info("reconcile started");
     const r = await psf(["reconcile", "--json"], "psf reconcile", true);
-    if (r.cancelled) return;
     const outcome = reconcileOutcome(r.code, r.stdout);
-    metrics.reconciles.inc({ result: outcome.ok ? "success" : "failure" });
+    if (r.cancelled) outcome.result = "cancelled";
+    metrics.reconciles.inc({ result: outcome.result });
     metrics.driftFound.inc(outcome.drifted);
     metrics.driftHealed.inc(outcome.healed);
-    if (outcome.ok) metrics.lastSuccess.set({ operation: "reconcile" }, Date.now() / 1000);
-    log[outcome.ok ? "info" : "error"]("reconcile finished", outcome.summary);
+    if (outcome.result === "success")
+      metrics.lastSuccess.set({ operation: "reconcile" }, Date.now() / 1000);
+    const level = outcome.result === "failure" ? "error" : outcome.drifted ? "warn" : "info";
+    log[level]("reconcile finished", { result: outcome.result, ...outcome.summary });
     if (outcome.healed) await refreshMask();
   };
 

@@ -166,7 +166,9 @@ describe("psf agent, end to end", function () {
     fs.rmSync(work, { recursive: true, force: true });
   });
 
-  it("starts on loopback and answers /metrics before anything has run", async () => {
+  /** Starts `psf agent` on any free loopback port; its stdout goes to the shared log. */
+  const startAgent = async (every: string) => {
+    const count = logged("agent started").length;
     agent = spawn(
       process.execPath,
       [
@@ -177,7 +179,7 @@ describe("psf agent, end to end", function () {
         "--listen",
         "127.0.0.1:0",
         "--every",
-        "24h",
+        every,
         "--health-every",
         "1s",
         "--restart-backoff",
@@ -191,9 +193,19 @@ describe("psf agent, end to end", function () {
     agent
       .stderr!.setEncoding("utf8")
       .on("data", (d: string) => (logText += `{"msg":"stderr","text":${JSON.stringify(d)}}\n`));
-    exited = new Promise((resolve) => agent.on("exit", (code) => resolve(code)));
-    const started = await waitFor("the agent to start", () => logged("agent started")[0], 60_000);
+    const proc = agent;
+    exited = new Promise((resolve) => proc.on("exit", (code) => resolve(code)));
+    const started = await waitFor(
+      "the agent to start",
+      () => logged("agent started")[count],
+      120_000,
+    );
     port = started.port as number;
+    return started;
+  };
+
+  it("starts on loopback and answers /metrics before anything has run", async () => {
+    const started = await startAgent("24h");
     assert.equal(started.webhooks, true);
     assert.match(String(started.listen), /^127\.0\.0\.1:\d+$/);
     assert.match(await scrape(), /# TYPE psf_deployments_total counter/);
@@ -382,6 +394,28 @@ describe("psf agent, end to end", function () {
     // The engine stopped between steps: no operation left half-done for the next run.
     const state = JSON.parse(pulumi("stack", "export"));
     assert.deepEqual(state.deployment.pending_operations ?? [], []);
+  });
+
+  it("reconciles on its schedule: a container stopped behind its back is started again", async () => {
+    // The interrupted deploy's commit is in the checkout; the reconcile applies it too.
+    for (const id of workloadContainers(STACK, "whoami")) docker("stop", id);
+    assert.deepEqual(workloadContainers(STACK, "whoami"), []);
+    await startAgent("5s");
+    const done = await waitFor("a reconcile", () => logged("reconcile finished")[0], 480_000);
+    assert.equal(done.outcome, "healed", JSON.stringify(done));
+    assert.equal(done.result, "success");
+    assert.equal(workloadContainers(STACK, "whoami").length, 1);
+    const text = await scrape();
+    assert.equal(
+      spawnSync("promtool", ["check", "metrics"], { input: text, encoding: "utf8" }).status,
+      0,
+    );
+    assert.match(text, /^psf_reconciles_total\{result="success",stack="psf-agent-e2e"\} [1-9]/m);
+    assert.match(text, /^psf_drift_found_total\{stack="psf-agent-e2e"\} [1-9]/m);
+    assert.match(text, /^psf_drift_healed_total\{stack="psf-agent-e2e"\} [1-9]/m);
+    agent.kill("SIGTERM");
+    assert.equal(await exited, 0);
+    assert.equal(logged("agent stopped").length, 2);
   });
 
   it("writes only JSON lines, none holding a secret the stack has", () => {

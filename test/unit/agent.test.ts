@@ -7,6 +7,8 @@ import { RestartBackoff } from "../../cli/agent-backoff";
 import { AgentLog } from "../../cli/agent-log";
 import { JobQueue, Job } from "../../cli/agent-queue";
 import { RateLimit, RecentIds } from "../../cli/agent-rate-limit";
+import { reconcileOutcome } from "../../cli/agent-reconcile";
+import type { ReconcileReport } from "../../cli/reconcile";
 import { signatureMatches } from "../../cli/agent-webhook";
 import { secretMasker } from "../../cli/secret-mask";
 
@@ -150,6 +152,40 @@ describe("psf agent's parts", () => {
       assert.deepEqual(entry.nested, { list: ["x *** y"], "***": 1 });
       assert.equal(entry.error, "failed with ***");
       assert.ok(!lines[0].includes("s3cr3t") && !lines[0].includes("ss\\\\word"));
+    });
+  });
+
+  describe("reading psf reconcile --json", () => {
+    const report = (r: Partial<ReconcileReport>): string =>
+      JSON.stringify({
+        stack: "s",
+        dryRun: false,
+        outcome: "noDrift",
+        exitCode: 0,
+        startedAt: "2026-01-01T00:00:00Z",
+        durationMs: 1,
+        drift: [],
+        changes: [],
+        ...r,
+      } satisfies ReconcileReport);
+    const drifted = {
+      resource: "whoami",
+      type: "docker:index/container:Container",
+      urn: "urn:x",
+      kind: "missing" as const,
+      fields: [],
+    };
+
+    it("counts drift found and healed, and tells a lock or an interrupt from a failure", () => {
+      const healed = reconcileOutcome(4, report({ outcome: "healed", drift: [drifted] }));
+      assert.deepEqual([healed.result, healed.drifted, healed.healed], ["success", 1, 1]);
+      assert.deepEqual(healed.summary.drifted, ["whoami (missing)"]);
+      assert.equal(reconcileOutcome(0, report({})).result, "success");
+      assert.equal(reconcileOutcome(6, report({ outcome: "locked" })).result, "locked");
+      assert.equal(reconcileOutcome(130, report({ outcome: "interrupted" })).result, "cancelled");
+      const failed = reconcileOutcome(1, report({ outcome: "failed", error: "boom" }));
+      assert.deepEqual([failed.result, failed.summary.error], ["failure", "boom"]);
+      assert.equal(reconcileOutcome(2, "error: no stack file\n").result, "failure");
     });
   });
 
