@@ -25,15 +25,23 @@ export async function readAgentSecrets(
   const config = await opened.stack.getAllConfig();
   const agent = config["psf:agent"];
   let webhookSecret: string | undefined;
+  let plain: string[] = [];
   if (agent) {
     try {
-      const v = JSON.parse(agent.value) as { webhookSecret?: unknown };
+      const v = JSON.parse(agent.value) as Record<string, unknown>;
       if (typeof v.webhookSecret === "string") webhookSecret = v.webhookSecret;
+      plain = Object.entries(v)
+        .filter(([k, x]) => k !== "webhookSecret" && typeof x === "string")
+        .map(([, x]) => x as string);
     } catch {
       // Not an object: validation reports it at psf:agent.
     }
   }
-  const values = await stackSecretValues(opened.stack, opened.outputs);
+  // Pulumi marks `psf:agent` secret as a whole for its one encrypted field; its plain
+  // settings (the branch: "main") are not secrets, and masking them would garble every line.
+  const values = (await stackSecretValues(opened.stack, opened.outputs)).filter(
+    (v) => !plain.includes(v),
+  );
   if (webhookSecret) values.push(webhookSecret);
   return { webhookSecret, values };
 }

@@ -194,7 +194,7 @@ describe("psf agent, end to end", function () {
       .stderr!.setEncoding("utf8")
       .on("data", (d: string) => (logText += `{"msg":"stderr","text":${JSON.stringify(d)}}\n`));
     const proc = agent;
-    exited = new Promise((resolve) => proc.on("exit", (code) => resolve(code)));
+    exited = new Promise((resolve) => proc.on("close", (code) => resolve(code)));
     const started = await waitFor(
       "the agent to start",
       () => logged("agent started")[count],
@@ -207,6 +207,7 @@ describe("psf agent, end to end", function () {
   it("starts on loopback and answers /metrics before anything has run", async () => {
     const started = await startAgent("24h");
     assert.equal(started.webhooks, true);
+    assert.equal(started.branch, "main", "plain settings are not masked");
     assert.match(String(started.listen), /^127\.0\.0\.1:\d+$/);
     assert.match(await scrape(), /# TYPE psf_deployments_total counter/);
   });
@@ -263,7 +264,8 @@ describe("psf agent, end to end", function () {
     assert.equal((await post({ body: pushBody(second) })).status, 202);
     const third = pushChange("v4");
     assert.equal((await post({ body: pushBody(third) })).status, 202);
-    assert.equal(logged("push joined the waiting deploy").length, 1);
+    // The log line may reach this process after the response: wait for it.
+    await waitFor("the third push to join", () => logged("push joined the waiting deploy")[0]);
     // A replayed delivery is refused and queues nothing.
     assert.equal((await post({ body: pushBody(first), delivery })).status, 409);
     const done = await waitFor(
@@ -281,6 +283,7 @@ describe("psf agent, end to end", function () {
     assert.equal(done[1].commit, third);
     assert.equal(logged("deploy started").length, 2);
     assert.equal(logged("deploy started")[1].coalesced, 2);
+    assert.equal(logged("push joined the waiting deploy").length, 1);
     assert.match(containerEnv(), /"GREETING=v4"/);
     assert.equal(run("git", ["rev-parse", "HEAD"]), third);
   });
