@@ -1,3 +1,4 @@
+import * as fs from "fs";
 import * as http from "http";
 import * as path from "path";
 import { checkAgent } from "../components/agent-config";
@@ -69,6 +70,10 @@ export async function agentCommand(o: AgentOptions): Promise<number> {
   const settings = checkAgent(raw.agent, []);
   const target = (raw.target ?? {}) as { kind?: string; host?: string };
   const repo = path.resolve(o.repo ?? PROJECT_ROOT);
+  // What a push brings is deployed by the checkout's own psf (its program, its stack files).
+  const psfBin = [repo, PROJECT_ROOT]
+    .map((d) => path.join(d, "bin", "psf.js"))
+    .find((f) => fs.existsSync(f))!;
 
   const log = new AgentLog((line) => process.stdout.write(line));
   const secrets = await readAgentSecrets(o.stack);
@@ -92,7 +97,7 @@ export async function agentCommand(o: AgentOptions): Promise<number> {
     if (stopping) return stopped;
     current = runChild({
       command: process.execPath,
-      args: [path.join(PROJECT_ROOT, "bin", "psf.js"), ...args, "--stack", o.stack],
+      args: [psfBin, ...args, "--stack", o.stack],
       cwd: repo,
       source,
       log,
@@ -114,42 +119,36 @@ export async function agentCommand(o: AgentOptions): Promise<number> {
       deliveries: pushes.map((p) => p.delivery),
       coalesced: pushes.length,
     });
-    let result: "success" | "failure" | "cancelled" = "failure";
+    const outcome: { result: "success" | "failure" | "cancelled"; [k: string]: unknown } = {
+      result: "failure",
+    };
     try {
       const branch = await git(["rev-parse", "--abbrev-ref", "HEAD"]);
+      if (branch.cancelled) return void (outcome.result = "cancelled");
       const on = branch.stdout.trim();
       if (branch.code !== 0 || on !== settings.branch) {
-        log.error("the checkout is not on the deployed branch; not deploying", {
-          repo,
-          checkout: on,
-          branch: settings.branch,
-          hint: `git -C ${repo} switch ${settings.branch}`,
-        });
+        outcome.reason = "the checkout is not on the deployed branch";
+        outcome.hint = `git -C ${repo} switch ${settings.branch}`;
         return;
       }
       const pull = await git(["pull", "--ff-only"]);
-      if (pull.cancelled) result = "cancelled";
+      if (pull.cancelled) return void (outcome.result = "cancelled");
       if (pull.code !== 0) {
-        if (!pull.cancelled)
-          log.error("git pull --ff-only failed; not deploying", {
-            repo,
-            exitCode: pull.code,
-            hint: "the checkout has local commits or changes: make it match the remote branch",
-          });
+        outcome.reason = "git pull --ff-only failed";
+        outcome.hint = "the checkout has local commits or changes: make it match the remote branch";
         return;
       }
-      const head = (await git(["rev-parse", "HEAD"])).stdout.trim();
+      outcome.commit = (await git(["rev-parse", "HEAD"])).stdout.trim();
       const up = await psf(["up"], "psf up");
-      result = up.cancelled ? "cancelled" : up.code === 0 ? "success" : "failure";
-      log[result === "success" ? "info" : "error"]("deploy finished", {
-        result,
-        commit: head,
-        exitCode: up.code,
-        seconds: (Date.now() - started) / 1000,
-      });
+      outcome.exitCode = up.code;
+      outcome.result = up.cancelled ? "cancelled" : up.code === 0 ? "success" : "failure";
     } finally {
+      const seconds = (Date.now() - started) / 1000;
+      const { result } = outcome;
+      const level = result === "success" ? "info" : result === "cancelled" ? "warn" : "error";
+      log[level]("deploy finished", { ...outcome, seconds });
       metrics.deployments.inc({ result });
-      metrics.deployDuration.observe({ result }, (Date.now() - started) / 1000);
+      metrics.deployDuration.observe({ result }, seconds);
       if (result === "success") metrics.lastSuccess.set({ operation: "deploy" }, Date.now() / 1000);
       // An up may generate new secrets: mask them from now on.
       if (result !== "cancelled") await refreshMask();

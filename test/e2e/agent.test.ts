@@ -381,9 +381,13 @@ describe("psf agent, end to end", function () {
       assert.ok(i < 30, "the rate limit never let a push through");
       await new Promise((res) => setTimeout(res, 1000));
     }
-    await waitFor("the third deploy to run psf up", () =>
-      logLines().find((l) => l.source === "psf up" && logged("deploy started").length === 3),
-    );
+    // SIGINT once the engine is updating: the stack's container is being replaced.
+    await waitFor("the third deploy's engine to run", () => {
+      const lines = logLines();
+      const third = lines.filter((l) => l.msg === "deploy started")[2];
+      const after = third ? lines.slice(lines.indexOf(third)) : [];
+      return after.find((l) => l.source === "psf up" && /^Updating \(/.test(l.msg));
+    });
     agent.kill("SIGINT");
     const code = await Promise.race([
       exited,
@@ -392,6 +396,9 @@ describe("psf agent, end to end", function () {
     assert.equal(code, 0, logText);
     assert.equal(logged("agent stopped").length, 1);
     assert.equal(logged("stopping")[0].running, "deploy", "SIGINT came while the deploy ran");
+    const finished = logged("deploy finished");
+    assert.equal(finished.length, 3);
+    assert.equal(finished[2].result, "cancelled");
     const left = spawnSync("pgrep", ["-f", `psf.js up --stack ${STACK}`], { encoding: "utf8" });
     assert.equal(left.stdout.trim(), "", "a psf up still runs");
     // The engine stopped between steps: no operation left half-done for the next run.
