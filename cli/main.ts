@@ -161,6 +161,35 @@ Exit codes (docs/reconcile.md):
     .action(async (o) => {
       code = await preview().previewPrune(o);
     });
+  program
+    .command("agent")
+    .description(
+      "long-running: scheduled reconcile, unhealthy restarts, GitHub push deploys, /metrics (docs/agent.md)",
+    )
+    .requiredOption("--stack <name>", "stack to keep running")
+    .option("--every <duration>", "reconcile this often (90s, 10m, 2h)", "10m")
+    .option("--listen <host:port>", "address for /hooks/github and /metrics", "127.0.0.1:9470")
+    .option("--repo <dir>", "the checkout a push updates (git pull --ff-only); default the project")
+    .option("--health-every <duration>", "look for unhealthy containers this often", "30s")
+    .option(
+      "--restart-backoff <duration>",
+      "wait after a restart before another, doubled each time",
+      "1m",
+    )
+    .option(
+      "--max-restarts <n>",
+      "restarts within an hour before a workload is reported as crash-looping",
+      "5",
+    )
+    .option(
+      "--stop-timeout <duration>",
+      "on SIGINT/SIGTERM, wait this long for a running job to stop",
+      "5m",
+    )
+    .action(async (o) => {
+      const { agentCommand } = require("./agent-command") as typeof import("./agent-command");
+      code = await agentCommand(o);
+    });
   try {
     await program.parseAsync(argv, { from: "user" });
   } catch (e) {

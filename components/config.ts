@@ -1,4 +1,5 @@
 import * as fs from "fs";
+import { AgentSettings, checkAgent } from "./agent-config";
 import type { ContractName } from "./contract";
 import { Issue, joinPath } from "./errors";
 import { LIMITS, bytesText } from "./validate/limits";
@@ -91,6 +92,8 @@ export interface StackSettings {
   services: Record<string, ServiceConfig>;
   /** Names of `psf:secrets.<name>` values (their content stays in Pulumi). */
   secretNames: string[];
+  /** `psf:agent`: read by `psf agent` only (cli/agent-command.ts). */
+  agent?: AgentSettings;
   /** A preview stack's origin (`psf preview-env up` writes `psf:preview`); absent otherwise. */
   preview?: PreviewOrigin;
   /**
@@ -228,6 +231,8 @@ const topSpec: Record<string, Spec> = {
       createdAt: { type: "string", minLength: 1, maxLength: 64 },
     },
   },
+  // Checked by checkAgent (components/agent-config.ts).
+  agent: { type: "any" },
 };
 export const TOP_LEVEL_KEYS = Object.keys(topSpec);
 
@@ -472,6 +477,7 @@ export function parseStack(
     services,
     secretNames: Object.keys(v.secrets ?? {}),
     ...(preview ? { preview, hostSuffix: previewHostSuffix(preview.pr) } : {}),
+    agent: checkAgent(at("agent"), issues),
   };
   return { settings, issues };
 }

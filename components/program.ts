@@ -21,6 +21,11 @@ export function rawFromRuntime(): { raw: RawConfig; secretKeys: Set<string> } {
     raw[short] = parseConfigValue(value);
     if (isConfigSecret(key)) secretKeys.add(short);
   }
+  // The engine passes `psf:agent` decrypted, marked secret as a whole: its webhook secret was
+  // encrypted (the stack file itself is checked for that before any engine run).
+  const agent = raw.agent as Record<string, unknown> | undefined;
+  if (secretKeys.has("agent") && typeof agent?.webhookSecret === "string")
+    raw.agent = { ...agent, webhookSecret: new SecureValue(agent.webhookSecret) };
   return { raw, secretKeys };
 }
 

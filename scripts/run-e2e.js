@@ -65,6 +65,7 @@ let passed = 0,
 // before it, after the suites before it, says SKIPPED with the reason instead of making the
 // whole run overtime.
 const NEEDS_MINUTES = {
+  "agent.test.ts": 10,
   "acme.test.ts": 8,
   "dev-stack.test.ts": 25,
   "proxies.test.ts": 12,
