@@ -57,7 +57,7 @@ function backup(job: BackupJob, settings: BorgSettings, paths: ScriptPaths): str
     // A job with only a database mounts nothing under the backup root: it may not exist.
     'mkdir -p "$BACKUP_ROOT" && cd "$BACKUP_ROOT"',
     drillPart.recordFacts(job),
-    `log "backing up \${TARGETS[*]}${job.database ? " and the database" : ""} as $RUN"`,
+    `log "backing up ${[...(job.targets.length ? ["${TARGETS[*]}"] : []), ...(job.database ? ["the database"] : [])].join(" and ")} as $RUN"`,
     "set +e",
     // The dump first: its row counts are in the facts when borg reaches them, last.
     job.database
