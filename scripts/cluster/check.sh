@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Proves the running cluster works end to end, then removes what it made: the node is Ready,
 # a claim on the default storage class binds, a pod running as a non-root user writes to it,
-# and HTTPS to NODE_IP:443 with the check's host name reaches the pod through Traefik.
+# and HTTPS to NODE_IP:443 reaches the pod through Traefik, by an Ingress of class traefik and
+# one of the default class (nginx).
 #   scripts/cluster/check.sh [--keep]
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -19,12 +20,18 @@ pv=$(kctl -n psf-cluster-check get pvc data -o jsonpath='{.spec.volumeName}')
 path=$(kctl get pv "$pv" -o jsonpath='{.spec.hostPath.path}')
 written=$(kctl -n psf-cluster-check exec check -c writer -- /bin/busybox cat /data/check) || fail "no file in the claim"
 [ "$written" = "written-by-65534" ] || fail "the claim holds \"$written\""
-body=""
-for _ in $(seq 1 30); do
-  body=$(curl -sk --max-time 5 --resolve "$CHECK_HOST:443:$NODE_IP" "https://$CHECK_HOST/" || true)
-  grep -q "^Hostname: check" <<<"$body" && break
-  sleep 1
-done
-grep -q "^Hostname: check" <<<"$body" || fail "https://$CHECK_HOST/ through Traefik at $NODE_IP:443 answered: ${body:-nothing}"
-say "check passed in $((SECONDS - t0)) s: node $NODE_NAME Ready; claim $pv bound ($path), written by uid 65534; https://$CHECK_HOST/ served by pod check through Traefik"
+served() { # host
+  local body=""
+  for _ in $(seq 1 30); do
+    body=$(curl -sk --max-time 5 --resolve "$1:443:$NODE_IP" "https://$1/" || true)
+    grep -q "^Hostname: check" <<<"$body" && return
+    sleep 1
+  done
+  fail "https://$1/ through Traefik at $NODE_IP:443 answered: ${body:-nothing}"
+}
+served "$CHECK_HOST"
+served "default-$CHECK_HOST"
+[ "$(kctl -n psf-cluster-check get ingress check -o jsonpath='{.status.loadBalancer.ingress[0].ip}')" = "$NODE_IP" ] ||
+  fail "Traefik did not publish $NODE_IP as the Ingress's address (Pulumi waits for it)"
+say "check passed in $((SECONDS - t0)) s: node $NODE_NAME Ready; claim $pv bound ($path), written by uid 65534; https://$CHECK_HOST/ (class traefik) and https://default-$CHECK_HOST/ (default class nginx) served by pod check through Traefik"
 if [ "${1:-}" != "--keep" ]; then kctl delete namespace psf-cluster-check --wait=false >/dev/null; fi
