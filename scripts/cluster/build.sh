@@ -90,7 +90,8 @@ k8s_wrapper() {
   echo "cluster: wrapper replaces $n modules (the kubernetes module's ./staging ones by $staging)"
   {
     printf '//go:build tools\n\npackage tools\n\nimport (\n'
-    for p in kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy kubectl; do printf '\t_ "k8s.io/kubernetes/cmd/%s"\n' "$p"; done
+    local cmd
+    for cmd in kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy kubectl; do printf '\t_ "k8s.io/kubernetes/cmd/%s"\n' "$cmd"; done
     printf ')\n'
   } >"$w/tools.go"
   (cd "$w" && go mod tidy)

@@ -158,6 +158,7 @@ evictionHard: { "memory.available": "100Mi", "nodefs.available": "1%", "imagefs.
 imageGCHighThresholdPercent: 100
 imageGCLowThresholdPercent: 99
 serializeImagePulls: false
+podLogsDir: "$CLUSTER_DIR/pod-logs"
 YAML
   # Pods with dnsPolicy Default: the node's resolver is the cluster's DNS (nothing else is
   # reachable from the namespace).
