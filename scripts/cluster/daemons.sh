@@ -57,6 +57,9 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
   path = "$d/opt"
 [plugins."io.containerd.grpc.v1.cri"]
   sandbox_image = "$PAUSE_IMAGE"
+  # No lower OOM score than containerd's own: the kubelet asks -998 for a pod's sandbox, which
+  # a process without CAP_SYS_RESOURCE (as on this machine) may not set, and runc then fails.
+  restrict_oom_score_adj = true
   [plugins."io.containerd.grpc.v1.cri".containerd]
     snapshotter = "overlayfs"
     default_runtime_name = "runc"
@@ -123,7 +126,7 @@ kubelet_() {
   if [ "$v1" = true ]; then
     local c
     for c in /sys/fs/cgroup/*/; do
-      case "$c" in */unified/ | */systemd/) continue ;; esac
+      case "$c" in */unified/) continue ;; esac
       [ -d "$c/psf-cluster" ] && continue
       mkdir "$c/psf-cluster"
       # A cpuset cgroup starts with no CPUs or memory nodes; its parent's are the right ones.
