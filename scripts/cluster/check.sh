@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Proves the running cluster works end to end, then removes what it made: the node is Ready,
 # a claim on the default storage class binds, a pod running as a non-root user writes to it,
-# and HTTPS to NODE_IP:443 reaches the pod through Traefik, by an Ingress of class traefik and
-# one of the default class (nginx).
+# another pod reaches it by its Service's name (CoreDNS, kube-proxy), and HTTPS to NODE_IP:443
+# reaches it through Traefik, by an Ingress of class traefik and one of the default class (nginx).
 #   scripts/cluster/check.sh [--keep]
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -29,9 +29,12 @@ served() { # host
   done
   fail "https://$1/ through Traefik at $NODE_IP:443 answered: ${body:-nothing}"
 }
+kctl -n psf-cluster-check wait --for=jsonpath='{.status.phase}'=Succeeded pod/client --timeout=90s >/dev/null ||
+  fail "pod client did not reach http://check.psf-cluster-check.svc.cluster.local/: $(kctl -n psf-cluster-check logs client 2>&1 | tail -3)"
+kctl -n psf-cluster-check logs client | grep -q "^Hostname: check" || fail "pod client got: $(kctl -n psf-cluster-check logs client | head -3)"
 served "$CHECK_HOST"
 served "default-$CHECK_HOST"
 [ "$(kctl -n psf-cluster-check get ingress check -o jsonpath='{.status.loadBalancer.ingress[0].ip}')" = "$NODE_IP" ] ||
   fail "Traefik did not publish $NODE_IP as the Ingress's address (Pulumi waits for it)"
-say "check passed in $((SECONDS - t0)) s: node $NODE_NAME Ready; claim $pv bound ($path), written by uid 65534; https://$CHECK_HOST/ (class traefik) and https://default-$CHECK_HOST/ (default class nginx) served by pod check through Traefik"
+say "check passed in $((SECONDS - t0)) s: node $NODE_NAME Ready; claim $pv bound ($path), written by uid 65534; https://$CHECK_HOST/ (class traefik) and https://default-$CHECK_HOST/ (default class nginx) served by pod check through Traefik; pod client reached it as check.psf-cluster-check.svc.cluster.local"
 if [ "${1:-}" != "--keep" ]; then kctl delete namespace psf-cluster-check --wait=false >/dev/null; fi

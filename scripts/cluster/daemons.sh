@@ -189,10 +189,11 @@ volumes_() {
   launch volume-modes bash -c 'while :; do find /tmp/hostpath_pv -mindepth 1 -maxdepth 1 -type d ! -perm 0777 -exec chmod 0777 {} + 2>/dev/null; sleep 0.3; done'
 }
 
+# Cluster DNS on port 53 of the node's namespace (NODE_IP is the kubelet's clusterDNS). Names
+# outside the cluster are not forwarded: nothing beyond the namespace is reachable anyway.
 coredns_() {
   cat >"$etc/Corefile" <<COREFILE
 .:53 {
-    bind $NODE_IP
     errors
     health 127.0.0.1:8081
     ready 127.0.0.1:8181
