@@ -7,7 +7,7 @@
 #   scripts/cluster.sh build     only build the programs (--cached: say whether they are built)
 #   scripts/cluster.sh reset     stop, then forget the cluster's objects and claims' data
 #                                (keeps the builds, the images and the PKI)
-# Cold, the builds take about an hour on 2 busy cores; a warm start takes about a minute. See
+# Cold, the builds take about an hour on 2 busy cores; a warm start takes about 30 s. See
 # docs/kubernetes.md, "Try it on a local cluster".
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)/cluster"

@@ -13,6 +13,8 @@ t0=$SECONDS
 fail() { echo "cluster: check failed: $*" >&2; kctl -n psf-cluster-check get pvc,pod,ingress -o wide >&2 || true; kctl -n psf-cluster-check describe pod check 2>/dev/null | tail -15 >&2 || true; exit 1; }
 
 kctl wait --for=condition=Ready "node/$NODE_NAME" --timeout=120s >/dev/null || fail "node $NODE_NAME is not Ready"
+# A check's namespace from before (a stop may have cut its deletion short) goes first.
+kctl delete namespace psf-cluster-check --ignore-not-found --wait=true --timeout=120s >/dev/null || fail "the namespace of the last check is still there"
 bash "$here/apply.sh" check
 kctl -n psf-cluster-check wait --for=jsonpath='{.status.phase}'=Bound pvc/data --timeout=60s >/dev/null || fail "the claim did not bind"
 kctl -n psf-cluster-check wait --for=condition=Ready pod/check --timeout=120s >/dev/null || fail "the pod is not Ready"

@@ -16,7 +16,7 @@ done
 [ "$(id -u)" = 0 ] || { echo "cluster: needs root (network namespace, mounts, cgroups)" >&2 && exit 1; }
 
 if ! bash "$here/build.sh" --cached; then
-  say "building the cluster's programs from Go modules (first run: ~1 h on 2 busy cores; log: $CLUSTER_LOGS/build.log)"
+  say "building the cluster's programs from Go modules (first run: ~1 h on 2 busy cores, measured; log: $CLUSTER_LOGS/build.log)"
 fi
 mkdir -p "$CLUSTER_LOGS"
 bash "$here/build.sh" 2>&1 | tee -a "$CLUSTER_LOGS/build.log" | grep -E '^cluster: ' || true
@@ -32,7 +32,7 @@ bash "$here/daemons.sh" volumes kube-controller-manager kube-scheduler kubelet k
 kctl wait --for=condition=Ready "node/$NODE_NAME" --timeout=180s >/dev/null
 say "node $NODE_NAME Ready"
 kctl -n psf-ingress rollout status deployment/traefik --timeout=180s >/dev/null
-say "traefik serving on https://$NODE_IP:443 (IngressClass traefik)"
+say "traefik serving on https://$NODE_IP:443 (IngressClasses nginx, the default, and traefik)"
 bash "$here/check.sh"
 took=$((SECONDS - t0))
 echo "$(date -u +%FT%TZ) start ${took} s (builds $((built - t0)) s)" >>"$CLUSTER_DIR/start-times.log"
