@@ -186,7 +186,9 @@ proxy_() {
 volumes_() {
   mkdir -p "$CLUSTER_DIR/volumes" /tmp/hostpath_pv
   mountpoint -q /tmp/hostpath_pv || mount --bind "$CLUSTER_DIR/volumes" /tmp/hostpath_pv
-  launch volume-modes bash -c 'while :; do find /tmp/hostpath_pv -mindepth 1 -maxdepth 1 -type d ! -perm 0777 -exec chmod 0777 {} + 2>/dev/null; sleep 0.3; done'
+  # Only a directory as the provisioner left it (root's, 0750): one a pod has since made its own
+  # (postgres wants its data directory 0700) is left alone.
+  launch volume-modes bash -c 'while :; do find /tmp/hostpath_pv -mindepth 1 -maxdepth 1 -type d -user root -perm 0750 -exec chmod 0777 {} + 2>/dev/null; sleep 0.3; done'
 }
 
 # Cluster DNS on port 53 of the node's namespace (NODE_IP is the kubelet's clusterDNS). Names
