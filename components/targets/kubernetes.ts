@@ -17,6 +17,7 @@ import {
   portName,
   probes,
   resources,
+  rolloutSeconds,
   securityContext,
   workloadLabels,
 } from "./kubernetes-objects";
@@ -178,7 +179,13 @@ export class KubernetesTarget implements Target {
       spec: podSpec,
     };
     // The workload starts once its files and Secret exist (env references name them only).
-    const wo = { ...o, dependsOn: [...(o.dependsOn as pulumi.Resource[]), ...config] };
+    // A rollout that is not ready in its health check's time fails `up` (the old pods serve on).
+    const deadline = w.schedule ? undefined : rolloutSeconds(w.healthcheck, w.replicas ?? 1);
+    const wo: pulumi.CustomResourceOptions = {
+      ...o,
+      dependsOn: [...(o.dependsOn as pulumi.Resource[]), ...config],
+      ...(deadline ? { customTimeouts: { create: `${deadline}s`, update: `${deadline}s` } } : {}),
+    };
 
     const resourcesOut: pulumi.Resource[] = [...config];
     let ref: string;
@@ -231,6 +238,8 @@ export class KubernetesTarget implements Target {
             spec: {
               replicas: w.replicas ?? 1,
               selector: { matchLabels: labels.selector },
+              // The cluster marks the rollout stalled when PSF gives up on it.
+              ...(deadline ? { progressDeadlineSeconds: deadline } : {}),
               strategy: {
                 type: "RollingUpdate",
                 rollingUpdate: { maxUnavailable: 0, maxSurge: 1 },
