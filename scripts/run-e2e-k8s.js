@@ -2,8 +2,9 @@
 // `npm run test:e2e:k8s`: the ci stack on a real Kubernetes cluster (test/e2e-k8s) under the
 // real Pulumi engine. It needs the toolchain with the kubernetes plugin
 // (bash scripts/toolchain.sh --kubernetes), @pulumi/kubernetes in node_modules at the version
-// package-lock.json names (the plugin's), and a running cluster (npm run cluster, or
-// PSF_K8S_KUBECONFIG). Without one of them it prints one line, `e2e-k8s: SKIPPED (reason)`.
+// package-lock.json names (the plugin's), and a cluster: PSF_K8S_KUBECONFIG's, or the local one
+// (npm run cluster), started for the run when it is built and stopped after. Without one of
+// them it prints one line, `e2e-k8s: SKIPPED (reason)`.
 // Ends with "N passed, N failed, N skipped".
 "use strict";
 const { spawnSync } = require("child_process");
@@ -62,7 +63,27 @@ if (left < NEEDS_MINUTES)
 
 require("ts-node").register({ transpileOnly: true, project: path.join(root, "tsconfig.json") });
 const { clusterUnavailable } = require(path.join(root, "test", "e2e-k8s", "cluster.ts"));
-const why = clusterUnavailable();
+// The local cluster (npm run cluster) is started when it is built but not running, and stopped
+// afterwards; a cluster named by PSF_K8S_KUBECONFIG is used as it is.
+const cluster = (...args) =>
+  spawnSync("bash", [path.join(root, "scripts", "cluster.sh"), ...args], { stdio: "inherit" });
+let started = false;
+let why = clusterUnavailable();
+if (why && !process.env.PSF_K8S_KUBECONFIG) {
+  const built =
+    spawnSync("bash", [path.join(root, "scripts", "cluster.sh"), "build", "--cached"], {
+      stdio: "ignore",
+    }).status === 0;
+  if (!built) skip(`no cluster: ${why}; its programs are not built (npm run cluster, ~1 h cold)`);
+  console.log("e2e-k8s: starting the local cluster (npm run cluster)");
+  if (cluster("start").status !== 0 || (why = clusterUnavailable())) {
+    console.log(`e2e-k8s: the local cluster did not start${why ? ` (${why})` : ""}`);
+    cluster("stop");
+    console.log("\n0 passed, 1 failed, 0 skipped");
+    process.exit(1);
+  }
+  started = true;
+}
 if (why) skip(`no cluster: ${why}`);
 
 process.env.PATH = `${toolchain}/bin:${process.env.PATH}`;
@@ -78,6 +99,7 @@ let passed = 0,
   failed = 0,
   skipped = 0;
 const runner = mocha.run(() => {
+  if (started) cluster("stop");
   console.log(`\n${passed} passed, ${failed} failed, ${skipped} skipped`);
   process.exitCode = failed > 0 ? 1 : 0;
 });
