@@ -16,6 +16,7 @@ import {
 } from "../e2e/support";
 import {
   KUBECONFIG,
+  KUBECTL_DIR,
   ingressController,
   kubectl,
   kubectlJson,
@@ -95,7 +96,8 @@ describe("the ci stack on Kubernetes, end to end", function () {
   let node: string;
   const env = () => ({
     ...toolchainEnv(),
-    PATH: kubectlPath(),
+    // The toolchain's pulumi, and the cluster's kubectl for the commands the stack prints.
+    PATH: `${KUBECTL_DIR}:${toolchainEnv().PATH ?? process.env.PATH}`,
     PULUMI_BACKEND_URL: `file://${path.join(dir, "state")}`,
     PULUMI_CONFIG_PASSPHRASE: "e2e-k8s-passphrase-not-a-secret-of-the-stack",
     PULUMI_SKIP_UPDATE_CHECK: "true",
