@@ -51,9 +51,9 @@ function requireToolchain(ctx: Mocha.Context, plugins: string[]): void {
  * in PSF_SDK_DIR_<NAME> (e.g. `npm pack @pulumi/kubernetes@4.25.0` unpacked, before `npm ci`).
  * It must be the version package-lock.json names; node_modules lags after a lock change.
  */
-function sdkDir(ctx: Mocha.Context, pkg: string): string {
+function sdkDir(ctx: Mocha.Context, pkg: string, installed = false): string {
   const dir =
-    process.env[`PSF_SDK_DIR_${pkg.toUpperCase()}`] ??
+    (installed ? undefined : process.env[`PSF_SDK_DIR_${pkg.toUpperCase()}`]) ??
     path.join(root, "node_modules", "@pulumi", pkg);
   const have = JSON.parse(fs.readFileSync(path.join(dir, "package.json"), "utf8")).version;
   if (have === sdkVersion(pkg)) return dir;
@@ -373,6 +373,88 @@ describe("a real pulumi up through the toolchain", function () {
       });
       assert.equal(left.stdout.trim(), "");
     }
+  });
+});
+
+describe("the kubernetes plugin under a real pulumi up, without a cluster", function () {
+  this.timeout(300_000);
+  let work: string;
+  let runEnv: NodeJS.ProcessEnv;
+  const run = (...args: string[]) => {
+    const r = spawnSync(path.join(bin, "pulumi"), [...args, "--non-interactive"], {
+      cwd: work,
+      env: runEnv,
+      encoding: "utf8",
+    });
+    assert.equal(r.status, 0, `pulumi ${args.join(" ")}\n${r.stdout}\n${r.stderr}`);
+    return r.stdout;
+  };
+
+  before(function () {
+    requireToolchain(this, ["kubernetes"]);
+    // The engine loads the plugin of the version the SDK in node_modules asks for.
+    sdkDir(this, "kubernetes", true);
+    work = fs.mkdtempSync(path.join(os.tmpdir(), "psf-toolchain-k8s-"));
+    fs.symlinkSync(path.join(root, "node_modules"), path.join(work, "node_modules"));
+    fs.writeFileSync(
+      path.join(work, "Pulumi.yaml"),
+      "name: psf-toolchain-k8s\nruntime:\n  name: nodejs\n  options:\n    typescript: true\n",
+    );
+    fs.writeFileSync(
+      path.join(work, "package.json"),
+      '{"name":"psf-toolchain-k8s","main":"index.ts"}\n',
+    );
+    // renderYamlToDirectory: the provider writes the manifests it would apply, no API server.
+    fs.writeFileSync(
+      path.join(work, "index.ts"),
+      `import * as k8s from "@pulumi/kubernetes";
+const provider = new k8s.Provider("render", { renderYamlToDirectory: "out" });
+new k8s.core.v1.ConfigMap("cm", { metadata: { name: "psf-check", namespace: "psf" }, data: { a: process.env.VALUE ?? "1" } }, { provider });
+new k8s.apps.v1.Deployment("web", {
+  metadata: { name: "web", namespace: "psf" },
+  spec: {
+    selector: { matchLabels: { app: "web" } },
+    template: { metadata: { labels: { app: "web" } }, spec: { containers: [{ name: "web", image: "psf/demo:ci" }] } },
+  },
+}, { provider });
+`,
+    );
+    fs.mkdirSync(path.join(work, "state"));
+    runEnv = {
+      ...env,
+      PULUMI_BACKEND_URL: `file://${path.join(work, "state")}`,
+      PULUMI_CONFIG_PASSPHRASE: "toolchain-test",
+      PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
+      VALUE: "1",
+    };
+    run("stack", "init", "t");
+  });
+
+  after(function () {
+    if (!work) return;
+    spawnSync(path.join(bin, "pulumi"), ["destroy", "--yes", "--non-interactive"], {
+      cwd: work,
+      env: runEnv,
+    });
+    fs.rmSync(work, { recursive: true, force: true });
+  });
+
+  it("renders the objects, previews no changes, updates a changed one and destroys", () => {
+    run("up", "--yes", "--skip-preview");
+    const manifests = path.join(work, "out", "1-manifest");
+    const rendered = fs
+      .readdirSync(manifests)
+      .map((f) => fs.readFileSync(path.join(manifests, f), "utf8"));
+    assert.ok(
+      rendered.some((y) => /kind: ConfigMap/.test(y) && /a: "?1"?/.test(y)),
+      rendered.join("\n---\n"),
+    );
+    assert.ok(rendered.some((y) => /kind: Deployment/.test(y) && /image: psf\/demo:ci/.test(y)));
+    run("preview", "--expect-no-changes");
+    runEnv.VALUE = "2";
+    assert.match(run("up", "--yes", "--skip-preview", "--color", "never"), /updated|replaced/);
+    run("destroy", "--yes");
+    assert.deepEqual(fs.existsSync(manifests) ? fs.readdirSync(manifests) : [], []);
   });
 });
 
