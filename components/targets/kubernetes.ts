@@ -30,6 +30,13 @@ export type KubernetesTargetArgs = Extract<TargetConfig, { kind: "kubernetes" }>
 
 type Meta = (name: string) => k8s.types.input.meta.v1.ObjectMeta;
 
+/**
+ * PSF owns the objects it declares: a field someone changed behind its back (`kubectl scale`,
+ * `kubectl edit`) is put back by the next `up`. Without it server-side apply refuses the change
+ * as a conflict with the other field manager, and the drift that `refresh` found stays.
+ */
+const OWNED = { "pulumi.com/patchForce": "true" };
+
 /** Capacity of a volume whose owner does not say. */
 const DEFAULT_VOLUME_SIZE = "1Gi";
 
@@ -139,7 +146,12 @@ export class KubernetesTarget implements Target {
       dependsOn: [...(base.dependsOn as pulumi.Resource[]), ...(opts.dependsOn ?? [])],
     };
     const labels = workloadLabels(w, this.args.labels);
-    const meta: Meta = (name) => ({ name, namespace: this.ns, labels: labels.all });
+    const meta: Meta = (name) => ({
+      name,
+      namespace: this.ns,
+      labels: labels.all,
+      annotations: OWNED,
+    });
     const { configMap, secret, volumes, mounts } = this.filesAndVolumes(w, meta, o);
     const config = [configMap, secret].filter(
       (r): r is k8s.core.v1.ConfigMap | k8s.core.v1.Secret => !!r,
@@ -392,7 +404,10 @@ export class KubernetesTarget implements Target {
         metadata: {
           ...meta(w.name),
           // Nothing to wait for when no pod is asked for.
-          annotations: w.replicas === 0 ? { "pulumi.com/skipAwait": "true" } : undefined,
+          annotations: {
+            ...OWNED,
+            ...(w.replicas === 0 ? { "pulumi.com/skipAwait": "true" } : {}),
+          },
         },
         spec: {
           type,

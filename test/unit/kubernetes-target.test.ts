@@ -147,6 +147,16 @@ describe("Kubernetes target", () => {
     assert.equal(find(rs, "Deployment", "authelia").spec.template.spec.affinity, undefined);
   });
 
+  it("puts back what is changed behind its back: server-side apply forces PSF's fields (pulumi.com/patchForce)", () => {
+    for (const [kind, name] of [
+      ["Deployment", "whoami"],
+      ["StatefulSet", "postgres"],
+      ["Service", "whoami-service"],
+      ["CronJob", "backup-whoami"],
+    ])
+      assert.equal(find(rs, kind, name).metadata.annotations["pulumi.com/patchForce"], "true");
+  });
+
   it("gives up on a rollout after its pods' health-check budget, not pulumi-kubernetes' 10 minutes", () => {
     const h = { startPeriodSeconds: 0, retries: 3, intervalSeconds: 10, timeoutSeconds: 5 };
     assert.equal(rolloutSeconds(h, 1), 45 + 120);
