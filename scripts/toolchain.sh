@@ -18,14 +18,36 @@
 #   3. scripts/toolchain/<name>: the provider rebuilt from parts the proxy does serve: the same
 #      Terraform provider through the Pulumi Terraform bridge (random, tls, docker), or a
 #      pulumi-go-provider implementation of command:local:Command (command). The proxy refuses
-#      the providers' own modules today, so this is the path taken; test/cli/toolchain.test.ts
-#      checks their schemas against the npm SDKs.
+#      the providers' own modules of random, tls, docker and command, so this is their path;
+#      kubernetes is built by route 2 (its release commit, PLUGIN_RELEASE below).
+#      test/cli/toolchain.test.ts checks every plugin's schema against its npm SDK.
 #
-# Exit: 0 when everything `psf up` needs is installed (kubernetes is optional: only the k8s
-# target needs it), 3 when a required part is missing (each reason printed), 1 on other errors.
+# Usage:
+#   toolchain.sh                 what `psf up` needs; kubernetes only when it is already built
+#                                (its cold build takes ~35 min on 2 cores: it is never started
+#                                unasked)
+#   toolchain.sh --kubernetes    the same, and the kubernetes plugin built if it is not (then
+#                                required: exit 3 when it cannot be built)
+#   toolchain.sh --cached kubernetes
+#                                builds nothing: exit 0 when the kubernetes plugin is installed at
+#                                the locked version, 1 when not (.ci/run decides from this and the
+#                                time left whether to build it)
+#
+# Exit: 0 when everything `psf up` needs is installed (kubernetes is optional unless asked for:
+# only the k8s target needs it), 3 when a required part is missing (each reason printed), 1 on
+# other errors.
 # The build steps run through timed(), which shellcheck cannot follow.
 # shellcheck disable=SC2317
 set -euo pipefail
+want_kubernetes="" cached_query=""
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --kubernetes) want_kubernetes=1 ;;
+    --cached) cached_query=${2:?--cached needs a plugin name}; shift ;;
+    *) echo "toolchain: unknown argument $1 (usage: toolchain.sh [--kubernetes | --cached kubernetes])" >&2; exit 1 ;;
+  esac
+  shift
+done
 root="$(cd "$(dirname "$0")/.." && pwd)"
 dir="${PSF_TOOLCHAIN_DIR:-$HOME/.cache/psf/toolchain}"
 bin="$dir/bin"
@@ -66,6 +88,11 @@ declare -A PLUGIN_SDK=(
   [command]=github.com/pulumi/pulumi-command/sdk
   [docker]=github.com/pulumi/pulumi-docker/sdk/v4
   [kubernetes]=github.com/pulumi/pulumi-kubernetes/sdk/v4
+)
+# Release commits whose module the proxy serves where the SDK's release tag names another commit
+# (pulumi-kubernetes tags sdk/v4.25.0 on a later commit than its release v4.25.0, f47bc2d6f199).
+declare -A PLUGIN_RELEASE=(
+  [kubernetes v4.25.0]=v4.0.0-20260115033456-f47bc2d6f199
 )
 REQUIRED_PLUGINS=(random tls command docker)
 OPTIONAL_PLUGINS=(kubernetes)
@@ -191,16 +218,37 @@ install_dynamic_provider() {
 # The engine's plugin cache: a finished plugin is a folder without a sibling .partial file.
 plugin_dir() { echo "$home/plugins/resource-$1-v$2"; }
 
-build_plugin() { # name
-  local name=$1 ver recipe="$root/scripts/toolchain/$1"
+# The recipe stamp of a plugin rebuilt from scripts/toolchain/<name> (empty without a recipe).
+recipe_stamp() { # name version
+  local recipe="$root/scripts/toolchain/$1"
+  [ -d "$recipe" ] || return 0
+  echo "$2 rebuilt $(cat "$recipe"/go.mod "$recipe"/*.go "$recipe"/*.txt "$recipe"/_shim/*.go "$recipe"/patches/*.patch 2>/dev/null | sha256sum | cut -c1-12)"
+}
+
+# Whether the plugin is installed at the locked version: a finished folder and a matching stamp.
+plugin_cached() { # name
+  local name=$1 ver pdir have rebuilt
   ver="v$(lockver "@pulumi/$name")"
-  local pdir target rebuilt="" have
+  pdir=$(plugin_dir "$name" "${ver#v}")
+  rebuilt=$(recipe_stamp "$name" "$ver")
+  have=$(cat "$stamps/pulumi-resource-$name" 2>/dev/null || true)
+  [ -x "$pdir/pulumi-resource-$name" ] && [ ! -e "$pdir.partial" ] &&
+    { [ "$have" = "$ver" ] || { [ -n "$rebuilt" ] && [ "$have" = "$rebuilt" ]; }; }
+}
+
+build_plugin() { # name [build-if-missing: 1 (default) or ""]
+  local name=$1 ver recipe="$root/scripts/toolchain/$1" build=${2-1}
+  ver="v$(lockver "@pulumi/$name")"
+  local pdir target rebuilt
   pdir=$(plugin_dir "$name" "${ver#v}")
   target="$pdir/pulumi-resource-$name"
-  [ -d "$recipe" ] && rebuilt="$ver rebuilt $(cat "$recipe"/go.mod "$recipe"/*.go "$recipe"/*.txt "$recipe"/_shim/*.go "$recipe"/patches/*.patch 2>/dev/null | sha256sum | cut -c1-12)"
-  have=$(cat "$stamps/pulumi-resource-$name" 2>/dev/null || true)
-  if [ -x "$target" ] && [ ! -e "$pdir.partial" ] && { [ "$have" = "$ver" ] || [ "$have" = "$rebuilt" ]; }; then
-    log "$name ${have} cached"; return
+  rebuilt=$(recipe_stamp "$name" "$ver")
+  if plugin_cached "$name"; then
+    log "$name $(cat "$stamps/pulumi-resource-$name") cached"; return
+  fi
+  if [ -z "$build" ]; then
+    optional_missing+=("$name $ver: not built (cold ~35 min on 2 cores; bash scripts/toolchain.sh --kubernetes)")
+    return
   fi
   why=()
   # While a .partial file sits beside it, the engine does not use the folder.
@@ -213,7 +261,7 @@ build_plugin() { # name
   rm -rf "$pdir" "$pdir.partial"
   local reason
   reason="$name $ver: $(IFS=';'; echo "${why[*]}")"
-  if [[ " ${OPTIONAL_PLUGINS[*]} " == *" $name "* ]]; then optional_missing+=("$reason"); else missing+=("$reason"); fi
+  if [[ " ${OPTIONAL_PLUGINS[*]} " == *" $name "* ]] && [ -z "$want_kubernetes" ]; then optional_missing+=("$reason"); else missing+=("$reason"); fi
 }
 
 # An official plugin tarball (pulumi-resource-<name>-v<version>-linux-amd64.tar.gz) brought in by hand.
@@ -231,9 +279,10 @@ install_tarball() { # name version
 # The provider's own module. Provider modules are not tagged under provider/: the release is the
 # commit the SDK's tag points at, taken as a pseudo-version.
 build_official() { # name version target
-  local name=$1 ver=$2 target=$3 mod=${PLUGIN_MODULE[$1]} commit mdir="" got=""
-  commit=$(release_commit "${PLUGIN_SDK[$name]}" "$ver")
+  local name=$1 ver=$2 target=$3 mod=${PLUGIN_MODULE[$1]} sdk=${PLUGIN_SDK[$1]} commit mdir="" got=""
+  commit=$(release_commit "$sdk" "$ver")
   local candidates=("$ver")
+  [ -n "${PLUGIN_RELEASE[$name $ver]:-}" ] && candidates+=("${PLUGIN_RELEASE[$name $ver]}")
   [ -n "$commit" ] && candidates+=("$(sed -E 's/^(v[0-9]+)\..*/\1/; s/^v1$/v0/' <<<"$ver").0.0-${commit#* }-${commit% *}")
   for v in "${candidates[@]}"; do
     if mdir=$(fetch "$mod" "$v"); then got=$v; break; fi
@@ -243,15 +292,33 @@ build_official() { # name version target
   log "building pulumi-resource-$name $ver from $mod@$got"
   local w="$src/plugin-$name"
   wrapper "$w" "$mod" "$got" "$mdir"
-  # The provider's main package, copied so that the generated file it embeds can sit beside it:
-  # schema-embed.json is made by `go generate` from the committed schema.json, not in the zip.
-  cp -r "$mdir/cmd/pulumi-resource-$name/." "$w/" && chmod -R u+w "$w" && rm -f "$w"/*_test.go "$w/generate.go"
-  if grep -q 'go:embed schema-embed.json' "$w"/*.go && [ -f "$w/schema.json" ]; then
+  # The provider's go.mod replaces its SDK by the sibling folder ../sdk; the SDK module at the
+  # release stands in for it.
+  if go mod edit -json "$mdir/go.mod" | json "(j.Replace||[]).some(r=>r.Old.Path==='$sdk'&&!r.New.Version)||''" | grep -q true; then
+    (cd "$w" && go mod edit -replace="$sdk=$sdk@$ver")
+  fi
+  # The provider's main package, copied so that the files it embeds can sit beside it: they are
+  # made by its generate.go (schema-embed.json from the committed schema.json, with the release
+  # version in it, and for kubernetes terraform-mapping-embed.json), which is not in the zip.
+  cp -r "$mdir/cmd/pulumi-resource-$name/." "$w/" && chmod -R u+w "$w" && rm -f "$w"/*_test.go
+  if [ -f "$w/generate.go" ]; then
+    if ! (cd "$w" && go mod tidy >/dev/null && VERSION=${ver#v} nice go run generate.go); then
+      why+=("VERSION=${ver#v} go run generate.go failed in $w")
+      return 1
+    fi
+    rm -f "$w/generate.go"
+  elif grep -q 'go:embed schema-embed.json' "$w"/*.go && [ -f "$w/schema.json" ]; then
     node -e "process.stdout.write(JSON.stringify(require('$w/schema.json')))" >"$w/schema-embed.json"
   fi
-  if gobuild "$w" "$target" . "$mod/pkg/version.Version=$ver" && [ "$(built_from "$target" "$mod")" = "$got" ]; then
-    echo "$ver" >"$stamps/pulumi-resource-$name"
-    return 0
+  if gobuild "$w" "$target" . "$mod/pkg/version.Version=${ver#v}" && [ "$(built_from "$target" "$mod")" = "$got" ]; then
+    local reported
+    reported=$(PULUMI_HOME="$home" "$bin/pulumi" package get-schema "$target" 2>/dev/null | json 'j.name+" "+j.version' || true)
+    if [ "$reported" = "$name ${ver#v}" ]; then
+      echo "$ver" >"$stamps/pulumi-resource-$name"
+      return 0
+    fi
+    why+=("the plugin built from $mod@$got reports \"$reported\", not \"$name ${ver#v}\"")
+    return 1
   fi
   why+=("go build of $mod@$got failed in $w (a replace to a local folder, e.g. a git submodule, cannot come from the proxy)")
   return 1
@@ -293,11 +360,20 @@ rebuild() { # name version recipe target stamp
   return 1
 }
 
+if [ -n "$cached_query" ]; then
+  if plugin_cached "$cached_query"; then log "$cached_query $(cat "$stamps/pulumi-resource-$cached_query") cached"; exit 0; fi
+  log "$cached_query v$(lockver "@pulumi/$cached_query") not built"
+  exit 1
+fi
+
 t0=$SECONDS
 timed pulumi build_cli || true
 timed language-host build_language_host || true
 install_dynamic_provider
-for p in "${REQUIRED_PLUGINS[@]}" "${OPTIONAL_PLUGINS[@]}"; do timed "$p" build_plugin "$p" || true; done
+for p in "${REQUIRED_PLUGINS[@]}"; do timed "$p" build_plugin "$p" || true; done
+for p in "${OPTIONAL_PLUGINS[@]}"; do
+  if [ -n "$want_kubernetes" ]; then timed "$p" build_plugin "$p" || true; else build_plugin "$p" ""; fi
+done
 
 for t in "${timings[@]}"; do log "time $t"; done
 log "$(du -sh "$dir" | cut -f1) in $dir, $(du -sh "$gocache" | cut -f1) Go module and build cache in $gocache ($((SECONDS - t0)) s)"

@@ -109,6 +109,22 @@ export function probes(
   };
 }
 
+/** Time to schedule a pod, pull its image and start it, beyond its health-check budget. */
+const POD_START_SECONDS = 120;
+
+/**
+ * How long a rollout may take before `up` fails: each new pod's health-check budget (the
+ * Docker target's wait: start period, then every retry) and time to start it, one pod after
+ * another (`maxSurge: 1`). pulumi-kubernetes would otherwise wait 10 minutes for a release
+ * that never gets ready. Undefined without a health check: nothing to bound.
+ */
+export function rolloutSeconds(h: Healthcheck | undefined, replicas: number): number | undefined {
+  if (!h) return undefined;
+  const perPod =
+    h.startPeriodSeconds + h.retries * (h.intervalSeconds + h.timeoutSeconds) + POD_START_SECONDS;
+  return perPod * Math.max(1, replicas);
+}
+
 /** Requests and limits; Docker-style sizes (`512M`) are valid Kubernetes quantities as they are. */
 export function resources(
   r: Workload["resources"],

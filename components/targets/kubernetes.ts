@@ -24,6 +24,7 @@ import {
   portName,
   probes,
   resources,
+  rolloutSeconds,
   securityContext,
   workloadLabels,
 } from "./kubernetes-objects";
@@ -35,6 +36,13 @@ export type KubernetesTargetArgs = Extract<TargetConfig, { kind: "kubernetes" }>
 };
 
 type Meta = (name: string) => k8s.types.input.meta.v1.ObjectMeta;
+
+/**
+ * PSF owns the objects it declares: a field someone changed behind its back (`kubectl scale`,
+ * `kubectl edit`) is put back by the next `up`. Without it server-side apply refuses the change
+ * as a conflict with the other field manager, and the drift that `refresh` found stays.
+ */
+const OWNED = { "pulumi.com/patchForce": "true" };
 
 /** Capacity of a volume whose owner does not say. */
 const DEFAULT_VOLUME_SIZE = "1Gi";
@@ -145,7 +153,12 @@ export class KubernetesTarget implements Target {
       dependsOn: [...(base.dependsOn as pulumi.Resource[]), ...(opts.dependsOn ?? [])],
     };
     const labels = workloadLabels(w, this.args.labels);
-    const meta: Meta = (name) => ({ name, namespace: this.ns, labels: labels.all });
+    const meta: Meta = (name) => ({
+      name,
+      namespace: this.ns,
+      labels: labels.all,
+      annotations: OWNED,
+    });
     const { configMap, secret, volumes, mounts } = this.filesAndVolumes(w, meta, o);
     const config = [configMap, secret].filter(
       (r): r is k8s.core.v1.ConfigMap | k8s.core.v1.Secret => !!r,
@@ -185,7 +198,13 @@ export class KubernetesTarget implements Target {
       spec: podSpec,
     };
     // The workload starts once its files and Secret exist (env references name them only).
-    const wo = { ...o, dependsOn: [...(o.dependsOn as pulumi.Resource[]), ...config] };
+    // A rollout that is not ready in its health check's time fails `up` (the old pods serve on).
+    const deadline = w.schedule ? undefined : rolloutSeconds(w.healthcheck, w.replicas ?? 1);
+    const wo: pulumi.CustomResourceOptions = {
+      ...o,
+      dependsOn: [...(o.dependsOn as pulumi.Resource[]), ...config],
+      ...(deadline ? { customTimeouts: { create: `${deadline}s`, update: `${deadline}s` } } : {}),
+    };
 
     const resourcesOut: pulumi.Resource[] = [...config];
     let ref: string;
@@ -239,6 +258,8 @@ export class KubernetesTarget implements Target {
             spec: {
               replicas: w.replicas ?? 1,
               selector: { matchLabels: labels.selector },
+              // The cluster marks the rollout stalled when PSF gives up on it.
+              ...(deadline ? { progressDeadlineSeconds: deadline } : {}),
               strategy: {
                 type: "RollingUpdate",
                 rollingUpdate: { maxUnavailable: 0, maxSurge: 1 },
@@ -392,7 +413,10 @@ export class KubernetesTarget implements Target {
         metadata: {
           ...meta(w.name),
           // Nothing to wait for when no pod is asked for.
-          annotations: w.replicas === 0 ? { "pulumi.com/skipAwait": "true" } : undefined,
+          annotations: {
+            ...OWNED,
+            ...(w.replicas === 0 ? { "pulumi.com/skipAwait": "true" } : {}),
+          },
         },
         spec: {
           type,

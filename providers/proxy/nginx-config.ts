@@ -252,9 +252,11 @@ export function renderNginxConfig(
     "    ssl_reject_handshake on;",
     "  }",
     "",
-    "  # Health of nginx itself, for the container's health check (loopback only).",
+    // Every address: Docker's check runs inside the container, but a Kubernetes probe
+    // connects to the pod's IP. It answers its one path only, and its port is not published.
+    "  # Health of nginx itself, for the container's health check.",
     "  server {",
-    `    listen 127.0.0.1:${o.listen.health};`,
+    `    listen ${o.listen.health};`,
     `    location = ${HEALTH_PATH} { access_log off; default_type text/plain; return 200 "ok\\n"; }`,
     "    location / { return 404; }",
     "  }",

@@ -89,11 +89,13 @@ export function sh(command: string, input?: string): string {
   }).trim();
 }
 
-/** An HTTPS request to nginx on loopback for a host, its certificate checked against the stack's CA. */
+/** An HTTPS request to nginx on loopback (or `address`) for a host, its certificate checked against the stack's CA. */
 export function httpsRequest(o: {
   ca: string;
   host: string;
   port: number;
+  /** Where to connect: 127.0.0.1 unless given (a cluster node's NodePort, its ingress controller). */
+  address?: string;
   method?: "GET" | "POST";
   path?: string;
   body?: string;
@@ -101,7 +103,7 @@ export function httpsRequest(o: {
   return new Promise((resolve, reject) => {
     const req = https.request(
       {
-        host: "127.0.0.1",
+        host: o.address ?? "127.0.0.1",
         port: o.port,
         servername: o.host,
         path: o.path ?? "/",

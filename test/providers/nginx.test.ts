@@ -615,8 +615,9 @@ describe("nginx provider in a Pulumi program (mocked engine)", () => {
     const text = (await valueOf(conf.content)) as string;
     assert.equal(await isSecret(conf.content), false, "config diffs stay readable in a preview");
     assert.doesNotMatch(text, /KEY nginx:/);
-    // The health check probes what the config serves, on loopback inside the container.
-    assert.ok(text.includes(`listen 127.0.0.1:${w.healthcheck!.http!.port};`));
+    // The health check probes what the config serves, on every address: inside the container
+    // (Docker) or at the pod's IP (a Kubernetes probe).
+    assert.ok(text.includes(`listen ${w.healthcheck!.http!.port};`));
     assert.ok(text.includes(`location = ${w.healthcheck!.http!.path} `));
     assert.ok(
       text.includes("proxy_pass http://authelia:9091/api/authz/auth-request") ||

@@ -8,6 +8,7 @@ import { readStackFile } from "../../components/stack-file";
 import { runProgram } from "../../components/program";
 import { SecureValue } from "../../components/validate/schema";
 import { registry } from "../../providers";
+import { rolloutSeconds } from "../../components/targets/kubernetes-objects";
 import { MODELS_VERSION, validateObject } from "../support/kubernetes-schema";
 
 const root = path.join(__dirname, "..", "..");
@@ -144,6 +145,29 @@ describe("Kubernetes target", () => {
     ]);
     // authelia mounts no claim: free to go anywhere.
     assert.equal(find(rs, "Deployment", "authelia").spec.template.spec.affinity, undefined);
+  });
+
+  it("puts back what is changed behind its back: server-side apply forces PSF's fields (pulumi.com/patchForce)", () => {
+    for (const [kind, name] of [
+      ["Deployment", "whoami"],
+      ["StatefulSet", "postgres"],
+      ["Service", "whoami-service"],
+      ["CronJob", "backup-whoami"],
+    ])
+      assert.equal(find(rs, kind, name).metadata.annotations["pulumi.com/patchForce"], "true");
+  });
+
+  it("gives up on a rollout after its pods' health-check budget, not pulumi-kubernetes' 10 minutes", () => {
+    const h = { startPeriodSeconds: 0, retries: 3, intervalSeconds: 10, timeoutSeconds: 5 };
+    assert.equal(rolloutSeconds(h, 1), 45 + 120);
+    assert.equal(rolloutSeconds(h, 2), 2 * (45 + 120), "one new pod after another");
+    assert.equal(rolloutSeconds(undefined, 1), undefined);
+    // The cluster marks the rollout stalled at the same moment (whoami: 2 replicas).
+    const d = find(rs, "Deployment", "whoami");
+    const probe = d.spec.template.spec.containers[0].readinessProbe;
+    assert.ok(probe);
+    assert.ok(d.spec.progressDeadlineSeconds >= 2 * 120, `${d.spec.progressDeadlineSeconds}`);
+    assert.ok(d.spec.progressDeadlineSeconds < 600, "sooner than the default");
   });
 
   it("claims volumes on the storage class, mounts them by claim, and schedules a backup job beside its service", () => {
