@@ -41,12 +41,18 @@ export function guardWithBackup(
  */
 export function snapshotHooks(
   workload: string,
-  risky?: (oldInputs: Record<string, unknown>, newInputs: Record<string, unknown>) => boolean,
+  o: {
+    /** Its address, when other than its name: a database's guard names its host. */
+    address?: string;
+    risky?: (oldInputs: Record<string, unknown>, newInputs: Record<string, unknown>) => boolean;
+  } = {},
 ): pulumi.ResourceHookBinding | undefined {
   if (!monitorRunsHooks()) return undefined;
+  const risky = o.risky;
+  const keys = [...new Set([workload, o.address ?? workload])];
   let hook = hooks.get(workload);
   if (!hook) {
-    hook = new pulumi.ResourceHook(`psf-snapshot-${workload}`, () => snapshot(workload));
+    hook = new pulumi.ResourceHook(`psf-snapshot-${workload}`, () => snapshot(workload, keys));
     hooks.set(workload, hook);
   }
   if (!risky) return { beforeDelete: [hook] };
@@ -54,7 +60,7 @@ export function snapshotHooks(
   let update = hooks.get(key);
   if (!update) {
     update = new pulumi.ResourceHook(`psf-snapshot-${workload}-update`, (a) =>
-      risky(a.oldInputs ?? {}, a.newInputs ?? {}) ? snapshot(workload) : undefined,
+      risky(a.oldInputs ?? {}, a.newInputs ?? {}) ? snapshot(workload, keys) : undefined,
     );
     hooks.set(key, update);
   }
@@ -73,9 +79,11 @@ function monitorRunsHooks(): boolean {
   return typeof settings.getMonitor()?.registerResourceHook === "function";
 }
 
-async function snapshot(workload: string): Promise<void> {
+/** Backs up the services guarding `workload` under any of `keys` (its name, its address). */
+async function snapshot(workload: string, keys: string[]): Promise<void> {
   if (process.env[OPERATION_ENV] === "destroy") return;
-  const services = [...(guards.get(workload) ?? new Map<string, string>()).entries()].sort();
+  const guarding = new Map(keys.flatMap((k) => [...(guards.get(k) ?? new Map<string, string>())]));
+  const services = [...guarding.entries()].sort();
   for (const [service, command] of services) {
     pulumi.log.info(`psf: taking a snapshot of ${service} before ${workload} changes`);
     const out = await run(command).catch((e: Error & { output?: string }) => {

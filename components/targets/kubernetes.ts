@@ -245,7 +245,13 @@ export class KubernetesTarget implements Target {
             },
           },
           // Its data is backed up before it goes, and before a new image rolls it.
-          { ...wo, hooks: snapshotHooks(w.name, imagesChanged) },
+          {
+            ...wo,
+            hooks: snapshotHooks(w.name, {
+              address: this.address(w.name),
+              risky: imagesChanged,
+            }),
+          },
         ),
       );
       ref = `statefulset/${w.name}`;

@@ -103,6 +103,21 @@ describe("the ci stack on Kubernetes, end to end", function () {
     PULUMI_SKIP_UPDATE_CHECK: "true",
     PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
   });
+  // The StatefulSet carries snapshot hooks, which the engine runs only with the program; a
+  // stack being destroyed takes no snapshots (what psf destroy does).
+  const destroy = () => {
+    process.env.PSF_OPERATION = "destroy";
+    return stack.destroy({ color: "never", runProgram: true }).finally(() => {
+      delete process.env.PSF_OPERATION;
+    });
+  };
+  /** The psf CLI of the copy, on this stack, with the suite's backend, passphrase and kubectl. */
+  const psf = (...args: string[]) =>
+    spawnSync(process.execPath, [path.join(dir, "bin", "psf.js"), ...args, "--stack", STACK], {
+      cwd: dir,
+      env: { ...process.env, ...env() },
+      encoding: "utf8",
+    });
   const cli = (...args: string[]) => {
     const r = spawnSync("pulumi", [...args, "--stack", STACK, "--non-interactive"], {
       cwd: dir,
@@ -163,7 +178,7 @@ describe("the ci stack on Kubernetes, end to end", function () {
   });
 
   after(async () => {
-    if (!namespaceGone()) await stack.destroy({ color: "never" }).catch(() => undefined);
+    if (!namespaceGone()) await destroy().catch(() => undefined);
     if (!namespaceGone())
       spawnSync(
         "kubectl",
@@ -318,6 +333,47 @@ describe("the ci stack on Kubernetes, end to end", function () {
     assert.match((await viaNginx("GET")).body, /hello from e2e-k8s/);
   });
 
+  it("runs psf backup and a restore drill on the cluster, and psf status shows ready pods and both results", () => {
+    const run = psf("backup", "run", "demo");
+    assert.equal(run.status, 0, run.stdout + run.stderr);
+    const verify = psf("backup", "verify", "demo");
+    assert.equal(verify.status, 0, verify.stdout + verify.stderr);
+    // The dump loaded into a throwaway PostgreSQL in a one-off pod of the drill's own spec.
+    assert.match(verify.stdout + verify.stderr, /DRILL PASSED: demo-\S+/);
+    const status = psf("status", "--json");
+    assert.equal(status.status, 0, status.stderr);
+    const demo = JSON.parse(status.stdout).services.find((s: any) => s.name === "demo");
+    assert.match(demo.health, /^ready (\d+)\/\1$/);
+    assert.equal(demo.backup.backup.result, "ok");
+    assert.equal(demo.backup.drill.result, "ok");
+    assert.deepEqual(demo.backup.alerts, []);
+  });
+
+  it("takes a snapshot before a new postgres image rolls the StatefulSet, and restoring it rolls back later rows", async () => {
+    // Another reference to the same image: for the StatefulSet, and for PSF, a new image.
+    editStack(
+      dir,
+      (c) => (c["psf:images"].postgres = `docker.io/${c["psf:images"].postgres}`),
+      STACK,
+    );
+    let out = "";
+    const res = await stack.up({ color: "never", onOutput: (o) => (out += o) });
+    assert.equal(res.summary.result, "succeeded");
+    const taken = /psf: snapshot (\S+) of demo taken before postgres changes/.exec(out);
+    assert.ok(taken, `no snapshot before the image change:\n${out.slice(-3000)}`);
+    await allReady();
+    // The app's pooled connections died with the old database pod: it answers again on reconnect.
+    await untilAsync("the app writes to the new database pod", 120, async () => {
+      const r = await viaNginx("POST", "written after the snapshot");
+      return r.status === 201 ? r : undefined;
+    });
+    const restore = psf("backup", "restore", "demo", "--snapshot", taken[1], "--yes");
+    assert.equal(restore.status, 0, restore.stdout + restore.stderr);
+    const body = (await viaNginx("GET")).body;
+    assert.match(body, /hello from e2e-k8s/);
+    assert.doesNotMatch(body, /written after the snapshot/);
+  });
+
   it("serves HTTPS through the cluster's ingress controller with the ingress proxy provider", async () => {
     const ingress = ingressController();
     editStack(
@@ -348,7 +404,7 @@ describe("the ci stack on Kubernetes, end to end", function () {
   });
 
   it("destroy leaves nothing in the namespace, which goes with it", async () => {
-    assert.equal((await stack.destroy({ color: "never" })).summary.result, "succeeded");
+    assert.equal((await destroy()).summary.result, "succeeded");
     await until("the namespace gone", 180, () => namespaceGone());
     const volumes = (kubectlJson(["get", "pv"]).items as any[]).filter(
       (v) => v.spec.claimRef?.namespace === NAMESPACE && v.status.phase !== "Released",
