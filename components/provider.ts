@@ -64,6 +64,15 @@ export interface ProviderInstance<Result = Record<string, unknown>>
 }
 
 /** Static description of a provider: settings, checks, needs, and how to build it. */
+/** A port a provider publishes on the host, and the setting that chose it. */
+export interface HostPort {
+  port: number;
+  address: string;
+  /** What listens there (`http`, `https`, `api`): named in a clash's error. */
+  what: string;
+  setting: string;
+}
+
 export interface ProviderDefinition<Req = any, Settings = any> {
   contract: ContractName;
   /** The `use:` value, e.g. `postgres`. */
@@ -103,9 +112,7 @@ export interface ProviderDefinition<Req = any, Settings = any> {
    * Host ports it publishes, for conflict checks; `setting` names the setting that chooses the
    * port (a preview stack moves it, cli/preview-env/preview-config.ts).
    */
-  hostPorts?(
-    settings: Settings,
-  ): Array<{ port: number; address: string; what: string; setting: string }>;
+  hostPorts?(settings: Settings): HostPort[];
   create(
     name: string,
     args: ProviderArgs<Req, Settings>,

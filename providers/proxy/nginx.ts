@@ -3,6 +3,7 @@ import { isIP } from "net";
 import { Issue, joinPath } from "../../components/errors";
 import { withComponent } from "../../components/provider";
 import { ProxyRoute } from "./contract";
+import { proxyHostPorts } from "./host-ports";
 import { routeNeeds } from "./route-needs";
 import { securityHeaderFields } from "./security-header-settings";
 import { publicUrl } from "./nginx-config";
@@ -153,22 +154,7 @@ export const nginx = withComponent<ProxyRoute, NginxSettings>(
     needs: routes.needs,
     reads: routes.reads,
     publicUrl: (settings, host) => publicUrl(host, settings.httpsPort),
-    // Settings with errors arrive partial; their ports are reported at their own paths.
-    hostPorts: (settings) =>
-      [
-        {
-          port: settings.httpPort,
-          address: settings.listenAddress ?? "0.0.0.0",
-          what: "http",
-          setting: "httpPort",
-        },
-        {
-          port: settings.httpsPort,
-          address: settings.listenAddress ?? "0.0.0.0",
-          what: "https",
-          setting: "httpsPort",
-        },
-      ].filter((p) => p.port !== undefined),
+    hostPorts: (settings) => proxyHostPorts(settings),
   },
   () => (require("./nginx-component") as typeof import("./nginx-component")).Nginx,
 );

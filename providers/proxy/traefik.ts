@@ -3,6 +3,7 @@ import { isIP } from "net";
 import { Issue, joinPath } from "../../components/errors";
 import { withComponent } from "../../components/provider";
 import { ProxyRoute } from "./contract";
+import { proxyHostPorts } from "./host-ports";
 import { routeNeeds } from "./route-needs";
 import { publicUrl } from "./route-parts";
 import { securityHeaderFields } from "./security-header-settings";
@@ -112,26 +113,10 @@ export const traefik = withComponent<ProxyRoute, TraefikSettings>(
     needs: routes.needs,
     reads: routes.reads,
     publicUrl: (settings, host) => publicUrl(host, settings.httpsPort),
-    // Settings with errors arrive partial; their ports are reported at their own paths.
     hostPorts: (settings) =>
-      [
-        {
-          port: settings.httpPort,
-          address: settings.listenAddress ?? "0.0.0.0",
-          what: "http",
-          setting: "httpPort",
-        },
-        {
-          port: settings.httpsPort,
-          address: settings.listenAddress ?? "0.0.0.0",
-          what: "https",
-          setting: "httpsPort",
-        },
+      proxyHostPorts(settings, [
         { port: settings.apiPort, address: "127.0.0.1", what: "api", setting: "apiPort" },
-      ].filter(
-        (p): p is { port: number; address: string; what: string; setting: string } =>
-          p.port !== undefined,
-      ),
+      ]),
   },
   () => (require("./traefik-component") as typeof import("./traefik-component")).Traefik,
 );
