@@ -11,18 +11,8 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 cache="${PSF_CACHE:-$HOME/.cache/psf}"
 node_bin="$(command -v node)"
 tag="psf/agent:$("$node_bin" --version | tr -d v)"
-# The Debian mirror apt already uses (an air-gapped machine reaches that one only), as
-# scripts/build-images.sh finds it.
-apt_mirror() {
-  local f
-  for f in /etc/apt/sources.list.d/*.sources; do
-    [ -f "$f" ] && awk '/^URIs:/ {print $2}' "$f"
-  done
-  cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null |
-    awk '$1 == "deb" { for (i = 2; i <= NF; i++) if ($i ~ /^[a-z]+:\/\//) { print $i; break } }'
-}
-mirror="${PSF_DEBIAN_MIRROR:-$(apt_mirror | grep -v -e security -e '^$' | head -1 || true)}"
-mirror="${mirror:-http://deb.debian.org/debian}"
+# The Debian mirror apt already uses (the only one an air-gapped machine may reach).
+mirror="$(bash "$root/scripts/debian-mirror.sh")"
 dir="$(mktemp -d /tmp/psf-agent-image-XXXX)"
 trap 'rm -rf "$dir"' EXIT
 mkdir -p "$cache/debootstrap"

@@ -42,16 +42,7 @@ cache="${PSF_CACHE:-$HOME/.cache/psf}"
 mkdir -p "$cache/images" "$cache/debootstrap"
 
 # The Debian mirror apt already uses (the only one an air-gapped machine may reach).
-apt_mirror() {
-  local f
-  for f in /etc/apt/sources.list.d/*.sources; do
-    [ -f "$f" ] && awk '/^URIs:/ {print $2}' "$f"
-  done
-  cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null |
-    awk '$1 == "deb" { for (i = 2; i <= NF; i++) if ($i ~ /^[a-z]+:\/\//) { print $i; break } }'
-}
-mirror="${PSF_DEBIAN_MIRROR:-$(apt_mirror | grep -v -e security -e '^$' | head -1 || true)}"
-mirror="${mirror:-http://deb.debian.org/debian}"
+mirror="$(bash "$root/scripts/debian-mirror.sh")"
 
 # One build at a time: two callers (the CLI and the e2e suite) would build the same image twice.
 exec 9>"$cache/images/.lock"
