@@ -276,6 +276,18 @@ install_tarball() { # name version
   return 1
 }
 
+# Stamps a built plugin when its schema names it at the wanted version; else says what it reports.
+stamp_if_reports() { # name version target stamp what
+  local reported
+  reported=$(PULUMI_HOME="$home" "$bin/pulumi" package get-schema "$3" 2>/dev/null | json 'j.name+" "+j.version' || true)
+  if [ "$reported" = "$1 ${2#v}" ]; then
+    echo "$4" >"$stamps/pulumi-resource-$1"
+    return 0
+  fi
+  why+=("$5 reports \"$reported\", not \"$1 ${2#v}\"")
+  return 1
+}
+
 # The provider's own module. Provider modules are not tagged under provider/: the release is the
 # commit the SDK's tag points at, taken as a pseudo-version.
 build_official() { # name version target
@@ -311,14 +323,8 @@ build_official() { # name version target
     node -e "process.stdout.write(JSON.stringify(require('$w/schema.json')))" >"$w/schema-embed.json"
   fi
   if gobuild "$w" "$target" . "$mod/pkg/version.Version=${ver#v}" && [ "$(built_from "$target" "$mod")" = "$got" ]; then
-    local reported
-    reported=$(PULUMI_HOME="$home" "$bin/pulumi" package get-schema "$target" 2>/dev/null | json 'j.name+" "+j.version' || true)
-    if [ "$reported" = "$name ${ver#v}" ]; then
-      echo "$ver" >"$stamps/pulumi-resource-$name"
-      return 0
-    fi
-    why+=("the plugin built from $mod@$got reports \"$reported\", not \"$name ${ver#v}\"")
-    return 1
+    stamp_if_reports "$name" "$ver" "$target" "$ver" "the plugin built from $mod@$got"
+    return
   fi
   why+=("go build of $mod@$got failed in $w (a replace to a local folder, e.g. a git submodule, cannot come from the proxy)")
   return 1
@@ -347,14 +353,8 @@ rebuild() { # name version recipe target stamp
   # against the pulumi the bridge requires; the bridge takes that package from pulumi-java itself.
   if (cd "$w" && go mod tidy >/dev/null && go mod edit -droprequire=github.com/pulumi/pulumi-java/pkg &&
       nice go build -trimpath -ldflags "-s -w -X main.version=${ver#v}" -o "$target" .); then
-    local reported
-    reported=$(PULUMI_HOME="$home" "$bin/pulumi" package get-schema "$target" 2>/dev/null | json 'j.name+" "+j.version' || true)
-    if [ "$reported" = "$name ${ver#v}" ]; then
-      echo "$5" >"$stamps/pulumi-resource-$name"
-      return 0
-    fi
-    why+=("the rebuilt plugin reports \"$reported\", not \"$name ${ver#v}\"")
-    return 1
+    stamp_if_reports "$name" "$ver" "$target" "$5" "the rebuilt plugin"
+    return
   fi
   why+=("go build failed in $w")
   return 1
