@@ -296,20 +296,11 @@ describe("the toolchain's plugins", function () {
 
 describe("a real pulumi up through the toolchain", function () {
   this.timeout(300_000);
-  let work: string;
+  let project: ScratchProject | undefined;
   let image: string | undefined;
   let withDocker = false;
   const suffix = `${process.pid}`;
-  const run = (...args: string[]) => {
-    const r = spawnSync(path.join(bin, "pulumi"), [...args, "--non-interactive"], {
-      cwd: work,
-      env: runEnv,
-      encoding: "utf8",
-    });
-    assert.equal(r.status, 0, `pulumi ${args.join(" ")}\n${r.stdout}\n${r.stderr}`);
-    return r.stdout;
-  };
-  let runEnv: NodeJS.ProcessEnv;
+  const run = (...args: string[]) => project!.run(...args);
 
   before(function () {
     // The Docker part runs where an engine answers and holds an image (nothing can be pulled here).
@@ -321,35 +312,16 @@ describe("a real pulumi up through the toolchain", function () {
         "  (no Docker engine with an image: the docker plugin is checked by its schema only)",
       );
     requireToolchain(this, ["random", "tls", "command", ...(withDocker ? ["docker"] : [])]);
-    work = fs.mkdtempSync(path.join(os.tmpdir(), "psf-toolchain-"));
-    fs.symlinkSync(path.join(root, "node_modules"), path.join(work, "node_modules"));
-    fs.writeFileSync(
-      path.join(work, "Pulumi.yaml"),
-      "name: psf-toolchain-check\nruntime:\n  name: nodejs\n  options:\n    typescript: true\n",
-    );
-    fs.writeFileSync(
-      path.join(work, "package.json"),
-      '{"name":"psf-toolchain-check","main":"index.ts"}\n',
-    );
-    fs.writeFileSync(path.join(work, "index.ts"), program(image, suffix));
-    fs.mkdirSync(path.join(work, "state"));
-    runEnv = {
-      ...env,
-      PULUMI_BACKEND_URL: `file://${path.join(work, "state")}`,
-      PULUMI_CONFIG_PASSPHRASE: "toolchain-test",
-      TRIGGER: "1",
-    };
-    run("stack", "init", "t");
+    if (withDocker) {
+      const left = spawnSync("docker", ["ps", "-aq", "--filter", `name=psf-toolchain-${suffix}`], {
+        encoding: "utf8",
+      });
+      assert.equal(left.stdout.trim(), "");
+    }
+    project = scratchProject("psf-toolchain-check", program(image, suffix), { TRIGGER: "1" });
   });
 
-  after(function () {
-    if (!work) return;
-    spawnSync(path.join(bin, "pulumi"), ["destroy", "--yes", "--non-interactive"], {
-      cwd: work,
-      env: runEnv,
-    });
-    fs.rmSync(work, { recursive: true, force: true });
-  });
+  after(() => project?.dispose());
 
   it("creates with every plugin, keeps secrets secret, then previews no changes", () => {
     run("up", "--yes", "--skip-preview");
@@ -374,7 +346,7 @@ describe("a real pulumi up through the toolchain", function () {
   });
 
   it("replaces a command when its trigger changes, and destroys everything", () => {
-    runEnv.TRIGGER = "2";
+    project!.env.TRIGGER = "2";
     assert.match(run("up", "--yes", "--skip-preview", "--color", "never"), /replaced/);
     run("destroy", "--yes");
     if (withDocker) {
@@ -388,35 +360,16 @@ describe("a real pulumi up through the toolchain", function () {
 
 describe("the kubernetes plugin under a real pulumi up, without a cluster", function () {
   this.timeout(300_000);
-  let work: string;
-  let runEnv: NodeJS.ProcessEnv;
-  const run = (...args: string[]) => {
-    const r = spawnSync(path.join(bin, "pulumi"), [...args, "--non-interactive"], {
-      cwd: work,
-      env: runEnv,
-      encoding: "utf8",
-    });
-    assert.equal(r.status, 0, `pulumi ${args.join(" ")}\n${r.stdout}\n${r.stderr}`);
-    return r.stdout;
-  };
+  let project: ScratchProject | undefined;
+  const run = (...args: string[]) => project!.run(...args);
 
   before(function () {
     requireToolchain(this, ["kubernetes"]);
     // The engine loads the plugin of the version the SDK in node_modules asks for.
     sdkDir(this, "kubernetes", true);
-    work = fs.mkdtempSync(path.join(os.tmpdir(), "psf-toolchain-k8s-"));
-    fs.symlinkSync(path.join(root, "node_modules"), path.join(work, "node_modules"));
-    fs.writeFileSync(
-      path.join(work, "Pulumi.yaml"),
-      "name: psf-toolchain-k8s\nruntime:\n  name: nodejs\n  options:\n    typescript: true\n",
-    );
-    fs.writeFileSync(
-      path.join(work, "package.json"),
-      '{"name":"psf-toolchain-k8s","main":"index.ts"}\n',
-    );
     // renderYamlToDirectory: the provider writes the manifests it would apply, no API server.
-    fs.writeFileSync(
-      path.join(work, "index.ts"),
+    project = scratchProject(
+      "psf-toolchain-k8s",
       `import * as k8s from "@pulumi/kubernetes";
 const provider = new k8s.Provider("render", { renderYamlToDirectory: "out" });
 new k8s.core.v1.ConfigMap("cm", { metadata: { name: "psf-check", namespace: "psf" }, data: { a: process.env.VALUE ?? "1" } }, { provider });
@@ -428,30 +381,15 @@ new k8s.apps.v1.Deployment("web", {
   },
 }, { provider });
 `,
+      { PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true", VALUE: "1" },
     );
-    fs.mkdirSync(path.join(work, "state"));
-    runEnv = {
-      ...env,
-      PULUMI_BACKEND_URL: `file://${path.join(work, "state")}`,
-      PULUMI_CONFIG_PASSPHRASE: "toolchain-test",
-      PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
-      VALUE: "1",
-    };
-    run("stack", "init", "t");
   });
 
-  after(function () {
-    if (!work) return;
-    spawnSync(path.join(bin, "pulumi"), ["destroy", "--yes", "--non-interactive"], {
-      cwd: work,
-      env: runEnv,
-    });
-    fs.rmSync(work, { recursive: true, force: true });
-  });
+  after(() => project?.dispose());
 
   it("renders the objects, previews no changes, updates a changed one and destroys", () => {
     run("up", "--yes", "--skip-preview");
-    const manifests = path.join(work, "out", "1-manifest");
+    const manifests = path.join(project!.dir, "out", "1-manifest");
     const rendered = fs
       .readdirSync(manifests)
       .map((f) => fs.readFileSync(path.join(manifests, f), "utf8"));
@@ -461,7 +399,7 @@ new k8s.apps.v1.Deployment("web", {
     );
     assert.ok(rendered.some((y) => /kind: Deployment/.test(y) && /image: psf\/demo:ci/.test(y)));
     run("preview", "--expect-no-changes");
-    runEnv.VALUE = "2";
+    project!.env.VALUE = "2";
     assert.match(run("up", "--yes", "--skip-preview", "--color", "never"), /updated|replaced/);
     run("destroy", "--yes");
     assert.deepEqual(fs.existsSync(manifests) ? fs.readdirSync(manifests) : [], []);
@@ -525,4 +463,58 @@ function localImage(): string | undefined {
       stdio: "ignore",
     }).status === 0;
   return [...images.filter((i) => i.startsWith("psf/")), ...images].find(hasShell);
+}
+
+/** A Pulumi project of its own in a temp dir (`index.ts` is `program`), on a file backend. */
+interface ScratchProject {
+  dir: string;
+  /** The engine's environment; a test may change it between runs. */
+  env: NodeJS.ProcessEnv;
+  /** `pulumi ARGS --non-interactive` there; fails the test on a non-zero exit. */
+  run(...args: string[]): string;
+  /** Destroys what the stack holds and removes the directory. */
+  dispose(): void;
+}
+
+function scratchProject(
+  name: string,
+  program: string,
+  extraEnv: NodeJS.ProcessEnv,
+): ScratchProject {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `${name}-`));
+  fs.symlinkSync(path.join(root, "node_modules"), path.join(dir, "node_modules"));
+  fs.writeFileSync(
+    path.join(dir, "Pulumi.yaml"),
+    `name: ${name}\nruntime:\n  name: nodejs\n  options:\n    typescript: true\n`,
+  );
+  fs.writeFileSync(path.join(dir, "package.json"), `{"name":"${name}","main":"index.ts"}\n`);
+  fs.writeFileSync(path.join(dir, "index.ts"), program);
+  fs.mkdirSync(path.join(dir, "state"));
+  const project: ScratchProject = {
+    dir,
+    env: {
+      ...env,
+      PULUMI_BACKEND_URL: `file://${path.join(dir, "state")}`,
+      PULUMI_CONFIG_PASSPHRASE: "toolchain-test",
+      ...extraEnv,
+    },
+    run: (...args) => {
+      const r = spawnSync(path.join(bin, "pulumi"), [...args, "--non-interactive"], {
+        cwd: dir,
+        env: project.env,
+        encoding: "utf8",
+      });
+      assert.equal(r.status, 0, `pulumi ${args.join(" ")}\n${r.stdout}\n${r.stderr}`);
+      return r.stdout;
+    },
+    dispose: () => {
+      spawnSync(path.join(bin, "pulumi"), ["destroy", "--yes", "--non-interactive"], {
+        cwd: dir,
+        env: project.env,
+      });
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  project.run("stack", "init", "t");
+  return project;
 }
