@@ -13,6 +13,7 @@ import {
   generatedSecrets,
   httpsRequest,
   projectCopy,
+  psfIn,
 } from "../e2e/support";
 import {
   KUBECONFIG,
@@ -112,12 +113,7 @@ describe("the ci stack on Kubernetes, end to end", function () {
     });
   };
   /** The psf CLI of the copy, on this stack, with the suite's backend, passphrase and kubectl. */
-  const psf = (...args: string[]) =>
-    spawnSync(process.execPath, [path.join(dir, "bin", "psf.js"), ...args, "--stack", STACK], {
-      cwd: dir,
-      env: { ...process.env, ...env() },
-      encoding: "utf8",
-    });
+  const psf = (...args: string[]) => psfIn(dir, STACK, env(), ...args);
   const cli = (...args: string[]) => {
     const r = spawnSync("pulumi", [...args, "--stack", STACK, "--non-interactive"], {
       cwd: dir,

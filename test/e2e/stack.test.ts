@@ -11,6 +11,7 @@ import {
   editStack,
   generatedSecrets,
   projectCopy,
+  psfIn,
   request,
   sh,
   stackObjects,
@@ -44,12 +45,7 @@ describe("the ci stack, end to end", function () {
     return r.stdout;
   };
   const demoContainers = () => workloadContainers(STACK, "demo");
-  const psf = (...args: string[]) =>
-    spawnSync(process.execPath, [path.join(dir, "bin", "psf.js"), ...args, "--stack", STACK], {
-      cwd: dir,
-      env: { ...process.env, ...env() },
-      encoding: "utf8",
-    });
+  const psf = (...args: string[]) => psfIn(dir, STACK, env(), ...args);
   // Stateful containers carry delete hooks, which the engine runs only with the program; a
   // stack being destroyed takes no snapshots (what psf destroy does).
   const destroy = () => {

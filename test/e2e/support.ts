@@ -41,6 +41,15 @@ export function projectCopy(stack = STACK, withCli = false, configFile?: string)
   return dir;
 }
 
+/** Runs the copy's psf CLI on `stack` with the engine environment `env` (backend, passphrase). */
+export function psfIn(dir: string, stack: string, env: NodeJS.ProcessEnv, ...args: string[]) {
+  return spawnSync(process.execPath, [path.join(dir, "bin", "psf.js"), ...args, "--stack", stack], {
+    cwd: dir,
+    env: { ...process.env, ...env },
+    encoding: "utf8",
+  });
+}
+
 /** Edits the copy's stack file (the engine reads it on every operation). */
 export function editStack(
   dir: string,
