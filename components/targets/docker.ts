@@ -54,7 +54,7 @@ export class DockerTarget implements Target {
     this.network = new docker.Network(
       `${args.prefix}-network`,
       { name: args.network ?? args.prefix, driver: "bridge", labels: this.labelList({}) },
-      { ...this.opts(parent), customTimeouts: DOCKER_TIMEOUTS.plumbing },
+      this.opts(parent),
     );
   }
 
@@ -69,7 +69,7 @@ export class DockerTarget implements Target {
       vol = new docker.Volume(
         name,
         { name, labels: this.labelList({ "psf.owner": ref.owner }) },
-        { ...this.opts(this.parent), customTimeouts: DOCKER_TIMEOUTS.plumbing },
+        this.opts(this.parent),
       );
       this.volumes.set(name, vol);
     }
