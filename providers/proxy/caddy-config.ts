@@ -39,7 +39,7 @@ export const HEALTH_PATH = "/psf-health";
 
 export interface RenderOptions {
   paths: CaddyPaths;
-  /** Bind address (all when absent) and ports; the health server binds 127.0.0.1 only. */
+  /** Bind address (all when absent) and ports; the health server binds every address (see below). */
   listen: { address?: string; http: number; https: number; health: number };
   /** The admin endpoint (`host:port`) that `caddy reload` talks to. */
   admin: string;
@@ -280,7 +280,7 @@ function httpRoutes(r: ProxyRoute, s: CaddySettings, o: RenderOptions): Json[] {
 /**
  * The whole Caddy JSON config: an HTTP server (redirects + ACME) and an HTTPS server with a site
  * per route, certificates from files (`automatic_https` off: PSF's ssl provider supplies TLS),
- * unknown hosts turned away, and a loopback health server. Pure: the same routes and settings
+ * unknown hosts turned away, and a health server. Pure: the same routes and settings
  * give the same text, which `caddy validate` can check.
  */
 export function renderCaddyConfig(
@@ -313,7 +313,9 @@ export function renderCaddyConfig(
             routes: [...entries.map(([req, r]) => siteRoute(req, r, s, o)), { handle: [ABORT] }],
           },
           psf_health: {
-            listen: [`127.0.0.1:${o.listen.health}`],
+            // Every address: Docker's check runs inside the container, but a Kubernetes probe
+            // connects to the pod's IP. It answers its one path only, and its port is not published.
+            listen: [`:${o.listen.health}`],
             automatic_https: off,
             routes: [
               {

@@ -45,7 +45,7 @@ export const AUTH_LOCATION = "/.psf-auth";
 
 export interface RenderOptions {
   paths: NginxPaths;
-  /** Bind address (all when absent) and ports; the health server binds 127.0.0.1 only. */
+  /** Bind address (all when absent) and ports; the health server binds every address. */
   listen: { address?: string; http: number; https: number; health: number };
   /**
    * The SSO's facts; required when a route has auth. `forwardAuthUrls`: a route's own
@@ -145,7 +145,7 @@ const IDENTITY_HEADERS = SSO_IDENTITY_HEADERS.map(
 
 /**
  * The whole `nginx.conf`: one HTTP (redirect + ACME) and one HTTPS server per route, a
- * default server per port that turns unknown hosts away, and a loopback health server.
+ * default server per port that turns unknown hosts away, and a health server.
  * Pure: the same routes and settings give the same text, which `nginx -t` can check.
  */
 export function renderNginxConfig(

@@ -28,7 +28,7 @@ export const CONTAINER_PATHS: TraefikPaths = {
 
 /** The dynamic configuration's file, in `dynamicDir`. */
 export const DYNAMIC_FILE = "psf.yml";
-/** Traefik's ping endpoint, on the loopback health entrypoint. */
+/** Traefik's ping endpoint, on the health entrypoint. */
 export const HEALTH_PATH = "/ping";
 
 /** PSF's middleware plugin (traefik-plugin/): its module and the name routes use it by. */
@@ -53,7 +53,7 @@ export function pluginFiles(paths: TraefikPaths): Array<{ path: string; content:
 /**
  * Ports Traefik binds inside its container: the public ports themselves (as nginx and caddy
  * do, so a workload in the stack reaches a public URL at the address a browser uses), and a
- * loopback health port neither of them uses.
+ * health port neither of them uses.
  */
 export function containerListen(s: { httpPort: number; httpsPort: number }): {
   http: number;
@@ -73,7 +73,7 @@ const ALIASES = { aliasHeadersStrategy: "delete" };
 
 export interface StaticOptions {
   paths: TraefikPaths;
-  /** Bind address (all when absent) and ports; health binds 127.0.0.1 only. */
+  /** Bind address (all when absent) and ports; health binds every address (see below). */
   listen: { address?: string; http: number; https: number; health: number };
 }
 
@@ -90,7 +90,9 @@ export function renderStaticConfig(s: TraefikSettings, o: StaticOptions): string
       // apps read as the same) is dropped: identity headers come from the SSO only.
       web: { address: listenOn(o.listen.address, o.listen.http), http: ALIASES },
       websecure: { address: listenOn(o.listen.address, o.listen.https), http: ALIASES },
-      "psf-health": { address: `127.0.0.1:${o.listen.health}` },
+      // Every address: Docker's check runs inside the container, but a Kubernetes probe
+      // connects to the pod's IP. Only /ping is served there, and its port is not published.
+      "psf-health": { address: `:${o.listen.health}` },
       ...(s.apiPort !== undefined
         ? { traefik: { address: listenOn(o.listen.address, s.apiPort) } }
         : {}),

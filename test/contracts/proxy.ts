@@ -40,6 +40,15 @@ export interface ProxyFixture {
 
 export interface RunningProxy {
   stop(): Promise<void>;
+  /** The health check the provider declares for its workload: HTTP, this port and path. */
+  health: { port: number; path: string };
+}
+
+/** An IPv4 address of this host other than loopback, where a Kubernetes probe would connect. */
+function nonLoopbackAddress(): string | undefined {
+  return Object.values(os.networkInterfaces())
+    .flat()
+    .find((a) => a && a.family === "IPv4" && !a.internal)?.address;
 }
 
 export interface ProxyAdapter {
@@ -264,7 +273,9 @@ export interface Reply {
 }
 
 export interface Call {
+  /** The Host header's name; the connection goes to `address` (127.0.0.1 by default). */
   host: string;
+  address?: string;
   port: number;
   path?: string;
   method?: string;
@@ -314,7 +325,7 @@ export function httpCall(c: Call): Promise<Reply> {
   return new Promise((resolve, reject) => {
     const req = http.request(
       {
-        host: "127.0.0.1",
+        host: c.address ?? "127.0.0.1",
         port: c.port,
         agent: false,
         method: c.method ?? "GET",
@@ -451,6 +462,14 @@ export function proxyContractSuite(providerName: string, adapter: ProxyAdapter):
 
     const get = (name: string, p = "/", extra: Partial<Call> = {}) =>
       httpsCall({ host: host(name), port: ports.https, path: p, ...extra }, ca.certPem);
+
+    it("answers its health check at an address other than loopback, as a Kubernetes probe at the pod's IP asks it", async function () {
+      const address = nonLoopbackAddress();
+      if (!address) return this.skip(); // a host with no network interface but loopback
+      const { port, path: probe } = proxy!.health;
+      const reply = await httpCall({ host: address, address, port, path: probe });
+      assert.equal(reply.status, 200, `${address}:${port}${probe}: ${reply.body}`);
+    });
 
     it("serves each route over HTTPS with the certificate issued for its host", async () => {
       for (const name of ["open", "private", "live"]) {

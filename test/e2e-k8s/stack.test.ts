@@ -124,18 +124,18 @@ describe("the ci stack on Kubernetes, end to end", function () {
     assert.equal(r.status, 0, r.stderr);
     return r.stdout;
   };
-  /** nginx's HTTPS NodePort. */
-  const nginxPort = () =>
+  /** The proxy's HTTPS NodePort (nginx's unless another proxy serves). */
+  const proxyPort = (proxy = "nginx") =>
     Number(
       kubectl(
-        ["get", "service", "nginx", "-o", 'jsonpath={.spec.ports[?(@.name=="https")].nodePort}'],
+        ["get", "service", proxy, "-o", 'jsonpath={.spec.ports[?(@.name=="https")].nodePort}'],
         {
           namespace: NAMESPACE,
         },
       ),
     );
   const viaNginx = (method: "GET" | "POST", body?: string) =>
-    httpsRequest({ ca, host: HOST, address: node, port: nginxPort(), method, body });
+    httpsRequest({ ca, host: HOST, address: node, port: proxyPort(), method, body });
   const noChanges = async () => {
     const res = await stack.preview({ color: "never", diff: true });
     const changes = Object.entries(res.changeSummary).filter(
@@ -369,6 +369,32 @@ describe("the ci stack on Kubernetes, end to end", function () {
     assert.match(body, /hello from e2e-k8s/);
     assert.doesNotMatch(body, /written after the snapshot/);
   });
+
+  for (const proxy of ["caddy", "traefik"])
+    it(`serves HTTPS with ${proxy} in nginx's place: its pod passes the readiness probe at its IP`, async () => {
+      editStack(
+        dir,
+        (c) => {
+          const { httpPort, httpsPort, listenAddress } = c["psf:providers"].proxy;
+          c["psf:providers"].proxy = { use: proxy, httpPort, httpsPort, listenAddress };
+          delete c["psf:images"].nginx;
+        },
+        STACK,
+      );
+      assert.equal((await stack.up({ color: "never" })).summary.result, "succeeded");
+      // Ready means the kubelet's HTTP probe reached the health port at the pod's address.
+      const pods = await allReady();
+      assert.deepEqual(
+        pods.filter((p) => ["nginx", "caddy", "traefik"].includes(p.app)).map((p) => p.app),
+        [proxy],
+      );
+      const res = await untilAsync(`${proxy} serves the route`, 120, async () => {
+        const r = await httpsRequest({ ca, host: HOST, address: node, port: proxyPort(proxy) });
+        return r.status === 200 ? r : undefined;
+      });
+      assert.match(res.body, /hello from e2e-k8s/);
+      await noChanges();
+    });
 
   it("serves HTTPS through the cluster's ingress controller with the ingress proxy provider", async () => {
     const ingress = ingressController();

@@ -23,6 +23,7 @@ import type { Caddy } from "../../providers/proxy/caddy-component";
 import { RELOAD_COMMAND } from "../../providers/proxy/caddy-component";
 import {
   CONTAINER_PATHS,
+  HEALTH_PATH,
   CaddyPaths,
   certFiles,
   renderCaddyConfig,
@@ -163,7 +164,7 @@ async function runCaddy(r: Rendered): Promise<RunningProxy> {
       (x) => x.status === 200,
       () => false,
     );
-    if (up) return { stop };
+    if (up) return { stop, health: { port: r.healthPort, path: HEALTH_PATH } };
     await new Promise((res) => setTimeout(res, 100));
   }
   await stop();
@@ -685,10 +686,9 @@ describe("caddy provider in a Pulumi program (mocked engine)", () => {
     assert.equal(await isSecret(conf.content), false, "config diffs stay readable in a preview");
     assert.doesNotMatch(text, /KEY caddy:/);
     const json = JSON.parse(text);
-    // The health check probes what the config serves, on loopback inside the container.
-    assert.deepEqual(json.apps.http.servers.psf_health.listen, [
-      `127.0.0.1:${w.healthcheck!.http!.port}`,
-    ]);
+    // The health check probes what the config serves, on every address: inside the container
+    // (Docker) or at the pod's IP (a Kubernetes probe).
+    assert.deepEqual(json.apps.http.servers.psf_health.listen, [`:${w.healthcheck!.http!.port}`]);
     assert.equal(
       json.apps.http.servers.psf_health.routes[0].match[0].path[0],
       w.healthcheck!.http!.path,

@@ -18,7 +18,12 @@ import { registry } from "../../providers";
 import { ProxyRoute } from "../../providers/proxy/contract";
 import { NginxSettings, nginx } from "../../providers/proxy/nginx";
 import type { Nginx } from "../../providers/proxy/nginx-component";
-import { NginxPaths, certFiles, renderNginxConfig } from "../../providers/proxy/nginx-config";
+import {
+  HEALTH_PATH,
+  NginxPaths,
+  certFiles,
+  renderNginxConfig,
+} from "../../providers/proxy/nginx-config";
 import {
   ProxyFixture,
   RunningProxy,
@@ -142,7 +147,7 @@ async function runNginx(r: Rendered): Promise<RunningProxy> {
       (x) => x.status === 200,
       () => false,
     );
-    if (up) return { stop };
+    if (up) return { stop, health: { port: r.healthPort, path: HEALTH_PATH } };
     await new Promise((res) => setTimeout(res, 100));
   }
   await stop();

@@ -32,6 +32,7 @@ import {
 } from "../../providers/proxy/traefik-component";
 import {
   CONTAINER_PATHS,
+  HEALTH_PATH,
   DYNAMIC_FILE,
   TraefikPaths,
   certKeyFile,
@@ -210,7 +211,7 @@ async function runTraefik(r: Rendered, host?: string): Promise<RunningTraefik> {
         await stop();
         throw new Error(`traefik logged errors:\n${refused.join("\n")}`);
       }
-      return { stop, log };
+      return { stop, log, health: { port: r.healthPort, path: HEALTH_PATH } };
     }
     await new Promise((res) => setTimeout(res, 100));
   }
