@@ -18,6 +18,7 @@ import { openStack, upWithOutputs } from "./engine-stack";
 import { EXIT_LOCKED, lockedMessage, refuseWhenLocked } from "./stack-lock";
 import { EXIT_INTERRUPTED, interruptible, interrupted } from "./interrupt";
 import { retryEngine } from "./engine-retry";
+import { destroyNeedsProgram } from "./destroy-hooks";
 import type { Issue } from "../components/errors";
 
 export type EngineVerb = "up" | "preview" | "refresh" | "destroy";
@@ -180,9 +181,10 @@ export async function engineCommand(verb: EngineVerb, opts: EngineOptions): Prom
         // Stateful containers carry delete hooks (components/pre-change-snapshot.ts), which the
         // engine runs only with the program; being destroyed, the stack takes no snapshots.
         // A config that no longer validates cannot run the program: then the engine destroys from
-        // the state alone.
+        // the state alone, as it does when no resource in the state has hooks.
         process.env[OPERATION_ENV] = "destroy";
-        await stack.destroy({ ...common, runProgram: issues.length === 0 });
+        const runProgram = issues.length === 0 && (await destroyNeedsProgram(stack));
+        await stack.destroy({ ...common, runProgram });
       }
     });
     return 0;

@@ -73,6 +73,7 @@ const NEEDS_MINUTES = {
   "preview-env.test.ts": 8,
   "proxies.test.ts": 8,
   "acme.test.ts": 5,
+  "mariadb.test.ts": 5,
 };
 // When time runs short, the suites first in this order run: the README's stacks, then day two.
 const ORDER = Object.keys(NEEDS_MINUTES);
