@@ -9,11 +9,14 @@ import {
   HOST,
   ROOT,
   assertNoSecretIn,
+  destroyAsPsf,
   editStack,
+  engineEnv,
   generatedSecrets,
   httpsRequest,
   projectCopy,
   psfIn,
+  pulumiIn,
 } from "../e2e/support";
 import {
   KUBECONFIG,
@@ -99,31 +102,14 @@ describe("the ci stack on Kubernetes, end to end", function () {
     ...toolchainEnv(),
     // The toolchain's pulumi, and the cluster's kubectl for the commands the stack prints.
     PATH: `${KUBECTL_DIR}:${toolchainEnv().PATH ?? process.env.PATH}`,
-    PULUMI_BACKEND_URL: `file://${path.join(dir, "state")}`,
-    PULUMI_CONFIG_PASSPHRASE: "e2e-k8s-passphrase-not-a-secret-of-the-stack",
-    PULUMI_SKIP_UPDATE_CHECK: "true",
+    ...engineEnv(dir),
     PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
   });
-  // The StatefulSet carries snapshot hooks, which the engine runs only with the program; a
-  // stack being destroyed takes no snapshots (what psf destroy does).
-  const destroy = () => {
-    process.env.PSF_OPERATION = "destroy";
-    return stack.destroy({ color: "never", runProgram: true }).finally(() => {
-      delete process.env.PSF_OPERATION;
-    });
-  };
+  // The StatefulSet carries snapshot hooks.
+  const destroy = () => destroyAsPsf(stack);
   /** The psf CLI of the copy, on this stack, with the suite's backend, passphrase and kubectl. */
   const psf = (...args: string[]) => psfIn(dir, STACK, env(), ...args);
-  const cli = (...args: string[]) => {
-    const r = spawnSync("pulumi", [...args, "--stack", STACK, "--non-interactive"], {
-      cwd: dir,
-      env: { ...process.env, ...env() },
-      encoding: "utf8",
-      maxBuffer: 64 << 20,
-    });
-    assert.equal(r.status, 0, r.stderr);
-    return r.stdout;
-  };
+  const cli = (...args: string[]) => pulumiIn(dir, STACK, env(), ...args);
   /** The proxy's HTTPS NodePort (nginx's unless another proxy serves). */
   const proxyPort = (proxy = "nginx") =>
     Number(

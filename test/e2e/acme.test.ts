@@ -5,7 +5,7 @@ import * as os from "os";
 import * as path from "path";
 import * as tls from "tls";
 import { PEBBLE, TestBind, TestPebble, startBind, startPebble } from "../support/acme";
-import { editStack, projectCopy, stackObjects, workloadContainers } from "./support";
+import { editStack, engineEnv, projectCopy, stackObjects, workloadContainers } from "./support";
 
 const DOMAIN = "psf-acme.test";
 const HOST = `demo.${DOMAIN}`;
@@ -52,11 +52,7 @@ for (const proxy of ["nginx", "caddy"])
     let work: string;
     let bind: TestBind | undefined;
     let pebble: TestPebble | undefined;
-    const env = () => ({
-      ...process.env,
-      PULUMI_BACKEND_URL: `file://${path.join(dir, "state")}`,
-      PULUMI_CONFIG_PASSPHRASE: "e2e-passphrase-not-a-secret-of-the-stack",
-    });
+    const env = () => ({ ...process.env, ...engineEnv(dir) });
     const psf = (...args: string[]): SpawnSyncReturns<string> =>
       spawnSync(process.execPath, [path.join(dir, "bin", "psf.js"), ...args, "--stack", STACK], {
         cwd: dir,

@@ -2,16 +2,17 @@ import { strict as assert } from "assert";
 import { SpawnSyncReturns, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { toolchainEnv } from "../../cli/toolchain";
 import { browserChecks, chromiumAvailable } from "./browser";
 import {
   ROOT,
   assertNoSecretIn,
   docker,
   editStack,
+  engineEnv,
   generatedSecrets,
   httpsRequest,
   projectCopy,
+  pulumiIn,
   sh,
   stackObjects,
   workloadContainers,
@@ -40,11 +41,7 @@ describe("the dev stack, brought up by psf up as the README says", function () {
   let upLog = "";
   let ca = "";
   const timings: Record<string, number> = {};
-  const env = () => ({
-    ...process.env,
-    PULUMI_BACKEND_URL: `file://${path.join(dir, "state")}`,
-    PULUMI_CONFIG_PASSPHRASE: "e2e-passphrase-not-a-secret-of-the-stack",
-  });
+  const env = () => ({ ...process.env, ...engineEnv(dir) });
   const psf = (...args: string[]): SpawnSyncReturns<string> =>
     spawnSync(process.execPath, [path.join(dir, "bin", "psf.js"), ...args, "--stack", STACK], {
       cwd: dir,
@@ -52,16 +49,7 @@ describe("the dev stack, brought up by psf up as the README says", function () {
       encoding: "utf8",
       maxBuffer: 64 * 1024 * 1024,
     });
-  const pulumi = (...args: string[]) => {
-    const r = spawnSync("pulumi", [...args, "--stack", STACK, "--non-interactive"], {
-      cwd: dir,
-      env: { ...env(), ...toolchainEnv() },
-      encoding: "utf8",
-      maxBuffer: 64 * 1024 * 1024,
-    });
-    assert.equal(r.status, 0, r.stderr);
-    return r.stdout;
-  };
+  const pulumi = (...args: string[]) => pulumiIn(dir, STACK, engineEnv(dir), ...args);
   const output = (name: string, ...flags: string[]) => {
     const r = psf("output", name, ...flags);
     assert.equal(r.status, 0, r.stderr);

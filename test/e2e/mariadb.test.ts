@@ -1,14 +1,14 @@
 import { strict as assert } from "assert";
-import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { toolchainEnv } from "../../cli/toolchain";
 import {
   assertNoSecretIn,
   docker,
+  engineEnv,
   generatedSecrets,
   projectCopy,
   psfIn,
+  pulumiIn,
   stackObjects,
   workloadContainers,
 } from "./support";
@@ -24,12 +24,7 @@ describe("a stack on MariaDB, backed up and restored, end to end", function () {
   // Docker objects are named psf-<stack>: psf-mariadb-<unique>.
   const STACK = `mariadb-${Date.now().toString(36)}`;
   let dir: string;
-  const env = () => ({
-    PULUMI_BACKEND_URL: `file://${path.join(dir, "state")}`,
-    PULUMI_CONFIG_PASSPHRASE: "e2e-passphrase-not-a-secret-of-the-stack",
-    PULUMI_SKIP_UPDATE_CHECK: "true",
-    PSF_FROM_SOURCE: "1",
-  });
+  const env = () => ({ ...engineEnv(dir), PSF_FROM_SOURCE: "1" });
   const psf = (...args: string[]) => psfIn(dir, STACK, env(), ...args);
   const outputs: string[] = [];
   const ok = (...args: string[]) => {
@@ -99,13 +94,7 @@ describe("a stack on MariaDB, backed up and restored, end to end", function () {
   });
 
   it("prints no generated secret in any output", () => {
-    const r = spawnSync("pulumi", ["stack", "export", "--show-secrets", "--stack", STACK], {
-      cwd: dir,
-      env: { ...process.env, ...env(), ...toolchainEnv() },
-      encoding: "utf8",
-    });
-    assert.equal(r.status, 0, r.stderr);
-    const revealed = r.stdout;
+    const revealed = pulumiIn(dir, STACK, env(), "stack", "export", "--show-secrets");
     const secrets = generatedSecrets(revealed);
     assert.ok(secrets.length > 0, "the stack has generated secrets");
     assertNoSecretIn(secrets, { "psf's output": outputs.join("\n") });

@@ -7,6 +7,7 @@ import {
   ROOT,
   docker,
   editStack,
+  engineEnv,
   httpsRequest,
   projectCopy,
   stackObjects,
@@ -32,11 +33,7 @@ for (const proxy of PROXIES)
     const STACK = `dev-${proxy}`;
     let dir: string;
     let ca = "";
-    const env = () => ({
-      ...process.env,
-      PULUMI_BACKEND_URL: `file://${path.join(dir, "state")}`,
-      PULUMI_CONFIG_PASSPHRASE: "e2e-passphrase-not-a-secret-of-the-stack",
-    });
+    const env = () => ({ ...process.env, ...engineEnv(dir) });
     const psf = (...args: string[]): SpawnSyncReturns<string> =>
       spawnSync(process.execPath, [path.join(dir, "bin", "psf.js"), ...args, "--stack", STACK], {
         cwd: dir,

@@ -3,12 +3,13 @@ import { spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { stackLocks } from "../../cli/stack-lock";
-import { toolchainEnv } from "../../cli/toolchain";
 import {
   assertNoSecretIn,
   docker,
   editStack,
+  engineEnv,
   projectCopy,
+  pulumiIn,
   stackObjects,
   workloadContainers,
 } from "./support";
@@ -25,13 +26,7 @@ describe("psf reconcile, end to end", function () {
   // The container made by hand (not PSF's: without its labels), removed at the end.
   let handMade: string | undefined;
   let dir: string;
-  const env = () => ({
-    ...process.env,
-    PULUMI_BACKEND_URL: `file://${path.join(dir, "state")}`,
-    PULUMI_CONFIG_PASSPHRASE: "e2e-passphrase-not-a-secret-of-the-stack",
-    PULUMI_SKIP_UPDATE_CHECK: "true",
-    PSF_FROM_SOURCE: "1",
-  });
+  const env = () => ({ ...process.env, ...engineEnv(dir), PSF_FROM_SOURCE: "1" });
   const args = (a: string[]) => [path.join(dir, "bin", "psf.js"), ...a, "--stack", STACK];
   const psf = (...a: string[]) => {
     const r = spawnSync(process.execPath, args(a), { cwd: dir, env: env(), encoding: "utf8" });
@@ -230,13 +225,8 @@ describe("psf reconcile, end to end", function () {
   });
 
   it("records per-resource timeouts in the state: the container's bound covers its health check", () => {
-    const r = spawnSync("pulumi", ["stack", "export", "--stack", STACK], {
-      cwd: dir,
-      env: { ...env(), ...toolchainEnv() },
-      encoding: "utf8",
-    });
-    assert.equal(r.status, 0, r.stderr);
-    const resources = JSON.parse(r.stdout).deployment.resources as any[];
+    const exported = pulumiIn(dir, STACK, engineEnv(dir), "stack", "export");
+    const resources = JSON.parse(exported).deployment.resources as any[];
     const of = (type: string) => resources.find((x) => x.type === type)?.customTimeouts ?? {};
     // The state keeps seconds; read "330s"/"20m" too, in case a version keeps the option's text.
     const secs = (v: unknown) =>

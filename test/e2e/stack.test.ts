@@ -1,5 +1,5 @@
 import { strict as assert } from "assert";
-import { spawn, spawnSync } from "child_process";
+import { spawn } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import * as automation from "@pulumi/pulumi/automation";
@@ -7,11 +7,14 @@ import { toolchainEnv } from "../../cli/engine";
 import {
   STACK,
   assertNoSecretIn,
+  destroyAsPsf,
   docker,
   editStack,
+  engineEnv,
   generatedSecrets,
   projectCopy,
   psfIn,
+  pulumiIn,
   request,
   sh,
   stackObjects,
@@ -29,31 +32,11 @@ describe("the ci stack, end to end", function () {
   let ca: string;
   let upOutput = "";
   const timings: Record<string, number> = {};
-  const env = () => ({
-    ...toolchainEnv(),
-    PULUMI_BACKEND_URL: `file://${path.join(dir, "state")}`,
-    PULUMI_CONFIG_PASSPHRASE: "e2e-passphrase-not-a-secret-of-the-stack",
-    PULUMI_SKIP_UPDATE_CHECK: "true",
-  });
-  const cli = (...args: string[]) => {
-    const r = spawnSync("pulumi", [...args, "--stack", STACK, "--non-interactive"], {
-      cwd: dir,
-      env: { ...process.env, ...env() },
-      encoding: "utf8",
-    });
-    assert.equal(r.status, 0, r.stderr);
-    return r.stdout;
-  };
+  const env = () => ({ ...toolchainEnv(), ...engineEnv(dir) });
+  const cli = (...args: string[]) => pulumiIn(dir, STACK, env(), ...args);
   const demoContainers = () => workloadContainers(STACK, "demo");
   const psf = (...args: string[]) => psfIn(dir, STACK, env(), ...args);
-  // Stateful containers carry delete hooks, which the engine runs only with the program; a
-  // stack being destroyed takes no snapshots (what psf destroy does).
-  const destroy = () => {
-    process.env.PSF_OPERATION = "destroy";
-    return stack.destroy({ color: "never", runProgram: true }).finally(() => {
-      delete process.env.PSF_OPERATION;
-    });
-  };
+  const destroy = () => destroyAsPsf(stack);
 
   before(async () => {
     dir = projectCopy(STACK, true);

@@ -1,3 +1,4 @@
+import { strict as assert } from "assert";
 import { execFileSync, spawnSync } from "child_process";
 import * as fs from "fs";
 import type * as http from "http";
@@ -5,6 +6,9 @@ import * as https from "https";
 import * as os from "os";
 import * as path from "path";
 import * as YAML from "yaml";
+import type * as automation from "@pulumi/pulumi/automation";
+import { toolchainEnv } from "../../cli/toolchain";
+import { OPERATION_ENV } from "../../components/pre-change-snapshot";
 
 export const ROOT = path.join(__dirname, "..", "..");
 export const STACK = "ci";
@@ -39,6 +43,48 @@ export function projectCopy(stack = STACK, withCli = false, configFile?: string)
   fs.writeFileSync(path.join(dir, "stacks", `Pulumi.${stack}.yaml`), stackFile);
   fs.symlinkSync(path.join(ROOT, "node_modules"), path.join(dir, "node_modules"));
   return dir;
+}
+
+/**
+ * The engine's environment for a project copy: a file backend in its `state/` and a passphrase
+ * of the suites' own (nothing it protects is a secret of a real stack).
+ */
+export function engineEnv(dir: string): Record<string, string> {
+  return {
+    PULUMI_BACKEND_URL: `file://${path.join(dir, "state")}`,
+    PULUMI_CONFIG_PASSPHRASE: "e2e-passphrase-not-a-secret-of-the-stack",
+    PULUMI_SKIP_UPDATE_CHECK: "true",
+  };
+}
+
+/** The toolchain's pulumi CLI in the copy on `stack` (env wins over the toolchain's); its stdout. */
+export function pulumiIn(
+  dir: string,
+  stack: string,
+  env: NodeJS.ProcessEnv,
+  ...args: string[]
+): string {
+  const r = spawnSync("pulumi", [...args, "--stack", stack, "--non-interactive"], {
+    cwd: dir,
+    env: { ...process.env, ...toolchainEnv(), ...env },
+    encoding: "utf8",
+    maxBuffer: 64 << 20,
+  });
+  assert.equal(r.status, 0, `pulumi ${args.join(" ")}: ${r.stderr}`);
+  return r.stdout;
+}
+
+/**
+ * Destroys through the Automation API as `psf destroy` does: with the program, for the delete
+ * hooks of stateful workloads, which take no snapshot of a stack being destroyed.
+ */
+export async function destroyAsPsf(stack: automation.Stack): Promise<automation.DestroyResult> {
+  process.env[OPERATION_ENV] = "destroy";
+  try {
+    return await stack.destroy({ color: "never", runProgram: true });
+  } finally {
+    delete process.env[OPERATION_ENV];
+  }
 }
 
 /** Runs the copy's psf CLI on `stack` with the engine environment `env` (backend, passphrase). */
